@@ -1,0 +1,5 @@
+"""`python -m recoverctl` runs the CLI."""
+
+from recoverctl.cli import main
+
+main()
