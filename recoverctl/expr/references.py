@@ -1,0 +1,134 @@
+"""Static reading of expressions and templates: syntax and the names they use.
+
+Validation needs to know, without evaluating anything, that
+`steps.replica_lag.outputs.lag < 10` parses and reads step `replica_lag`'s
+output `lag`. We parse with Jinja2's own parser and walk the AST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jinja2 import TemplateSyntaxError, nodes
+from jinja2.exceptions import TemplateAssertionError
+from jinja2.parser import Parser
+
+from recoverctl.expr.environment import expression_env
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A dotted name read by an expression: `("steps", "probe", "ok")`."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def root(self) -> str:
+        return self.parts[0]
+
+    def __str__(self) -> str:
+        return ".".join(self.parts)
+
+
+class ExpressionSyntaxError(Exception):
+    """An expression or template that does not parse; `line` is 1-based within it."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@lru_cache(maxsize=4096)
+def parse_expression(source: str) -> nodes.Expr:
+    """The AST of a condition; trailing garbage and unknown filters are errors.
+
+    Cached: generated and copy-pasted runbooks repeat the same expressions.
+    """
+    env = expression_env()
+    try:
+        parser = Parser(env, source, state="variable")
+        expr = parser.parse_expression()
+        if parser.stream.current.type != "eof":
+            token = parser.stream.current
+            raise ExpressionSyntaxError(
+                f"unexpected '{token.value}' after the end of the expression", token.lineno
+            )
+    except (TemplateSyntaxError, TemplateAssertionError) as exc:
+        raise ExpressionSyntaxError(exc.message or str(exc), exc.lineno or 1) from None
+    _check_names(expr)
+    return expr
+
+
+@lru_cache(maxsize=4096)
+def parse_template(source: str) -> nodes.Template:
+    """The AST of a template string; unknown filters and tests are errors."""
+    env = expression_env()
+    try:
+        tree = env.parse(source)
+    except (TemplateSyntaxError, TemplateAssertionError) as exc:
+        raise ExpressionSyntaxError(exc.message or str(exc), exc.lineno or 1) from None
+    _check_names(tree)
+    return tree
+
+
+def _check_names(tree: nodes.Node) -> None:
+    """Unknown filters and tests, found by reading the AST instead of compiling it."""
+    env = expression_env()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = env.filters if isinstance(node, nodes.Filter) else env.tests
+        if node.name not in known:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            raise ExpressionSyntaxError(f"no {kind} named '{node.name}'", node.lineno)
+
+
+def is_template(text: str) -> bool:
+    """Whether a string needs rendering at all (most do not: fast path)."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+def references(tree: nodes.Node) -> list[Reference]:
+    """Every dotted name read in `tree`, outermost chains only, in source order."""
+    stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    found: list[Reference] = []
+    _collect(tree, stored, found)
+    return found
+
+
+def _collect(node: nodes.Node, stored: set[str], found: list[Reference]) -> None:
+    chain = _chain(node)
+    if chain is not None:
+        if chain[0] not in stored:
+            found.append(Reference(chain))
+        # still look inside subscripts like steps[params.name]
+        for child in _subscript_args(node):
+            _collect(child, stored, found)
+        return
+    for child in node.iter_child_nodes():
+        _collect(child, stored, found)
+
+
+def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        inner = _chain(node.node)
+        return (*inner, node.attr) if inner else None
+    if isinstance(node, nodes.Getitem):
+        inner = _chain(node.node)
+        if inner is None:
+            return None
+        if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            return (*inner, node.arg.value)
+        return inner
+    return None
+
+
+def _subscript_args(node: nodes.Node) -> list[nodes.Node]:
+    out: list[nodes.Node] = []
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+            out.append(node.arg)
+        node = node.node
+    return out

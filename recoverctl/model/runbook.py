@@ -1,0 +1,374 @@
+"""The runbook as frozen values: what every later stage reads.
+
+Built once by `recoverctl.validate.build` from schema-valid data. Defaults
+are already applied (a step's `timeout`, `retry` and `on_failure` are the
+effective ones) and the `explicit` flags keep what the author wrote, which
+lint needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from recoverctl.model.source import JsonPath, SourceMap, Span
+
+
+class OnFailure(StrEnum):
+    """What a step's failure does once retries and rescue are exhausted."""
+
+    ABORT = "abort"
+    CONTINUE = "continue"
+    ROLLBACK = "rollback"
+
+
+class Backoff(StrEnum):
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string from the runbook that may hold `{{ templates }}`, with its position."""
+
+    source: str
+    span: Span
+
+    def __str__(self) -> str:
+        return self.source
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A condition (no braces), e.g. `steps.check.ok and params.force`."""
+
+    source: str
+    span: Span
+
+    def __str__(self) -> str:
+        return self.source
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry; a pure value, decisions live in the engine."""
+
+    attempts: int = 1
+    delay: float = 1.0
+    backoff: Backoff = Backoff.FIXED
+    factor: float = 2.0
+    max_delay: float | None = None
+    jitter: bool = False
+    when: Expression | None = None
+    explicit: bool = False
+    """Written on the step itself rather than inherited from `defaults`."""
+
+    def wait_before_retry(self, retry: int) -> float:
+        """Upper bound of the wait before retry number `retry` (1-based), jitter aside."""
+        wait = self.delay
+        if self.backoff is Backoff.EXPONENTIAL:
+            wait = self.delay * self.factor ** (retry - 1)
+        if self.max_delay is not None:
+            wait = min(wait, self.max_delay)
+        return wait
+
+    def total_wait(self) -> float:
+        """The most time spent waiting between all attempts."""
+        return sum(self.wait_before_retry(n) for n in range(1, self.attempts))
+
+
+# -- actions: one small value per step kind ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunAction:
+    """A command: `shell` runs `command[0]` through `sh -c`, else `command` is argv."""
+
+    kind: ClassVar[str] = "run"
+    command: tuple[Text, ...]
+    shell: bool
+
+    def describe(self) -> str:
+        if self.shell:
+            return self.command[0].source
+        return " ".join(part.source for part in self.command)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExpect:
+    statuses: tuple[int, ...] | None = None
+    status_range: tuple[int, int] | None = (200, 299)
+    body: str | None = None
+    json: tuple[tuple[str, Any], ...] = ()
+
+    def accepts(self, status: int) -> bool:
+        if self.statuses is not None:
+            return status in self.statuses
+        low, high = self.status_range or (200, 299)
+        return low <= status <= high
+
+    def describe_status(self) -> str:
+        if self.statuses is not None:
+            return ", ".join(str(s) for s in self.statuses)
+        low, high = self.status_range or (200, 299)
+        return f"{low}-{high}"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAction:
+    kind: ClassVar[str] = "http"
+    url: Text
+    method: str = "GET"
+    headers: tuple[tuple[str, Text], ...] = ()
+    body: Text | None = None
+    json: Any = None
+    timeout: float | None = None
+    verify: bool = True
+    follow_redirects: bool = False
+    expect: HttpExpect = HttpExpect()
+
+    def describe(self) -> str:
+        return f"{self.method} {self.url.source}"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForAction:
+    """Poll `check` every `interval` until it succeeds and `until` holds."""
+
+    kind: ClassVar[str] = "wait_for"
+    check: RunAction | HttpAction
+    interval: float = 2.0
+    timeout: float | None = None
+    until: Expression | None = None
+
+    def describe(self) -> str:
+        return f"wait for {self.check.describe()} every {self.interval:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class SleepAction:
+    kind: ClassVar[str] = "sleep"
+    seconds: float
+
+    def describe(self) -> str:
+        from recoverctl.model.duration import format_duration
+
+        return f"sleep {format_duration(self.seconds)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalAction:
+    kind: ClassVar[str] = "approval"
+    prompt: Text
+    default_approve: bool = False
+
+    def describe(self) -> str:
+        return f"approval: {self.prompt.source}"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    url: Text
+    timeout: float = 10.0
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LogAction:
+    kind: ClassVar[str] = "log"
+    message: Text
+    level: str = "info"
+    webhook: Webhook | None = None
+
+    def describe(self) -> str:
+        return f"log: {self.message.source}"
+
+
+@dataclass(frozen=True, slots=True)
+class AssertAction:
+    kind: ClassVar[str] = "assert"
+    that: tuple[Expression, ...]
+    message: Text | None = None
+
+    def describe(self) -> str:
+        return "assert " + " and ".join(f"({e.source})" for e in self.that)
+
+
+@dataclass(frozen=True, slots=True)
+class CallAction:
+    kind: ClassVar[str] = "call"
+    runbook: Text
+    path: Path
+    """The called file, resolved against the calling file's folder."""
+    params: tuple[tuple[str, Text], ...] = ()
+
+    def describe(self) -> str:
+        return f"call {self.runbook.source}"
+
+
+Action = (
+    RunAction
+    | HttpAction
+    | WaitForAction
+    | SleepAction
+    | ApprovalAction
+    | LogAction
+    | AssertAction
+    | CallAction
+)
+
+# -- groups ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Children run in order, or at once when `parallel` (up to `max_parallel`)."""
+
+    steps: tuple[Step, ...]
+    parallel: bool
+    max_parallel: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "parallel" if self.parallel else "steps"
+
+
+@dataclass(frozen=True, slots=True)
+class BranchCase:
+    """One case of a branch; `when` is None for `else`."""
+
+    when: Expression | None
+    steps: tuple[Step, ...]
+    span: Span
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or ("else" if self.when is None else self.when.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    kind: ClassVar[str] = "branch"
+    cases: tuple[BranchCase, ...]
+
+    @property
+    def has_else(self) -> bool:
+        return any(case.when is None for case in self.cases)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    name: str
+    template: Text
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the runbook, with its effective (defaulted) options."""
+
+    id: str
+    span: Span
+    path: JsonPath
+    body: Action | Group | Branch
+    name: str | None = None
+    description: str | None = None
+    when: Expression | None = None
+    timeout: float | None = None
+    timeout_explicit: bool = False
+    retry: RetryPolicy = RetryPolicy()
+    on_failure: OnFailure = OnFailure.ROLLBACK
+    rollback: Step | None = None
+    rescue: tuple[Step, ...] = ()
+    skip_if: Expression | Step | None = None
+    outputs: tuple[Output, ...] = ()
+    env: tuple[tuple[str, Text], ...] = ()
+    cwd: Text | None = None
+    locks: tuple[str, ...] = ()
+    idempotent: bool | None = None
+    destructive: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.body.kind
+
+    @property
+    def is_action(self) -> bool:
+        return not isinstance(self.body, Group | Branch)
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+    def children(self) -> tuple[Step, ...]:
+        """Steps nested in this one's body (group members, all branch cases)."""
+        if isinstance(self.body, Group):
+            return self.body.steps
+        if isinstance(self.body, Branch):
+            return tuple(step for case in self.body.cases for step in case.steps)
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type: str
+    span: Span
+    default: Any = None
+    required: bool = False
+    description: str | None = None
+    secret: bool = False
+    env: str | None = None
+    choices: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Objectives:
+    rto: float | None = None
+    rpo: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Runbook:
+    """A validated runbook file."""
+
+    path: Path
+    name: str
+    version: int
+    steps: tuple[Step, ...]
+    finally_steps: tuple[Step, ...] = ()
+    description: str | None = None
+    owner: str | None = None
+    objectives: Objectives = Objectives()
+    timeout: float | None = None
+    params: tuple[Param, ...] = ()
+    env: tuple[tuple[str, Text], ...] = ()
+    default_timeout: float | None = None
+    concurrency: int | None = None
+    sha256: str = ""
+    text: str = field(default="", repr=False, compare=False)
+    source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)
+    yaml11_booleans: dict[JsonPath, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def all_steps(self) -> Iterator[Step]:
+        """Every step, nested ones, rescue, rollback and guard steps included."""
+        yield from walk(self.steps)
+        yield from walk(self.finally_steps)
+
+
+def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
+    """Depth-first, in document order: a step, then what it holds."""
+    for step in steps:
+        yield step
+        yield from walk(step.children())
+        yield from walk(step.rescue)
+        if step.rollback is not None:
+            yield step.rollback
+        if isinstance(step.skip_if, Step):
+            yield step.skip_if

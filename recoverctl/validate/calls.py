@@ -1,0 +1,102 @@
+"""`call:` steps: the called file exists, validates, takes those params, no cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recoverctl.model.runbook import CallAction, Runbook
+from recoverctl.model.source import Diagnostic, Span
+from recoverctl.validate.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from recoverctl.validate.pipeline import Checked
+
+Validate = Callable[[Path, tuple[Path, ...]], "Checked"]
+
+
+def check_calls(
+    runbook: Runbook, stack: tuple[Path, ...], validate: Validate
+) -> tuple[list[Diagnostic], dict[Path, Runbook]]:
+    """Diagnostics for every `call:` in `runbook`, and the runbooks it calls."""
+    out: list[Diagnostic] = []
+    callees: dict[Path, Runbook] = {}
+    here = runbook.path.resolve()
+    for step in runbook.all_steps():
+        if not isinstance(step.body, CallAction):
+            continue
+        call = step.body
+        span = call.runbook.span
+        target = call.path.resolve()
+        if target == here or target in stack:
+            chain = " → ".join(p.name for p in (*stack, here, target))
+            out.append(
+                _error(
+                    runbook,
+                    span,
+                    f"call cycle: {chain}; expected runbooks that do not call themselves",
+                    hint="a sub-runbook must not call back into its callers",
+                )
+            )
+            continue
+        if not target.is_file():
+            out.append(
+                _error(
+                    runbook,
+                    span,
+                    f"called runbook '{call.runbook.source}' not found (looked for {call.path})",
+                    hint="paths in call: are relative to the calling file's folder",
+                )
+            )
+            continue
+        checked = validate(call.path, (*stack, here))
+        callees.update(checked.callees)
+        if checked.runbook is None:
+            count = sum(1 for d in checked.diagnostics if d.severity.value == "error")
+            out.append(
+                _error(
+                    runbook,
+                    span,
+                    f"called runbook '{call.runbook.source}' is invalid "
+                    f"({count} problem{'s' if count != 1 else ''}, listed under its own path)",
+                )
+            )
+            out.extend(checked.diagnostics)
+            continue
+        callees[target] = checked.runbook
+        out.extend(_param_problems(runbook, step.id, call, checked.runbook))
+    return out, callees
+
+
+def _param_problems(
+    caller: Runbook, step_id: str, call: CallAction, callee: Runbook
+) -> list[Diagnostic]:
+    out = []
+    declared = {p.name: p for p in callee.params}
+    given = {name for name, _ in call.params}
+    for name, value in call.params:
+        if name not in declared:
+            out.append(
+                _error(
+                    caller,
+                    value.span,
+                    f"'{callee.name}' has no param '{name}'; it declares: {', '.join(sorted(declared)) or 'none'}",
+                    hint=did_you_mean(name, declared),
+                )
+            )
+    for param in callee.params:
+        if param.required and param.name not in given and param.env is None:
+            out.append(
+                _error(
+                    caller,
+                    call.runbook.span,
+                    f"step '{step_id}' calls '{callee.name}' without its required param '{param.name}'",
+                    hint=f"add it: params: {{{param.name}: ...}}",
+                )
+            )
+    return out
+
+
+def _error(runbook: Runbook, span: Span, message: str, *, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(runbook.path, span, message, "semantic", hint=hint)

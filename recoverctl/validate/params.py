@@ -1,0 +1,193 @@
+"""Run parameters: `-p key=value`, `--params-file`, `env:` sources and defaults.
+
+Values are checked against the runbook's declarations and coerced to their
+types before anything runs; a mistake names the declaration it broke.
+Precedence, highest first: `-p`, `--params-file`, the param's `env:`
+variable, its `default`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recoverctl.errors import RecoverctlError
+from recoverctl.model.runbook import Param, Runbook
+from recoverctl.model.source import Diagnostic, Span
+from recoverctl.validate.suggest import did_you_mean
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedParams:
+    """Param values ready for templates, and the names whose values are secret."""
+
+    values: Mapping[str, Any]
+    secrets: frozenset[str]
+
+    def secret_values(self) -> list[str]:
+        """The texts to redact wherever they appear."""
+        return [
+            str(self.values[name])
+            for name in self.secrets
+            if self.values.get(name) not in (None, "")
+        ]
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """`["a=1", "b=x=y"]` → `{"a": "1", "b": "x=y"}`; a missing `=` is a usage error."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise RecoverctlError(
+                message=f"-p expects name=value, got '{item}'",
+                hint="for example: -p primary=db-1",
+            )
+        out[name.strip()] = value
+    return out
+
+
+def load_params_file(path: Path) -> dict[str, Any]:
+    """A YAML mapping of param values, loaded with the same safe loader as runbooks."""
+    from recoverctl.load import load_file
+
+    doc = load_file(path)
+    if not isinstance(doc.data, dict):
+        raise RecoverctlError(
+            [
+                Diagnostic(
+                    path,
+                    doc.source_map.value_span(()),
+                    "a params file must be a mapping of name: value",
+                    "params",
+                )
+            ]
+        )
+    return dict(doc.data)
+
+
+def resolve_params(
+    runbook: Runbook,
+    given: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    file_values: Mapping[str, Any] | None = None,
+) -> ResolvedParams:
+    """Checked and coerced values for every declared param, or every problem at once."""
+    problems: list[Diagnostic] = []
+    declared = {p.name: p for p in runbook.params}
+    supplied = {**(file_values or {}), **given}
+    for name in supplied:
+        if name not in declared:
+            problems.append(
+                _problem(
+                    runbook,
+                    _params_span(runbook),
+                    f"unknown param '{name}'; {runbook.name} declares: {', '.join(sorted(declared)) or 'no params'}",
+                    did_you_mean(name, declared),
+                )
+            )
+    values: dict[str, Any] = {}
+    for param in runbook.params:
+        raw, source = _pick(param, supplied, environ)
+        if raw is None:
+            if param.required:
+                problems.append(
+                    _problem(
+                        runbook,
+                        param.span,
+                        f"missing required param '{param.name}'",
+                        f"pass it with -p {param.name}=..."
+                        + (f" or set ${param.env}" if param.env else ""),
+                    )
+                )
+            values[param.name] = None
+            continue
+        try:
+            value = coerce(param, raw)
+        except ValueError as exc:
+            problems.append(
+                _problem(runbook, param.span, f"param '{param.name}' from {source}: {exc}", None)
+            )
+            continue
+        values[param.name] = value
+    if problems:
+        raise RecoverctlError(problems)
+    return ResolvedParams(values, frozenset(p.name for p in runbook.params if p.secret))
+
+
+def _pick(param: Param, supplied: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[Any, str]:
+    if param.name in supplied:
+        return supplied[param.name], f"-p {param.name}"
+    if param.env and param.env in environ:
+        return environ[param.env], f"${param.env}"
+    return param.default, "its default"
+
+
+def coerce(param: Param, raw: Any) -> Any:
+    """`raw` as the param's type; ValueError says what was expected."""
+    shown = "***" if param.secret else repr(raw)
+    converter, expected = _CONVERTERS[param.type]
+    value = converter(raw)
+    if value is None:
+        raise ValueError(f"found {shown}; expected {expected}")
+    if param.choices is not None and value not in param.choices:
+        options = ", ".join(str(c) for c in param.choices)
+        raise ValueError(f"found {shown}; expected one of: {options}")
+    return value
+
+
+def _to_bool(raw: Any) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    return None
+
+
+def _to_int(raw: Any) -> int | None:
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_number(raw: Any) -> float | int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        return raw
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_text(raw: Any) -> str | None:
+    if isinstance(raw, dict | list):
+        return None
+    return str(raw).lower() if isinstance(raw, bool) else str(raw)
+
+
+_CONVERTERS: dict[str, tuple[Any, str]] = {
+    "boolean": (_to_bool, "true or false"),
+    "integer": (_to_int, "an integer"),
+    "number": (_to_number, "a number"),
+    "string": (_to_text, "text"),
+}
+
+
+def _params_span(runbook: Runbook) -> Span:
+    return runbook.source_map.key_span(("params",)) if runbook.params else Span.point(1, 1)
+
+
+def _problem(runbook: Runbook, span: Span, message: str, hint: str | None) -> Diagnostic:
+    return Diagnostic(runbook.path, span, message, "params", hint=hint)

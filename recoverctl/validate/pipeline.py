@@ -1,0 +1,84 @@
+"""The one way in: path → load → schema → model → semantic checks.
+
+Every command (validate, plan, run, lint, graph, export, test) starts here,
+so a runbook means the same thing to all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recoverctl.errors import RecoverctlError
+from recoverctl.load import load_file
+from recoverctl.model.runbook import Runbook
+from recoverctl.model.source import Diagnostic, Severity, sorted_unique
+from recoverctl.validate.build import build_runbook
+from recoverctl.validate.calls import check_calls
+from recoverctl.validate.schema_check import schema_diagnostics
+from recoverctl.validate.semantics import check_semantics
+
+
+@dataclass(slots=True)
+class Checked:
+    """The result of checking one file: the model when it is valid, and the problems."""
+
+    path: Path
+    runbook: Runbook | None
+    diagnostics: list[Diagnostic]
+    callees: dict[Path, Runbook] = field(default_factory=dict)
+    """Every runbook reachable through `call:`, by resolved path."""
+
+    @property
+    def ok(self) -> bool:
+        return self.runbook is not None
+
+    @property
+    def model(self) -> Runbook:
+        """The runbook of a file known to be valid (see `require_valid`)."""
+        if self.runbook is None:
+            raise RecoverctlError(self.diagnostics)
+        return self.runbook
+
+
+def check_file(path: Path) -> Checked:
+    """Check `path` and everything it calls; never raises for bad input."""
+    return _Session().check(path, ())
+
+
+def require_valid(path: Path) -> Checked:
+    """Like `check_file`, but a file with errors raises `RecoverctlError`."""
+    checked = check_file(path)
+    if checked.runbook is None:
+        raise RecoverctlError(checked.diagnostics)
+    return checked
+
+
+class _Session:
+    """Memoises files checked through several `call:` paths."""
+
+    def __init__(self) -> None:
+        self.done: dict[Path, Checked] = {}
+
+    def check(self, path: Path, stack: tuple[Path, ...]) -> Checked:
+        key = path.resolve()
+        if key in self.done:
+            return self.done[key]
+        result = self._check(path, stack)
+        self.done[key] = result
+        return result
+
+    def _check(self, path: Path, stack: tuple[Path, ...]) -> Checked:
+        try:
+            doc = load_file(path)
+        except RecoverctlError as exc:
+            return Checked(path, None, list(exc.diagnostics))
+        diagnostics = schema_diagnostics(doc)
+        if diagnostics:
+            return Checked(path, None, sorted_unique(diagnostics))
+        runbook = build_runbook(doc)
+        diagnostics = check_semantics(runbook)
+        call_diagnostics, callees = check_calls(runbook, stack, self.check)
+        diagnostics += call_diagnostics
+        errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+        return Checked(path, None if errors else runbook, sorted_unique(diagnostics), callees)

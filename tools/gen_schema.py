@@ -1,0 +1,509 @@
+"""Writes recoverctl/schemas/runbook.schema.json and its published copy.
+
+The schema is data; this script only keeps its shared pieces (durations,
+action kinds, step options) written once. Run it after changing the format:
+`python tools/gen_schema.py`. A test checks both files are current.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = [
+    ROOT / "recoverctl" / "schemas" / "runbook.schema.json",
+    ROOT / "schemas" / "runbook.schema.json",
+]
+FAST_VALIDATOR = ROOT / "recoverctl" / "validate" / "_fast_schema.py"
+"""The schema compiled to Python by fastjsonschema: the fast path for valid files."""
+
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+ACTION_KINDS = ["run", "http", "wait_for", "sleep", "approval", "log", "assert", "call"]
+GROUP_KINDS = ["parallel", "steps", "branch"]
+COMPENSATION_KINDS = ["run", "http", "wait_for", "sleep", "log", "call"]
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/definitions/{name}"}
+
+
+def one_kind(kinds: list[str]) -> list[dict[str, Any]]:
+    return [{"required": [kind]} for kind in kinds]
+
+
+def schema() -> dict[str, Any]:
+    defs: dict[str, Any] = {
+        "duration": {
+            "description": "A duration: 250ms, 30s, 5m, 1h30m, 1d, or a number of seconds.",
+            "x-expected": "a duration such as 250ms, 30s, 5m, 1h30m or a number of seconds",
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": DURATION_PATTERN},
+            ],
+        },
+        "expression": {
+            "description": "A Jinja2 expression (no braces), e.g. `steps.check.ok and params.force`.",
+            "x-expected": "an expression such as steps.check.ok",
+            "type": "string",
+            "minLength": 1,
+        },
+        "template": {
+            "description": "Text that may contain {{ templates }}.",
+            "type": "string",
+        },
+        "id": {
+            "description": "A unique step id: letters, digits and _, not starting with a digit.",
+            "x-expected": "an identifier such as promote_replica (letters, digits, _)",
+            "type": "string",
+            "pattern": ID_PATTERN,
+        },
+        "env": {
+            "description": "Environment variables for commands; values are templates.",
+            "type": "object",
+            "propertyNames": {"pattern": ENV_NAME_PATTERN},
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        "on_failure": {
+            "description": "What a failure does after retries and rescue: abort the run, continue, or roll back completed steps (the default).",
+            "enum": ["abort", "continue", "rollback"],
+        },
+        "retry": {
+            "description": "Retry policy for a step's attempts.",
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "attempts": {
+                    "description": "Total attempts, the first one included (1 = no retry).",
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 1000,
+                },
+                "delay": {**ref("duration"), "description": "Wait before the first retry."},
+                "backoff": {
+                    "description": "How the wait grows between retries.",
+                    "enum": ["fixed", "exponential"],
+                },
+                "factor": {
+                    "description": "Multiplier of the wait for exponential backoff.",
+                    "type": "number",
+                    "minimum": 1,
+                },
+                "max_delay": {**ref("duration"), "description": "Upper bound of any single wait."},
+                "jitter": {
+                    "description": "Randomise each wait between half and all of it, to spread retries.",
+                    "type": "boolean",
+                },
+                "when": {
+                    **ref("expression"),
+                    "description": "Retry only failures for which this holds, e.g. `exit_code in [75, 111]`.",
+                },
+            },
+        },
+        "run": {
+            "description": "A command: a string runs through `sh -c` with template values shell-quoted; a list runs without a shell.",
+            "x-expected": "a command string, or a list of strings (argv)",
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            ],
+        },
+        "http_expect": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "status": {
+                    "description": "Accepted statuses: a list of codes, or a range like `200-299`.",
+                    "x-expected": "a status code, a list of codes, or a range such as 200-299",
+                    "anyOf": [
+                        {"type": "integer", "minimum": 100, "maximum": 599},
+                        {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "integer", "minimum": 100, "maximum": 599},
+                        },
+                        {"type": "string", "pattern": r"^[1-5][0-9][0-9]-[1-5][0-9][0-9]$"},
+                    ],
+                },
+                "body": {
+                    "description": "A regular expression the body must match.",
+                    "type": "string",
+                },
+                "json": {
+                    "description": "Dotted paths into the JSON body and the values they must equal.",
+                    "type": "object",
+                },
+            },
+        },
+        "http": {
+            "description": "An HTTP request; a status outside `expect.status` (default 2xx) fails the attempt.",
+            "type": "object",
+            "required": ["url"],
+            "additionalProperties": False,
+            "properties": {
+                "method": {"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]},
+                "url": {"type": "string", "minLength": 1},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {"type": "string"},
+                "json": {"description": "A JSON body (sent with content-type application/json)."},
+                "timeout": ref("duration"),
+                "verify": {
+                    "description": "Verify TLS certificates (default true).",
+                    "type": "boolean",
+                },
+                "follow_redirects": {"type": "boolean"},
+                "expect": ref("http_expect"),
+            },
+            "not": {"required": ["body", "json"]},
+        },
+        "wait_for": {
+            "description": "Poll a `run` or `http` check every `interval` until it succeeds (and `until` holds), up to `timeout`.",
+            "type": "object",
+            "additionalProperties": False,
+            "oneOf": one_kind(["run", "http"]),
+            "properties": {
+                "run": ref("run"),
+                "http": ref("http"),
+                "interval": ref("duration"),
+                "timeout": ref("duration"),
+                "until": ref("expression"),
+            },
+        },
+        "approval": {
+            "description": "A gate a human answers; `--yes` approves. The step's `timeout` bounds the wait, then `default` is taken.",
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {
+                    "type": "object",
+                    "required": ["prompt"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "prompt": {"type": "string", "minLength": 1},
+                        "default": {"enum": ["approve", "deny"]},
+                    },
+                },
+            ],
+            "x-expected": "a prompt string, or {prompt, default}",
+        },
+        "webhook": {
+            "type": "object",
+            "required": ["url"],
+            "additionalProperties": False,
+            "properties": {
+                "url": {"type": "string", "minLength": 1},
+                "timeout": ref("duration"),
+                "required": {
+                    "description": "Fail the step when the webhook fails (default false).",
+                    "type": "boolean",
+                },
+            },
+        },
+        "log": {
+            "description": "A message (a template) at a level; with `webhook` it is also POSTed as JSON.",
+            "x-expected": "a message string, or {message, level, webhook}",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "required": ["message"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "message": {"type": "string"},
+                        "level": {"enum": ["debug", "info", "warning", "error"]},
+                        "webhook": ref("webhook"),
+                    },
+                },
+            ],
+        },
+        "assert": {
+            "description": "Expressions that must all hold, or the step fails.",
+            "x-expected": "an expression, a list of expressions, or {that, message}",
+            "anyOf": [
+                ref("expression"),
+                {"type": "array", "minItems": 1, "items": ref("expression")},
+                {
+                    "type": "object",
+                    "required": ["that"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "that": {
+                            "anyOf": [
+                                ref("expression"),
+                                {"type": "array", "minItems": 1, "items": ref("expression")},
+                            ]
+                        },
+                        "message": {"type": "string"},
+                    },
+                },
+            ],
+        },
+        "call": {
+            "description": "Run another runbook (path relative to this file) with params.",
+            "type": "object",
+            "required": ["runbook"],
+            "additionalProperties": False,
+            "properties": {
+                "runbook": {"type": "string", "minLength": 1},
+                "params": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
+                },
+            },
+        },
+        "compensation": {
+            "description": "An action that undoes a step: one action kind plus its own timeout and retry.",
+            "type": "object",
+            "additionalProperties": False,
+            "oneOf": one_kind(COMPENSATION_KINDS),
+            "properties": {
+                "name": {"type": "string"},
+                **{
+                    kind: ref("duration" if kind == "sleep" else kind)
+                    for kind in COMPENSATION_KINDS
+                },
+                "timeout": ref("duration"),
+                "retry": ref("retry"),
+                "env": ref("env"),
+                "cwd": {"type": "string"},
+            },
+        },
+        "skip_if": {
+            "description": "Idempotency guard: an expression, or a `run`/`http` check; when it holds the step is `unchanged` and not run.",
+            "x-expected": "an expression, or {run: ...} / {http: ...}",
+            "anyOf": [
+                ref("expression"),
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "oneOf": one_kind(["run", "http"]),
+                    "properties": {
+                        "run": ref("run"),
+                        "http": ref("http"),
+                        "timeout": ref("duration"),
+                        "env": ref("env"),
+                        "cwd": {"type": "string"},
+                    },
+                },
+            ],
+        },
+        "steps": {"type": "array", "minItems": 1, "items": ref("step")},
+        "branch_case": {
+            "x-expected": "a case {when: <expression>, steps: [...]} or a fallback {else: [...]}",
+            "type": "object",
+            "additionalProperties": False,
+            "oneOf": [{"required": ["when", "steps"]}, {"required": ["else"]}],
+            "properties": {
+                "name": {"type": "string"},
+                "when": ref("expression"),
+                "steps": ref("steps"),
+                "else": ref("steps"),
+            },
+        },
+        "step": {
+            "description": "One step: exactly one action (run, http, wait_for, sleep, approval, log, assert, call) or group (parallel, steps, branch).",
+            "type": "object",
+            "required": ["id"],
+            "additionalProperties": False,
+            "oneOf": one_kind(ACTION_KINDS + GROUP_KINDS),
+            "dependencies": {"max_parallel": ["parallel"]},
+            "properties": {
+                "id": ref("id"),
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "when": ref("expression"),
+                "timeout": ref("duration"),
+                "retry": ref("retry"),
+                "on_failure": ref("on_failure"),
+                "rollback": ref("compensation"),
+                "rescue": ref("steps"),
+                "skip_if": ref("skip_if"),
+                "outputs": {
+                    "description": "Named values computed from this step's result (templates over stdout, stderr, exit_code, json).",
+                    "type": "object",
+                    "propertyNames": {"pattern": ID_PATTERN},
+                    "additionalProperties": {"type": "string"},
+                },
+                "env": ref("env"),
+                "cwd": {"type": "string"},
+                "locks": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "uniqueItems": True,
+                },
+                "idempotent": {
+                    "description": "Safe to run twice; false forbids automatic retry and re-run on resume.",
+                    "type": "boolean",
+                },
+                "destructive": {
+                    "description": "Changes state that is hard to undo; lint wants a rollback or an approval before it.",
+                    "type": "boolean",
+                },
+                "run": ref("run"),
+                "http": ref("http"),
+                "wait_for": ref("wait_for"),
+                "sleep": ref("duration"),
+                "approval": ref("approval"),
+                "log": ref("log"),
+                "assert": ref("assert"),
+                "call": ref("call"),
+                "parallel": {
+                    **ref("steps"),
+                    "description": "Steps that run at the same time (up to max_parallel and the runbook's concurrency).",
+                },
+                "steps": {
+                    **ref("steps"),
+                    "description": "A sequence of steps, e.g. one lane of a parallel group.",
+                },
+                "branch": {
+                    "description": "Cases tried in order; the first whose `when` holds runs, else `else`.",
+                    "type": "array",
+                    "minItems": 1,
+                    "items": ref("branch_case"),
+                },
+                "max_parallel": {"type": "integer", "minimum": 1},
+            },
+        },
+        "param": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "type": {"enum": ["string", "integer", "number", "boolean"]},
+                "default": {"type": ["string", "number", "boolean"]},
+                "required": {"type": "boolean"},
+                "description": {"type": "string"},
+                "secret": {
+                    "description": "Never shown: replaced by *** in logs, journals and reports.",
+                    "type": "boolean",
+                },
+                "env": {
+                    "description": "Environment variable the value is read from when not given with -p.",
+                    "type": "string",
+                    "pattern": ENV_NAME_PATTERN,
+                },
+                "choices": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": ["string", "number", "boolean"]},
+                },
+            },
+        },
+    }
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://recoverctl.dev/schemas/runbook-v1.schema.json",
+        "title": "recoverctl runbook",
+        "description": "A recovery runbook (format version 1). See docs/format.md.",
+        "type": "object",
+        "required": ["version", "name", "steps"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"description": "Format version; this schema is version 1.", "const": 1},
+            "name": {
+                "description": "The runbook's name (also its lock: one active run per name).",
+                "type": "string",
+                "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                "x-expected": "a name such as db-failover (letters, digits, -, _, .)",
+            },
+            "description": {"type": "string"},
+            "owner": {"type": "string"},
+            "objectives": {
+                "description": "Recovery objectives: lint checks the worst case against rto; run reports met or missed.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"rto": ref("duration"), "rpo": ref("duration")},
+            },
+            "timeout": {**ref("duration"), "description": "Hard deadline for the whole run."},
+            "params": {
+                "type": "object",
+                "propertyNames": {"pattern": ID_PATTERN},
+                "additionalProperties": ref("param"),
+            },
+            "env": ref("env"),
+            "defaults": {
+                "description": "Defaults for every step.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "timeout": ref("duration"),
+                    "retry": ref("retry"),
+                    "on_failure": ref("on_failure"),
+                },
+            },
+            "concurrency": {
+                "description": "Most actions running at once in the whole run.",
+                "type": "integer",
+                "minimum": 1,
+            },
+            "steps": ref("steps"),
+            "finally": {
+                **ref("steps"),
+                "description": "Steps that always run last, whatever happened.",
+            },
+        },
+        "definitions": defs,
+    }
+
+
+_ANNOTATIONS = {"description", "title", "x-expected", "$comment"}
+_NAMED_SCHEMAS = {"properties", "definitions", "patternProperties"}
+
+
+def _strip_annotations(node: Any) -> Any:
+    """The schema without descriptions: the generated code inlines it in every raise."""
+    if isinstance(node, list):
+        return [_strip_annotations(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key in _NAMED_SCHEMAS and isinstance(value, dict):
+            out[key] = {name: _strip_annotations(schema) for name, schema in value.items()}
+        else:
+            out[key] = _strip_annotations(value)
+    return out
+
+
+def fast_validator_code(data: dict[str, Any]) -> str:
+    import fastjsonschema
+
+    code = fastjsonschema.compile_to_code(_strip_annotations(data))
+    header = (
+        "# Generated by tools/gen_schema.py from the runbook schema with fastjsonschema.\n"
+        "# Do not edit: change tools/gen_schema.py and run it again.\n"
+        "# ruff: noqa\n# type: ignore\n"
+    )
+    entry = re.search(r"^def (\w+)\(", code, flags=re.M)
+    if entry is None:
+        raise SystemExit("fastjsonschema generated no function")
+    return header + code + f"\n\nvalidate = {entry.group(1)}\n"
+
+
+def main() -> int:
+    data = schema()
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    outputs = dict.fromkeys(TARGETS, text)
+    outputs[FAST_VALIDATOR] = fast_validator_code(data)
+    check = "--check" in sys.argv
+    stale = [
+        t for t, body in outputs.items() if not t.exists() or t.read_text(encoding="utf-8") != body
+    ]
+    if check:
+        for target in stale:
+            print(f"{target.relative_to(ROOT)} is stale: run python tools/gen_schema.py")
+        return 1 if stale else 0
+    for target, body in outputs.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
