@@ -1,0 +1,183 @@
+"""Model → Plan: nodes, edges and static facts, in one walk of the step tree."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import cast
+
+from recoverctl.compile.plan import Case, Edge, EdgeKind, Plan, PlanNode, freeze
+from recoverctl.compile.timing import attempt_bound, schedule, with_retries
+from recoverctl.model.runbook import Branch, CallAction, Group, Runbook, Step
+
+PLAN_FORMAT = "recoverctl-plan/1"
+
+
+def compile_plan(runbook: Runbook, callees: Mapping[Path, Runbook] | None = None) -> Plan:
+    """Compile `runbook`; `callees` holds the runbooks its `call:` steps name."""
+    return _Compiler(runbook, callees or {}, ()).plan()
+
+
+class _Compiler:
+    def __init__(
+        self, runbook: Runbook, callees: Mapping[Path, Runbook], stack: tuple[Path, ...]
+    ) -> None:
+        self.runbook = runbook
+        self.callees = callees
+        self.stack = stack
+        self.nodes: dict[str, PlanNode] = {}
+        self.edges: list[Edge] = []
+        self.paths: dict[str, tuple[str, ...]] = {}
+        self.widths: dict[str, int] = {}
+        self.sub_plans: dict[str, Plan] = {}
+
+    def plan(self) -> Plan:
+        rb = self.runbook
+        main, main_path = self._sequence(rb.steps, None, 0, "main")
+        if rb.timeout is not None:
+            main = min(main, rb.timeout)
+        final, final_path = self._sequence(rb.finally_steps, None, 0, "finally")
+        width = max([self.widths[s.id] for s in rb.steps + rb.finally_steps] or [0])
+        if rb.concurrency is not None:
+            width = min(width, rb.concurrency)
+        return Plan(
+            runbook=rb,
+            nodes=freeze(self.nodes),
+            roots=tuple(s.id for s in rb.steps),
+            finally_roots=tuple(s.id for s in rb.finally_steps),
+            edges=tuple(self.edges),
+            worst_case=main + final,
+            critical_path=main_path + final_path,
+            max_width=width,
+            rollback_order=tuple(
+                reversed(
+                    [n.id for n in self.nodes.values() if n.step.rollback and n.role == "main"]
+                )
+            ),
+            hash=self._hash(),
+        )
+
+    def _hash(self) -> str:
+        digest = hashlib.sha256(PLAN_FORMAT.encode())
+        digest.update(self.runbook.sha256.encode())
+        for plan in sorted(self.sub_plans.values(), key=lambda p: str(p.runbook.path)):
+            digest.update(plan.hash.encode())
+        return digest.hexdigest()
+
+    # -- the walk ------------------------------------------------------------------
+
+    def _sequence(
+        self, steps: tuple[Step, ...], parent: str | None, depth: int, role: str
+    ) -> tuple[float, tuple[str, ...]]:
+        total, path = 0.0, cast(tuple[str, ...], ())
+        previous: str | None = None
+        for step in steps:
+            worst, step_path = self._step(step, parent, depth, role)
+            total += worst
+            path += step_path
+            if previous is not None:
+                self.edges.append(Edge(previous, step.id, EdgeKind.NEXT))
+            previous = step.id
+        return total, path
+
+    def _step(
+        self, step: Step, parent: str | None, depth: int, role: str
+    ) -> tuple[float, tuple[str, ...]]:
+        children: tuple[str, ...] = ()
+        cases: tuple[Case, ...] = ()
+        callee: Plan | None = None
+        body = step.body
+        if isinstance(body, Group):
+            children = tuple(s.id for s in body.steps)
+            worst, path = self._group(step, body, depth, role)
+        elif isinstance(body, Branch):
+            cases, worst, path = self._branch(step, body, depth, role)
+            children = tuple(s for case in cases for s in case.steps)
+        else:
+            if isinstance(body, CallAction):
+                callee = self._callee(body)
+            attempt = attempt_bound(step, callee.worst_case if callee else None)
+            worst, path = with_retries(step, attempt), (step.id,)
+            self.widths[step.id] = callee.max_width if callee else 1
+        if not step.is_action and step.timeout_explicit and step.timeout is not None:
+            worst = min(worst, step.timeout)  # a group's timeout bounds the whole group
+        if isinstance(step.skip_if, Step):
+            guard_worst, _ = self._step(step.skip_if, step.id, depth + 1, "guard")
+            self.edges.append(Edge(step.id, step.skip_if.id, EdgeKind.GUARD))
+            worst += guard_worst
+        if step.rescue:
+            rescue_worst, rescue_path = self._sequence(step.rescue, step.id, depth + 1, "rescue")
+            self.edges.append(Edge(step.id, step.rescue[0].id, EdgeKind.RESCUE))
+            worst += rescue_worst
+            path += rescue_path
+        if step.rollback is not None:
+            self._step(step.rollback, step.id, depth + 1, "rollback")
+            self.edges.append(Edge(step.id, step.rollback.id, EdgeKind.ROLLBACK))
+        self.nodes[step.id] = PlanNode(
+            id=step.id,
+            step=step,
+            role=role,
+            parent=parent,
+            depth=depth,
+            children=children,
+            cases=cases,
+            worst_case=worst,
+            callee=callee,
+        )
+        return worst, path
+
+    def _group(
+        self, step: Step, body: Group, depth: int, role: str
+    ) -> tuple[float, tuple[str, ...]]:
+        if not body.parallel:
+            total, path = self._sequence(body.steps, step.id, depth + 1, role)
+            if body.steps:
+                self.edges.append(Edge(step.id, body.steps[0].id, EdgeKind.CONTAINS))
+            self.widths[step.id] = max(self.widths[s.id] for s in body.steps)
+            return total, path
+        results = [self._step(child, step.id, depth + 1, role) for child in body.steps]
+        for child in body.steps:
+            self.edges.append(Edge(step.id, child.id, EdgeKind.FORK))
+        slots = min(
+            body.max_parallel or len(body.steps), self.runbook.concurrency or len(body.steps)
+        )
+        makespan, last = schedule([worst for worst, _ in results], slots)
+        widths = sorted((self.widths[s.id] for s in body.steps), reverse=True)
+        self.widths[step.id] = sum(widths[:slots])
+        return makespan, results[last][1] if last >= 0 else ()
+
+    def _branch(
+        self, step: Step, body: Branch, depth: int, role: str
+    ) -> tuple[tuple[Case, ...], float, tuple[str, ...]]:
+        cases: list[Case] = []
+        worst, path, width = 0.0, cast(tuple[str, ...], ()), 0
+        for case in body.cases:
+            case_worst, case_path = self._sequence(case.steps, step.id, depth + 1, role)
+            ids = tuple(s.id for s in case.steps)
+            cases.append(Case(case.label, case.when.source if case.when else None, ids))
+            if ids:
+                self.edges.append(Edge(step.id, ids[0], EdgeKind.CASE, case.label))
+                width = max(width, *(self.widths[i] for i in ids))
+            if case_worst > worst or not path:
+                worst, path = case_worst, case_path
+        self.widths[step.id] = width
+        return tuple(cases), worst, path
+
+    def _callee(self, call: CallAction) -> Plan | None:
+        target = call.path.resolve()
+        runbook = self.callees.get(target)
+        if runbook is None or target in self.stack:
+            return None
+        plan = self.sub_plans.get(str(target))
+        if plan is None:
+            plan = _Compiler(
+                runbook, self.callees, (*self.stack, self.runbook.path.resolve())
+            ).plan()
+            self.sub_plans[str(target)] = plan
+        return plan
+
+
+def is_bounded(seconds: float) -> bool:
+    return not math.isinf(seconds)

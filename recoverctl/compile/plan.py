@@ -1,0 +1,113 @@
+"""The execution plan: an immutable DAG the engine, lint, graph and export consume.
+
+Nodes are the runbook's steps (actions, groups, branches, and the generated
+rollback and guard steps); edges say what happens before what. Static facts
+— worst-case duration, critical path, widest parallelism, rollback order —
+are computed once here so every consumer agrees on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from recoverctl.model.runbook import Runbook, Step
+
+
+class EdgeKind(StrEnum):
+    """How two nodes are related in the plan."""
+
+    NEXT = "next"
+    """Sequence: the target starts after the source finished."""
+    FORK = "fork"
+    """A parallel group starts the target at the same time as its siblings."""
+    CONTAINS = "contains"
+    """A sequence group starts with the target."""
+    CASE = "case"
+    """A branch runs the target when the edge's condition holds."""
+    RESCUE = "rescue"
+    """The target runs when the source failed after its retries."""
+    ROLLBACK = "rollback"
+    """The target undoes the source."""
+    GUARD = "guard"
+    """The target checks whether the source's work is already done."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+    kind: EdgeKind
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A branch case in the plan: its condition (None for else) and its steps."""
+
+    label: str
+    when: str | None
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNode:
+    """One step in the plan, with where it sits and what it costs at worst."""
+
+    id: str
+    step: Step
+    role: str
+    """`main`, `finally`, `rescue`, `rollback` or `guard`: why the node exists."""
+    parent: str | None
+    depth: int
+    children: tuple[str, ...]
+    cases: tuple[Case, ...]
+    worst_case: float
+    """Seconds this step can take at worst: attempts × timeout + backoff, guard and rescue."""
+    callee: Plan | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.step.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled runbook: nodes by id, edges, and the static facts."""
+
+    runbook: Runbook
+    nodes: Mapping[str, PlanNode]
+    roots: tuple[str, ...]
+    finally_roots: tuple[str, ...]
+    edges: tuple[Edge, ...]
+    worst_case: float
+    """Worst-case seconds for the whole run: main steps (capped by the run timeout) + finally."""
+    critical_path: tuple[str, ...]
+    max_width: int
+    """The most action steps that can run at once."""
+    rollback_order: tuple[str, ...]
+    """Steps with a rollback, last first: the order compensations run in after a full run."""
+    hash: str
+    """Changes whenever the runbook or anything it calls changes; resume checks it."""
+
+    def node(self, node_id: str) -> PlanNode:
+        return self.nodes[node_id]
+
+    def walk(self, ids: tuple[str, ...] | None = None) -> Iterator[PlanNode]:
+        """Main and finally nodes depth-first in document order (not rescue/rollback)."""
+        for node_id in self.roots + self.finally_roots if ids is None else ids:
+            node = self.nodes[node_id]
+            yield node
+            yield from self.walk(node.children)
+
+    @property
+    def rto_met(self) -> bool | None:
+        """Whether the worst case fits the RTO (None when the runbook sets none)."""
+        rto = self.runbook.objectives.rto
+        return None if rto is None else self.worst_case <= rto
+
+
+def freeze(nodes: dict[str, PlanNode]) -> Mapping[str, PlanNode]:
+    return MappingProxyType(dict(nodes))
