@@ -1,0 +1,87 @@
+"""Shared benchmark plumbing: timing whole processes, medians, machine facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def machine() -> str:
+    """One line naming the machine, so figures are read against it."""
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )
+
+
+def time_command(
+    argv: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one run of `argv`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(
+        argv,
+        cwd=cwd,
+        env=bench_env(env),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(before, after)
+
+
+def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment users have: bytecode caching on (pip installs compile .pyc files)."""
+    env = {**os.environ, **(extra or {})}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def median_alternating(
+    commands: dict[str, Sequence[str]], runs: int, **kwargs: object
+) -> dict[str, float]:
+    """Median wall time of each command, runs interleaved so machine noise hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for argv in commands.values():
+        time_command(argv, **kwargs)  # type: ignore[arg-type]  # warm-up: caches, .pyc files
+    for _ in range(runs):
+        for name, argv in commands.items():
+            samples[name].append(time_command(argv, **kwargs)[0])  # type: ignore[arg-type]
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_rss_kib(argv: Sequence[str], *, cwd: Path = ROOT) -> int:
+    """Peak RSS of a fresh child: measured through /usr/bin/time-free wait4 accounting."""
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=bench_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv} failed")
+    return usage.ru_maxrss
+
+
+def python() -> str:
+    return sys.executable

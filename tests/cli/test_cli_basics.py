@@ -1,0 +1,162 @@
+"""The CLI as users meet it: real subprocesses and typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from recoverctl import __version__
+from tests.conftest import ROOT, RUNBOOKS, invoke, run_cli
+
+EXAMPLES = sorted(p for p in RUNBOOKS.glob("*.yaml") if not p.name.endswith(".test.yaml"))
+
+
+def test_version() -> None:
+    result = run_cli(["--version"])
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"recoverctl {__version__}"
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "schema"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = invoke([command, "--help"], env={"NO_COLOR": "1", "COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "Example" in result.output
+
+
+def test_no_arguments_shows_help() -> None:
+    result = run_cli([])
+    assert "validate" in result.stdout + result.stderr
+
+
+def test_schema_command_prints_the_published_file() -> None:
+    result = run_cli(["schema"])
+    assert result.returncode == 0
+    published = (ROOT / "schemas" / "runbook.schema.json").read_text(encoding="utf-8")
+    assert result.stdout == published
+    jsonschema.Draft202012Validator.check_schema(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_examples_validate_and_start_with_the_modeline(example: Path) -> None:
+    assert example.read_text().startswith(
+        "# yaml-language-server: $schema=../schemas/runbook.schema.json"
+    )
+    result = invoke(["validate", str(example)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"ok  {example}")
+
+
+def test_validate_a_folder_reports_each_file() -> None:
+    result = run_cli(["validate", "runbooks"], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == len(EXAMPLES)
+
+
+def test_validate_reports_every_invalid_file_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text("version: 1\nname: g\nsteps:\n  - {id: a, run: 'true'}\n")
+    (tmp_path / "bad.yaml").write_text("version: 1\nname: b\nsteps:\n  - {id: a, rn: 'true'}\n")
+    (tmp_path / "worse.yaml").write_text("version: 1\nname: w\nsteps: {}\n")
+    result = run_cli(["validate", str(tmp_path)])
+    assert result.returncode == 2
+    assert "good.yaml" in result.stdout
+    assert "bad.yaml:4:13: error: unknown key 'rn'" in result.stderr
+    assert "hint: did you mean 'run'?" in result.stderr
+    assert "worse.yaml:3:8: error: found a mapping; expected a list" in result.stderr
+    assert "2 of 3 files invalid" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_and_empty_folder_exit_2(tmp_path: Path) -> None:
+    result = run_cli(["validate", str(tmp_path / "nope.yaml")])
+    assert result.returncode == 2
+    assert f"{tmp_path / 'nope.yaml'}:1:1: error: no such file" in result.stderr
+    result = run_cli(["validate", str(tmp_path)])
+    assert result.returncode == 2
+    assert "no runbooks found in folder" in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    result = run_cli(["plan"])
+    assert result.returncode == 2
+    result = run_cli(["plan", "runbooks/demo.yaml", "--format", "xml"], cwd=ROOT)
+    assert result.returncode == 2
+    assert "xml" in result.stderr
+
+
+def test_plan_text_shows_structure_and_rto(tmp_path: Path) -> None:
+    result = run_cli(["plan", "runbooks/db-failover.yaml", "-p", "primary=db-1"], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "\x1b[" not in out  # piped: no escape codes
+    for expected in [
+        "probe",
+        "parallel",
+        "branch",
+        "when not steps.primary_up.ok",
+        "else",
+        "rollback order",
+        "promote → fence_primary",
+        "worst case",
+        "against RTO 5m",
+        "critical path",
+        "params: primary=db-1",
+    ]:
+        assert expected in out, expected
+
+
+def test_plan_json_is_parseable_and_complete() -> None:
+    result = run_cli(["plan", "runbooks/demo.yaml", "--format", "json"], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["runbook"]["name"] == "demo"
+    assert data["steps"] == ["simulate_outage", "probe", "choose", "verify"]
+    assert data["rto_met"] is True
+    assert data["worst_case_seconds"] > 0
+    nodes = {n["id"]: n for n in data["nodes"]}
+    assert nodes["choose"]["cases"][0]["when"] == "steps.service_up.ok"
+    assert nodes["restart_service"]["retry"]["attempts"] == 3
+    assert nodes["warm_users"]["rollback"] == "warm_users.rollback"
+
+
+def test_plan_param_errors_point_at_the_declaration() -> None:
+    result = run_cli(
+        ["plan", "runbooks/db-failover.yaml", "-p", "primry=db-1", "-p", "primary_port=abc"],
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "unknown param 'primry'" in result.stderr
+    assert "hint: did you mean 'primary'?" in result.stderr
+    assert (
+        "param 'primary_port' from -p primary_port: found 'abc'; expected an integer"
+        in result.stderr
+    )
+    assert "runbooks/db-failover.yaml:" in result.stderr
+
+
+def test_plan_bad_assignment_is_a_usage_error() -> None:
+    result = run_cli(["plan", "runbooks/demo.yaml", "-p", "novalue"], cwd=ROOT)
+    assert result.returncode == 2
+    assert "-p expects name=value" in result.stderr
+
+
+def test_plan_params_file_and_secrets(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yaml"
+    runbook.write_text(
+        "version: 1\nname: s\nparams:\n  token: {type: string, secret: true, required: true}\n"
+        "  n: {type: integer, default: 1}\nsteps:\n  - {id: a, run: 'echo {{ params.n }}'}\n"
+    )
+    params = tmp_path / "p.yaml"
+    params.write_text("token: hunter2\nn: 5\n")
+    result = run_cli(["plan", str(runbook), "--params-file", str(params)])
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout
+    assert "token=***" in result.stdout and "n=5" in result.stdout
+    result = run_cli(["plan", str(runbook)])
+    assert result.returncode == 2
+    assert "missing required param 'token'" in result.stderr
+    result = run_cli(["plan", str(runbook), "--format", "json"], env={})
+    assert result.returncode == 2

@@ -1,0 +1,63 @@
+"""Shared test helpers: running the CLI in-process and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNBOOKS = ROOT / "runbooks"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE_GOLDEN = bool(os.environ.get("UPDATE_GOLDEN"))
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(args: Sequence[str], **kwargs: object):  # type: ignore[no-untyped-def]
+    """Run the typer app in-process (the commands registered as in `main`)."""
+    from recoverctl.cli import app, plan_cmd, schema_cmd, validate_cmd  # noqa: F401
+
+    return CliRunner().invoke(app, list(args), **kwargs)  # type: ignore[arg-type]
+
+
+def run_cli(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m recoverctl` as a real process, as a user or CI would."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env.pop("FORCE_COLOR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "recoverctl", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        check=False,
+    )
+
+
+def check_golden(path: Path, actual: str) -> None:
+    """Compare with a golden file; `UPDATE_GOLDEN=1 pytest` rewrites them."""
+    if UPDATE_GOLDEN or not path.exists():
+        path.write_text(actual, encoding="utf-8")
+        if not UPDATE_GOLDEN:
+            pytest.fail(f"golden file {path.name} was missing and has been written; review it")
+        return
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"output differs from {path} (UPDATE_GOLDEN=1 to accept)"
