@@ -17,7 +17,7 @@ INTERNAL_ERROR = 70
 
 def main() -> None:
     """Run the CLI, turning crashes into a one-line report and exit 70."""
-    from recoverctl.cli import plan_cmd, schema_cmd, validate_cmd  # noqa: F401  (registers)
+    from recoverctl.cli import plan_cmd, run_cmd, schema_cmd, validate_cmd  # noqa: F401  (registers)
 
     try:
         app()

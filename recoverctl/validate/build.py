@@ -251,7 +251,7 @@ class _Builder:
         value = data["run"]
         where = (*path, "run")
         if isinstance(value, str):
-            return RunAction((self.text(value, where),), shell=True)  # noqa: S604 - the format's choice; values are quoted
+            return RunAction((self.text(value, where),), shell=True)
         return RunAction(
             tuple(self.text(part, (*where, i)) for i, part in enumerate(value)), shell=False
         )

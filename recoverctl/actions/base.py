@@ -1,0 +1,85 @@
+"""What an action gets from the engine, and what it gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from recoverctl.engine.clock import Clock
+from recoverctl.model.runbook import Step, Text
+
+
+@dataclass(slots=True)
+class AttemptResult:
+    """The outcome of one attempt of one action."""
+
+    ok: bool
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
+    timed_out: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific result names for outputs and conditions (status, headers, body, json)."""
+    retryable: bool = True
+    """False for failures no retry can fix (a template that cannot render)."""
+
+    def names(self) -> dict[str, Any]:
+        """The result as the names `outputs`, `retry.when` and `until` can read."""
+        names: dict[str, Any] = {
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "timed_out": self.timed_out,
+            "json": None,
+            "status": None,
+            "headers": {},
+            "body": None,
+        }
+        names.update(self.data)
+        if names["json"] is None and self.stdout.lstrip()[:1] in ("{", "["):
+            import contextlib
+            import json
+
+            with contextlib.suppress(ValueError):
+                names["json"] = json.loads(self.stdout)
+        return names
+
+
+class ActionContext(Protocol):
+    """The engine's services for an action attempt."""
+
+    step: Step
+    clock: Clock
+    run_id: str
+    dry_run: bool
+
+    def render(self, text: Text, *, shell: bool = False) -> str:
+        """A template rendered with the run's context (shell-quoted with `shell`)."""
+
+    def environment(self) -> Mapping[str, str]:
+        """The full environment for a command of this step."""
+
+    def working_directory(self) -> str | None: ...
+
+    def output(self, stream: str, text: str) -> None:
+        """Stream a chunk of output to the run's subscribers."""
+
+    def log(self, level: str, message: str) -> None: ...
+
+    async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:
+        """Ask for approval; returns (approved, who/how)."""
+
+    def holds(self, expression: str, names: dict[str, Any]) -> bool:
+        """Whether `expression` holds with the result `names` added to the context."""
+
+    def context(self) -> dict[str, Any]:
+        """The template context at this point of the run (params, steps, run, env)."""
+
+    def poll(self, polls: int, error: str | None) -> None:
+        """Report one poll of a `wait_for`."""
+
+
+Handler = Callable[[Any, ActionContext], Awaitable[AttemptResult]]

@@ -1,0 +1,135 @@
+"""`http`: one request with httpx; status, body and JSON checked against `expect`.
+
+A refused connection, a timeout or an unexpected status is a failed attempt
+(retryable like any other), reported in words an operator can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.model.runbook import HttpAction, Webhook
+
+DEFAULT_TIMEOUT = 30.0
+BODY_LIMIT = 1024 * 1024
+
+
+async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
+    import httpx
+
+    url = ctx.render(action.url)
+    headers = {name: ctx.render(value) for name, value in action.headers}
+    content = ctx.render(action.body) if action.body is not None else None
+    payload = _render_json(action.json, ctx) if action.json is not None else None
+    timeout = action.timeout or ctx.step.timeout or DEFAULT_TIMEOUT
+    try:
+        async with httpx.AsyncClient(
+            verify=action.verify, follow_redirects=action.follow_redirects, timeout=timeout
+        ) as client:
+            response = await client.request(
+                action.method, url, headers=headers, content=content, json=payload
+            )
+    except httpx.TimeoutException:
+        return AttemptResult(
+            ok=False, timed_out=True, error=f"{action.method} {url}: no answer within {timeout:g}s"
+        )
+    except httpx.ConnectError as exc:
+        return AttemptResult(
+            ok=False, error=f"{action.method} {url}: cannot connect ({_reason(exc)})"
+        )
+    except httpx.HTTPError as exc:
+        return AttemptResult(
+            ok=False, error=f"{action.method} {url}: {type(exc).__name__}: {_reason(exc)}"
+        )
+    except ValueError as exc:  # malformed URL and the like
+        return AttemptResult(ok=False, error=f"invalid request to '{url}': {exc}")
+    body = response.text[:BODY_LIMIT]
+    parsed = _parse_json(response)
+    data = {
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "body": body,
+        "json": parsed,
+    }
+    error = _check(action, response.status_code, body, parsed, response.headers.get("location"))
+    return AttemptResult(ok=error is None, stdout=body, error=error, data=data, exit_code=None)
+
+
+def _check(
+    action: HttpAction, status: int, body: str, parsed: Any, location: str | None
+) -> str | None:
+    expect = action.expect
+    if not expect.accepts(status):
+        message = f"got HTTP {status}, expected {expect.describe_status()}"
+        if 300 <= status < 400 and location:
+            message += f" (redirect to {location}; set follow_redirects: true to follow it)"
+        return message
+    if expect.body is not None and not re.search(expect.body, body):
+        return f"body does not match /{expect.body}/"
+    for path, wanted in expect.json:
+        found, ok = _lookup(parsed, path)
+        if not ok:
+            return f"JSON path '{path}' is missing from the response"
+        if found != wanted:
+            return f"JSON path '{path}' is {found!r}, expected {wanted!r}"
+    return None
+
+
+def _lookup(document: Any, path: str) -> tuple[Any, bool]:
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None, False
+    return node, True
+
+
+def _parse_json(response: Any) -> Any:
+    try:
+        return json.loads(response.text)
+    except ValueError:
+        return None
+
+
+def _render_json(value: Any, ctx: ActionContext) -> Any:
+    from recoverctl.model.runbook import Text
+    from recoverctl.model.source import UNKNOWN_SPAN
+
+    if isinstance(value, str):
+        return ctx.render(Text(value, UNKNOWN_SPAN))
+    if isinstance(value, dict):
+        return {k: _render_json(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_json(v, ctx) for v in value]
+    return value
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    return text
+
+
+async def post_webhook(hook: Webhook, message: str, level: str, ctx: ActionContext) -> str | None:
+    """POST a JSON notification; returns an error message, or None when it was delivered."""
+    import httpx
+
+    url = ctx.render(hook.url)
+    payload = {"text": message, "level": level, "run_id": ctx.run_id, "step": ctx.step.id}
+    try:
+        async with httpx.AsyncClient(timeout=hook.timeout) as client:
+            response = await client.post(url, json=payload)
+    except httpx.TimeoutException:
+        return f"webhook {url}: no answer within {hook.timeout:g}s"
+    except httpx.HTTPError as exc:
+        return f"webhook {url}: {_reason(exc)}"
+    if response.status_code >= 300:
+        return f"webhook {url}: HTTP {response.status_code}"
+    return None

@@ -1,0 +1,144 @@
+"""`run`: a command in its own process group, output streamed and bounded.
+
+A timeout or a cancellation kills the whole group (SIGTERM, then SIGKILL
+after a grace period), so no child outlives its step. Children that detach
+on purpose (`nohup … &` with their output redirected) are left alone when
+the command itself exits normally: starting a service is a legitimate step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+
+from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.model.runbook import RunAction
+
+CAPTURE_LIMIT = 1024 * 1024
+"""Bytes of each stream kept for outputs and reports (the tail, when longer)."""
+STREAM_LIMIT = 256 * 1024
+"""Bytes of each stream sent to subscribers per attempt; the rest is counted, not shown."""
+KILL_GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL for a process group that must stop."""
+DRAIN_GRACE = 0.2
+"""After the command exits, how long to wait for pipes held open by detached children."""
+
+
+class _Capture:
+    """Keeps the tail of a stream and forwards whole lines, within limits."""
+
+    def __init__(self, ctx: ActionContext, stream: str) -> None:
+        self.ctx, self.stream = ctx, stream
+        self.buffer = bytearray()
+        self.total = 0
+        self.streamed = 0
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self.buffer += chunk
+        if len(self.buffer) > CAPTURE_LIMIT:
+            del self.buffer[: len(self.buffer) - CAPTURE_LIMIT]
+        data = self.pending + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.pending = data[-STREAM_LIMIT:]
+            return
+        lines, self.pending = data[: cut + 1], data[cut + 1 :]
+        self._forward(lines)
+
+    def close(self) -> None:
+        if self.pending:
+            self._forward(self.pending + b"\n")
+            self.pending = b""
+        if self.streamed >= STREAM_LIMIT:
+            hidden = self.total - self.streamed
+            self.ctx.output(
+                self.stream, f"[recoverctl: {hidden} more bytes of {self.stream} not shown]\n"
+            )
+
+    def _forward(self, data: bytes) -> None:
+        room = STREAM_LIMIT - self.streamed
+        if room <= 0:
+            return
+        piece = data[:room]
+        self.streamed += len(piece)
+        self.ctx.output(self.stream, piece.decode("utf-8", errors="replace"))
+
+    def text(self) -> str:
+        return self.buffer.decode("utf-8", errors="replace")
+
+
+async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
+    if action.shell:
+        argv = ["/bin/sh", "-c", ctx.render(action.command[0], shell=True)]
+    else:
+        argv = [ctx.render(part) for part in action.command]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(ctx.environment()),
+            cwd=ctx.working_directory(),
+            start_new_session=True,  # its own process group: a timeout kills the whole tree
+        )
+    except FileNotFoundError as exc:
+        missing = exc.filename or argv[0]
+        return AttemptResult(ok=False, exit_code=127, error=f"command not found: {missing}")
+    except NotADirectoryError:
+        return AttemptResult(
+            ok=False, error=f"working directory is not a directory: {ctx.working_directory()}"
+        )
+    except PermissionError as exc:
+        return AttemptResult(
+            ok=False, exit_code=126, error=f"permission denied: {exc.filename or argv[0]}"
+        )
+    out, err = _Capture(ctx, "stdout"), _Capture(ctx, "stderr")
+    assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE was asked for
+    readers = [
+        asyncio.ensure_future(_pump(proc.stdout, out)),
+        asyncio.ensure_future(_pump(proc.stderr, err)),
+    ]
+    try:
+        code = await proc.wait()
+        _done, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE)
+        for task in pending:
+            task.cancel()
+    except BaseException:
+        for task in readers:
+            task.cancel()
+        await asyncio.shield(_kill_group(proc))
+        raise
+    out.close()
+    err.close()
+    if code < 0:
+        error = f"killed by signal {signal.Signals(-code).name}"
+    elif code:
+        error = f"exited with {code}"
+    else:
+        error = None
+    return AttemptResult(
+        ok=code == 0, exit_code=code, stdout=out.text(), stderr=err.text(), error=error
+    )
+
+
+async def _pump(stream: asyncio.StreamReader, capture: _Capture) -> None:
+    while chunk := await stream.read(65536):
+        capture.feed(chunk)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM the process group, SIGKILL it after a grace period, and reap."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(proc.wait(), KILL_GRACE)
+    # SIGKILL the group even when the leader died: its children may still be there
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        await proc.wait()

@@ -1,0 +1,209 @@
+"""The engine's language: typed, immutable events.
+
+The engine only ever emits these; the terminal view, the journal and the
+reports are built from them, and replaying them through `reduce` rebuilds a
+run's state exactly. Textual fields are already redacted (no secret value
+ever reaches an event). `to_dict`/`from_dict` give the versioned JSON form
+used by `--output json` and the journal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+EVENT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events: `ts` is wall-clock seconds, `mono` monotonic seconds since run start."""
+
+    kind: ClassVar[str] = "event"
+    ts: float = 0.0
+    mono: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"event": self.kind, **data}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    run_id: str
+    runbook: str
+    path: str
+    plan_hash: str
+    params: dict[str, Any]
+    dry_run: bool = False
+    rto: float | None = None
+    worst_case: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    step_id: str
+    attempt: int
+    action: str = ""
+    """What runs, rendered and redacted (the command line, the URL…)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepOutput(Event):
+    """A chunk of a running step's output (whole lines, bounded per attempt)."""
+
+    kind: ClassVar[str] = "step_output"
+    step_id: str
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptFailed(Event):
+    kind: ClassVar[str] = "attempt_failed"
+    step_id: str
+    attempt: int
+    error: str
+    exit_code: int | None = None
+    timed_out: bool = False
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitPolled(Event):
+    """One poll of a `wait_for` that did not succeed yet."""
+
+    kind: ClassVar[str] = "wait_polled"
+    step_id: str
+    polls: int
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryScheduled(Event):
+    kind: ClassVar[str] = "retry_scheduled"
+    step_id: str
+    next_attempt: int
+    delay: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepFinished(Event):
+    """A step reached a final status: succeeded, failed, timed_out, skipped, unchanged, cancelled."""
+
+    kind: ClassVar[str] = "step_finished"
+    step_id: str
+    status: str
+    attempts: int = 0
+    duration: float = 0.0
+    exit_code: int | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    reason: str | None = None
+    """Why a step was skipped or left unchanged."""
+    stdout: str = ""
+    stderr: str = ""
+    """The tail of the captured output (bounded), for expressions and reports."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BranchDecided(Event):
+    kind: ClassVar[str] = "branch_decided"
+    step_id: str
+    case_index: int | None
+    """Index of the case taken; None when no case matched and there is no else."""
+    label: str | None
+    condition: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+    """The values the conditions read, e.g. {"steps.replica_ok.ok": false}."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRescued(Event):
+    """A failed step's rescue steps succeeded: the run goes on."""
+
+    kind: ClassVar[str] = "step_rescued"
+    step_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollbackStarted(Event):
+    kind: ClassVar[str] = "rollback_started"
+    reason: str
+    steps: list[str] = field(default_factory=list)
+    """The steps to roll back, in the order their compensations will run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRolledBack(Event):
+    kind: ClassVar[str] = "step_rolled_back"
+    step_id: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollbackFinished(Event):
+    kind: ClassVar[str] = "rollback_finished"
+    ok: bool
+    skipped: bool = False
+    """True when a second interrupt skipped the remaining compensations."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FinallyStarted(Event):
+    kind: ClassVar[str] = "finally_started"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogMessage(Event):
+    """A `log` step's message, or a note from the engine (step_id None)."""
+
+    kind: ClassVar[str] = "log"
+    step_id: str | None
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    run_id: str
+    status: str
+    """succeeded, failed, rolled_back, rollback_failed or interrupted."""
+    exit_code: int
+    duration: float
+    error: str | None = None
+    failed_step: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        RunStarted,
+        StepStarted,
+        StepOutput,
+        AttemptFailed,
+        WaitPolled,
+        RetryScheduled,
+        StepFinished,
+        BranchDecided,
+        StepRescued,
+        RollbackStarted,
+        StepRolledBack,
+        RollbackFinished,
+        FinallyStarted,
+        LogMessage,
+        RunFinished,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """The inverse of `Event.to_dict` (journal replay); unknown fields are ignored."""
+    cls = EVENT_TYPES[data["event"]]
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})

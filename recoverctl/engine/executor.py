@@ -1,0 +1,59 @@
+"""Executors: who carries out an attempt. The scheduler is the same for all.
+
+`RealExecutor` runs the action's plug-in. `SimulatedExecutor` runs nothing:
+every action succeeds (guards report 'not done yet', so the dry run shows
+the path that does the work), unless a script of outcomes says otherwise —
+`--dry-run` and scenario tests are the real scheduler with this executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.actions.registry import HANDLERS
+from recoverctl.model.runbook import LogAction, Step
+
+
+class Executor(Protocol):
+    simulated: bool
+
+    async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
+        """Carry out one attempt of an action step."""
+
+    async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
+        """Run a `skip_if` check: ok means the work is already done."""
+
+
+class RealExecutor:
+    simulated = False
+
+    async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
+        return await HANDLERS[step.kind](step.body, ctx)
+
+    async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
+        return await HANDLERS[step.kind](step.body, ctx)
+
+
+class SimulatedExecutor:
+    """Runs nothing; `outcomes` maps a step id to results per attempt (the last repeats)."""
+
+    simulated = True
+
+    def __init__(self, outcomes: Mapping[str, list[AttemptResult]] | None = None) -> None:
+        self.outcomes = dict(outcomes or {})
+
+    async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
+        scripted = self.outcomes.get(step.id)
+        if scripted:
+            return scripted[min(attempt, len(scripted)) - 1]
+        if isinstance(step.body, LogAction):
+            ctx.log(step.body.level, ctx.render(step.body.message))
+        return AttemptResult(ok=True, stdout="", data={"approved": True, "approved_by": "dry run"})
+
+    async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
+        scripted = self.outcomes.get(step.id)
+        if scripted:
+            return scripted[0]
+        return AttemptResult(ok=False, error="simulated: not done yet")

@@ -1,0 +1,807 @@
+"""The scheduler: walks the Plan with asyncio and says what happens as events.
+
+Sequences run in order; parallel groups run their members concurrently up to
+`max_parallel` and the run's concurrency; `locks` serialise steps sharing a
+resource; a branch runs the first case whose condition holds. A step that
+fails for good runs its rescue; otherwise its `on_failure` decides: go on,
+stop, or stop and roll back — running steps are cancelled (their process
+groups killed) and the compensations of completed steps run last-first.
+`finally` steps always run; `RunFinished` is always emitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Iterable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from recoverctl.actions.base import AttemptResult
+from recoverctl.actions.registry import OWN_TIMEOUT
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.bus import EventBus
+from recoverctl.engine.clock import Clock, RealClock
+from recoverctl.engine.events import (
+    AttemptFailed,
+    BranchDecided,
+    Event,
+    FinallyStarted,
+    LogMessage,
+    RetryScheduled,
+    RollbackFinished,
+    RollbackStarted,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepRescued,
+    StepRolledBack,
+    StepStarted,
+)
+from recoverctl.engine.executor import Executor
+from recoverctl.engine.redact import Redactor
+from recoverctl.engine.retry import with_retries
+from recoverctl.engine.state import RunState, reduce
+from recoverctl.engine.step_context import StepRun
+from recoverctl.exitcodes import ExitCode
+from recoverctl.expr.references import parse_expression, references
+from recoverctl.expr.render import RenderError, evaluate, render, render_value
+from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
+
+TAIL = 4096
+"""Characters of stdout/stderr kept in StepFinished events (the full capture stays in memory)."""
+
+
+class Approver:
+    """Answers approval gates; the CLI supplies one that prompts, or one for --yes."""
+
+    async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
+        raise ApprovalUnavailable(step.id, prompt)
+
+
+class ApprovalUnavailable(Exception):
+    """No way to ask a human (no terminal, no --yes): the run stops before the gate."""
+
+    def __init__(self, step_id: str, prompt: str) -> None:
+        super().__init__(f"step '{step_id}' needs approval ('{prompt}') but there is no terminal")
+        self.step_id, self.prompt = step_id, prompt
+
+
+class RunAborted(Exception):
+    """A step failed for good and its on_failure stops the run."""
+
+    def __init__(self, step_id: str, error: str, *, rollback: bool) -> None:
+        super().__init__(error)
+        self.step_id, self.error, self.rollback = step_id, error, rollback
+
+
+@dataclass(slots=True)
+class RunOptions:
+    run_id: str
+    params: Mapping[str, Any]
+    secrets: list[str] = field(default_factory=list)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int | None = None
+    dry_run: bool = False
+    seed: int | None = None
+
+
+class Engine:
+    """Runs one compiled plan to the end and returns the exit code."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        options: RunOptions,
+        *,
+        bus: EventBus,
+        executor: Executor,
+        clock: Clock | None = None,
+        approver: Approver | None = None,
+        parent: Engine | None = None,
+        prefix: str = "",
+    ) -> None:
+        self.plan, self.options, self.bus, self.executor = plan, options, bus, executor
+        self.clock = clock or RealClock()
+        self.approver = approver or Approver()
+        self.redactor = Redactor(options.secrets)
+        self.state = RunState(run_id=options.run_id)
+        self.parent, self.prefix = parent, prefix
+        self.children: dict[str, Engine] = {}
+        if parent is None:
+            bus.subscribe(self._record, "state")
+        self.raw: dict[str, dict[str, Any]] = {}
+        """Unredacted stdout/outputs per step, for templates only (events carry redacted copies)."""
+        self.failure: dict[str, Any] | None = None
+        self.locks: dict[str, asyncio.Lock] = {}
+        limit = options.concurrency or plan.runbook.concurrency
+        self.slots = asyncio.Semaphore(limit) if limit else None
+        self.rng = random.Random(options.seed)  # noqa: S311 - jitter only
+        self.started = 0.0
+        self.interrupts = 0
+        self.phase: asyncio.Task[Any] | None = None
+        self.approval_blocked: ApprovalUnavailable | None = None
+        self._base_env: dict[str, str] | None = None
+        if parent is not None:  # a sub-runbook shares its caller's resources and clock origin
+            self.locks, self.slots, self.started = parent.locks, parent.slots, parent.started
+
+    def _record(self, event: Event) -> None:
+        reduce(self.state, event)
+
+    # -- the run -------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        rb = self.plan.runbook
+        self.started = self.clock.monotonic()
+        status, error, failed_step, rollback = "succeeded", None, None, False
+        self.emit(
+            RunStarted(
+                run_id=self.options.run_id,
+                runbook=rb.name,
+                path=str(rb.path),
+                plan_hash=self.plan.hash,
+                params=self._shown_params(),
+                dry_run=self.options.dry_run,
+                rto=rb.objectives.rto,
+                worst_case=None if self.plan.worst_case == float("inf") else self.plan.worst_case,
+            )
+        )
+        exit_code = ExitCode.FAILED
+        try:
+            try:
+                await self._phase(self._main())
+            except RunAborted as aborted:
+                status, error, failed_step, rollback = (
+                    "failed",
+                    aborted.error,
+                    aborted.step_id,
+                    aborted.rollback,
+                )
+            except TimeoutError:
+                status, error = "failed", f"the run's timeout of {rb.timeout:g}s was reached"
+                rollback = True
+            except asyncio.CancelledError:
+                status, error, rollback = "interrupted", "interrupted", True
+            if self.approval_blocked is not None:
+                status, error, rollback = "blocked", str(self.approval_blocked), False
+                failed_step = self.approval_blocked.step_id
+            if rollback and self.interrupts < 2:
+                ok = await self._rollback(error or "failure")
+                if ok is False:
+                    status = "rollback_failed"
+                elif status == "failed" and ok is True:
+                    status = "rolled_back"
+            self.state.status = status
+            await self._finally(status)
+            exit_code = _exit_code(status)
+        finally:
+            self.emit(
+                RunFinished(
+                    run_id=self.options.run_id,
+                    status=status,
+                    exit_code=int(exit_code),
+                    duration=self.clock.monotonic() - self.started,
+                    error=error,
+                    failed_step=failed_step,
+                )
+            )
+        return int(exit_code)
+
+    def interrupt(self) -> None:
+        """Ctrl-C / SIGTERM: the first stops the run and rolls back, the second skips that."""
+        self.interrupts += 1
+        if self.interrupts == 2:
+            self.note(
+                "warning", "second interrupt: skipping the remaining rollback and finally steps"
+            )
+        if self.phase is not None and not self.phase.done():
+            self.phase.cancel()
+
+    async def _phase(self, coroutine: Any) -> Any:
+        """Run one phase (main, rollback, finally) as a task an interrupt can cancel."""
+        self.phase = asyncio.ensure_future(coroutine)
+        try:
+            return await self.phase
+        finally:
+            self.phase = None
+
+    async def _main(self) -> None:
+        timeout = self.plan.runbook.timeout
+        async with asyncio.timeout(timeout):
+            await self._sequence(self.plan.runbook.steps)
+
+    # -- structure -------------------------------------------------------------------------
+
+    async def _sequence(self, steps: Iterable[Step]) -> None:
+        for step in steps:
+            await self._step(step)
+
+    async def _step(self, step: Step) -> None:
+        if step.when is not None:
+            try:
+                holds = bool(evaluate(step.when.source, self.context()))
+            except RenderError as exc:
+                await self._fail(
+                    step, f"condition '{step.when.source}' could not be evaluated: {exc}", 0, 0.0
+                )
+                return
+            if not holds:
+                self._skip(step, f"when: {step.when.source} is false")
+                return
+        if await self._already_done(step):
+            return
+        body = step.body
+        if isinstance(body, Group):
+            await self._group(step, body)
+        elif isinstance(body, Branch):
+            await self._branch(step, body)
+        elif step.kind == "call":
+            from recoverctl.engine.calls import run_call
+
+            await run_call(self, step)
+        else:
+            await self._action(step)
+
+    async def _already_done(self, step: Step) -> bool:
+        """The idempotency guard: when `skip_if` holds, the step is `unchanged`."""
+        guard = step.skip_if
+        if guard is None:
+            return False
+        if isinstance(guard, Expression):
+            try:
+                done = bool(evaluate(guard.source, self.context()))
+            except RenderError as exc:
+                await self._fail(
+                    step, f"skip_if '{guard.source}' could not be evaluated: {exc}", 0, 0.0
+                )
+                return True
+            reason = f"skip_if: {guard.source} holds"
+        else:
+            started = self.clock.monotonic()
+            self.emit(StepStarted(step_id=guard.id, attempt=1, action=self._describe(guard)))
+            result = await self._attempt(guard, 1, guard_check=True)
+            duration = self.clock.monotonic() - started
+            if result.timed_out or (
+                result.exit_code is None and not result.ok and not self.executor.simulated
+            ):
+                self._finish(guard, "failed", 1, duration, result)
+                await self._fail(
+                    step,
+                    f"skip_if check could not tell whether '{step.id}' already ran: {result.error}",
+                    0,
+                    0.0,
+                )
+                return True
+            self._finish(guard, "succeeded" if result.ok else "failed", 1, duration, result)
+            done, reason = result.ok, f"skip_if check succeeded: {self._describe(guard)}"
+        if done:
+            self.emit(StepFinished(step_id=step.id, status="unchanged", reason=reason))
+            for inner in body_steps(step.children()):
+                self.emit(
+                    StepFinished(
+                        step_id=inner.id, status="unchanged", reason=f"'{step.id}' is already done"
+                    )
+                )
+        return done
+
+    async def _group(self, step: Step, body: Group) -> None:
+        started = self.clock.monotonic()
+        self.emit(StepStarted(step_id=step.id, attempt=1, action=body.kind))
+        try:
+            async with asyncio.timeout(step.timeout if step.timeout_explicit else None):
+                if body.parallel:
+                    await self._parallel(body)
+                else:
+                    await self._sequence(body.steps)
+        except TimeoutError:
+            self._cancel_unfinished(body.steps, "the group's timeout was reached")
+            self.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status="timed_out",
+                    duration=self.clock.monotonic() - started,
+                    error=f"group timed out after {step.timeout:g}s",
+                )
+            )
+            await self._handle_failure(step, f"group '{step.id}' timed out after {step.timeout:g}s")
+            return
+        except (RunAborted, asyncio.CancelledError):
+            self.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status="cancelled",
+                    duration=self.clock.monotonic() - started,
+                    error="stopped by a failure",
+                )
+            )
+            raise
+        failed = [
+            s.id
+            for s in body.steps
+            if self.state.step(s.id).status in ("failed", "timed_out")
+            and not self.state.step(s.id).rescued
+        ]
+        self.emit(
+            StepFinished(
+                step_id=step.id,
+                status="succeeded",
+                duration=self.clock.monotonic() - started,
+                reason=f"failed and continued: {', '.join(failed)}" if failed else None,
+            )
+        )
+
+    async def _parallel(self, body: Group) -> None:
+        slots = asyncio.Semaphore(body.max_parallel) if body.max_parallel else None
+
+        async def member(child: Step) -> None:
+            async with AsyncExitStack() as stack:
+                if slots is not None:
+                    await stack.enter_async_context(slots)
+                await self._step(child)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for child in body.steps:
+                    group.create_task(member(child))
+        except* RunAborted as aborted:
+            self._cancel_unfinished(body.steps, "a sibling failed")
+            raise aborted.exceptions[0] from None
+        except* TimeoutError as timed_out:
+            raise timed_out.exceptions[0] from None
+
+    async def _branch(self, step: Step, body: Branch) -> None:
+        started = self.clock.monotonic()
+        self.emit(StepStarted(step_id=step.id, attempt=1, action="branch"))
+        try:
+            taken, values = self._decide(body)
+        except RenderError as exc:
+            self.emit(StepFinished(step_id=step.id, status="failed", error=str(exc)))
+            for inner in body_steps(step.children()):
+                self.emit(StepFinished(step_id=inner.id, status="skipped", reason="branch failed"))
+            await self._handle_failure(step, f"a branch condition could not be evaluated: {exc}")
+            return
+        case = body.cases[taken] if taken is not None else None
+        self.emit(
+            BranchDecided(
+                step_id=step.id,
+                case_index=taken,
+                label=case.label if case else None,
+                condition=case.when.source if case and case.when else None,
+                values=self.redactor.value(values),
+            )
+        )
+        why = f"branch '{step.id}' took {repr(case.label) if case else 'no case'}"
+        for index, other in enumerate(body.cases):
+            if index != taken:
+                for inner in other.steps:
+                    self._skip(inner, why)
+        try:
+            if case is not None:
+                await self._sequence(case.steps)
+        except (RunAborted, asyncio.CancelledError):
+            duration = self.clock.monotonic() - started
+            self.emit(StepFinished(step_id=step.id, status="cancelled", duration=duration))
+            raise
+        self.emit(
+            StepFinished(
+                step_id=step.id,
+                status="succeeded",
+                duration=self.clock.monotonic() - started,
+                reason=f"took {case.label!r}" if case else "no case matched",
+            )
+        )
+
+    def _decide(self, body: Branch) -> tuple[int | None, dict[str, Any]]:
+        """The first case whose condition holds, and the values the conditions read."""
+        context = self.context()
+        values: dict[str, Any] = {}
+        for index, candidate in enumerate(body.cases):
+            if candidate.when is None:
+                return index, values
+            values.update(_values_read(candidate.when.source, context))
+            if evaluate(candidate.when.source, context):
+                return index, values
+        return None, values
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def _action(self, step: Step) -> None:
+        started = self.clock.monotonic()
+        async with AsyncExitStack() as stack:
+            for name in sorted(step.locks):  # one global order: no deadlock between lock holders
+                await stack.enter_async_context(self.locks.setdefault(name, asyncio.Lock()))
+            if self.slots is not None:
+                await stack.enter_async_context(self.slots)
+            try:
+                result = await with_retries(
+                    step,
+                    lambda n: self._attempt(step, n),
+                    sleep=self.clock.sleep,
+                    retryable=lambda r: self._retryable(step, r),
+                    on_retry=lambda n, delay: self.emit(
+                        RetryScheduled(step_id=step.id, next_attempt=n, delay=delay)
+                    ),
+                    rng=self.rng,
+                )
+            except asyncio.CancelledError:
+                self.emit(
+                    StepFinished(
+                        step_id=step.id,
+                        status="cancelled",
+                        attempts=self.state.step(step.id).attempts,
+                        duration=self.clock.monotonic() - started,
+                        error="cancelled",
+                    )
+                )
+                raise
+        attempts = self.state.step(step.id).attempts
+        duration = self.clock.monotonic() - started
+        if result.ok:
+            try:
+                outputs = self._outputs(step, result)
+            except RenderError as exc:
+                await self._fail(step, str(exc), attempts, duration, result)
+                return
+            self._finish(step, "succeeded", attempts, duration, result, outputs)
+            return
+        await self._fail(step, result.error or "failed", attempts, duration, result)
+
+    async def _attempt(
+        self, step: Step, attempt: int, *, guard_check: bool = False
+    ) -> AttemptResult:
+        ctx = StepRun(self, step, attempt)
+        if not guard_check:
+            self.emit(StepStarted(step_id=step.id, attempt=attempt, action=self._describe(step)))
+        began = self.clock.monotonic()
+        timeout = None if step.kind in OWN_TIMEOUT else step.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                if guard_check:
+                    result = await self.executor.guard(step, ctx)
+                else:
+                    result = await self.executor.attempt(step, ctx, attempt)
+        except TimeoutError:
+            result = AttemptResult(ok=False, timed_out=True, error=f"timed out after {timeout:g}s")
+        except RenderError as exc:
+            result = AttemptResult(ok=False, error=str(exc), retryable=False)
+        except ApprovalUnavailable as exc:
+            self.approval_blocked = exc
+            raise asyncio.CancelledError from None
+        if not result.ok and not guard_check:
+            self.emit(
+                AttemptFailed(
+                    step_id=step.id,
+                    attempt=attempt,
+                    error=self.redactor.text(result.error or "failed"),
+                    exit_code=result.exit_code,
+                    timed_out=result.timed_out,
+                    duration=self.clock.monotonic() - began,
+                )
+            )
+        self.raw[step.id] = {"stdout": result.stdout, "stderr": result.stderr}
+        return result
+
+    def _retryable(self, step: Step, result: AttemptResult) -> bool:
+        if not result.retryable:
+            return False
+        condition = step.retry.when
+        if condition is None:
+            return True
+        try:
+            return bool(evaluate(condition.source, self.context(result.names())))
+        except RenderError as exc:
+            self.note(
+                "warning", f"retry.when of '{step.id}' could not be evaluated ({exc}): not retrying"
+            )
+            return False
+
+    def _outputs(self, step: Step, result: AttemptResult) -> dict[str, Any]:
+        if not step.outputs:
+            return {}
+        context = self.context(result.names())
+        outputs: dict[str, Any] = {}
+        for output in step.outputs:
+            try:
+                outputs[output.name] = render_value(output.template.source, context)
+            except RenderError as exc:
+                if self.executor.simulated:
+                    outputs[output.name] = None  # a dry run has no real output to compute from
+                    continue
+                raise RenderError(f"output '{output.name}' could not be computed: {exc}") from None
+        return outputs
+
+    # -- outcomes --------------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        step: Step,
+        status: str,
+        attempts: int,
+        duration: float,
+        result: AttemptResult | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> None:
+        raw = self.raw.setdefault(step.id, {})
+        raw["outputs"] = outputs or {}
+        self.emit(
+            StepFinished(
+                step_id=step.id,
+                status=status,
+                attempts=attempts,
+                duration=duration,
+                exit_code=result.exit_code if result else None,
+                outputs=self.redactor.value(outputs or {}),
+                error=self.redactor.text(result.error)
+                if result and result.error and status != "succeeded"
+                else None,
+                stdout=self.redactor.text(result.stdout[-TAIL:]) if result else "",
+                stderr=self.redactor.text(result.stderr[-TAIL:]) if result else "",
+            )
+        )
+
+    async def _fail(
+        self,
+        step: Step,
+        error: str,
+        attempts: int,
+        duration: float,
+        result: AttemptResult | None = None,
+    ) -> None:
+        status = "timed_out" if result is not None and result.timed_out else "failed"
+        failed = result or AttemptResult(ok=False)
+        failed.error = error
+        self._finish(step, status, attempts, duration, failed)
+        await self._handle_failure(step, self.redactor.text(error))
+
+    async def _handle_failure(self, step: Step, error: str) -> None:
+        self.failure = {"step": step.id, "error": error, "status": self.state.step(step.id).status}
+        if step.rescue:
+            self.note("info", f"'{step.id}' failed: running its rescue steps")
+            try:
+                await self._sequence(step.rescue)
+            except RunAborted as rescue_failed:
+                self.note("error", f"rescue of '{step.id}' failed: {rescue_failed.error}")
+            else:
+                self.emit(StepRescued(step_id=step.id))
+                return
+        if step.on_failure is OnFailure.CONTINUE:
+            return
+        raise RunAborted(
+            step.id,
+            f"step '{step.id}' failed: {error}",
+            rollback=step.on_failure is OnFailure.ROLLBACK,
+        )
+
+    def _skip(self, step: Step, reason: str) -> None:
+        for inner in body_steps((step,)):
+            self.emit(StepFinished(step_id=inner.id, status="skipped", reason=reason))
+
+    def _cancel_unfinished(self, steps: Iterable[Step], reason: str) -> None:
+        for step in body_steps(tuple(steps)):
+            state = self.state.steps.get(step.id)
+            if state is None or not state.final:
+                self.emit(StepFinished(step_id=step.id, status="cancelled", reason=reason))
+
+    # -- rollback and finally --------------------------------------------------------------------
+
+    async def _rollback(self, reason: str) -> bool | None:
+        """Compensate completed steps, last completed first.
+
+        True when all compensations succeeded, False when one failed, None when
+        a second interrupt skipped them (the operator chose; they are told).
+        """
+        order = [
+            sid for sid in reversed(self.state.completed) if self._compensation(sid) is not None
+        ]
+        self.emit(RollbackStarted(reason=self.redactor.text(reason), steps=order))
+        failed = False
+        try:
+            await self._phase(self._compensate_all(order))
+        except asyncio.CancelledError:
+            self.emit(RollbackFinished(ok=False, skipped=True))
+            return None
+        failed = any(self.state.step(sid).rollback == "rollback_failed" for sid in order)
+        self.emit(RollbackFinished(ok=not failed))
+        return not failed
+
+    async def _compensate_all(self, order: list[str]) -> None:
+        for sid in order:
+            owner, local = self._owner(sid)
+            compensation = owner._compensation(local)
+            assert compensation is not None  # noqa: S101 - filtered above
+            result = await owner._compensate(compensation)
+            self.emit(
+                StepRolledBack(
+                    step_id=sid,
+                    ok=result.ok,
+                    error=None if result.ok else self.redactor.text(result.error or "failed"),
+                )
+            )
+
+    async def _compensate(self, compensation: Step) -> AttemptResult:
+        """One rollback action, with its own timeout and retries."""
+        started = self.clock.monotonic()
+        result = await with_retries(
+            compensation,
+            lambda n: self._attempt(compensation, n),
+            sleep=self.clock.sleep,
+            retryable=lambda r: r.retryable,
+            rng=self.rng,
+            on_retry=lambda n, d: self.emit(
+                RetryScheduled(step_id=compensation.id, next_attempt=n, delay=d)
+            ),
+        )
+        status = "succeeded" if result.ok else ("timed_out" if result.timed_out else "failed")
+        self._finish(
+            compensation,
+            status,
+            self.state.step(compensation.id).attempts,
+            self.clock.monotonic() - started,
+            result,
+        )
+        return result
+
+    def _compensation(self, step_id: str) -> Step | None:
+        owner, local = self._owner(step_id)
+        node = owner.plan.nodes.get(local)
+        return node.step.rollback if node is not None else None
+
+    async def _finally(self, status: str) -> None:
+        steps = self.plan.runbook.finally_steps
+        if not steps or self.interrupts >= 2:
+            return
+        self.emit(FinallyStarted())
+        try:
+            await self._phase(self._finally_steps(steps))
+        except asyncio.CancelledError:
+            self.note("warning", "finally steps interrupted")
+
+    async def _finally_steps(self, steps: tuple[Step, ...]) -> None:
+        for step in steps:
+            try:
+                await self._step(step)
+            except RunAborted as aborted:
+                self.note("error", f"finally step failed: {aborted.error}")
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def context(self, local: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        from recoverctl.engine.context import build_context
+
+        return build_context(
+            params=self.options.params,
+            state=self.state,
+            raw=self.raw,
+            run_name=self.plan.runbook.name,
+            environ=self.options.environ,
+            failure=self.failure,
+            local=local,
+        )
+
+    def emit(self, event: Event) -> None:
+        """Stamp an event with the time and publish it (a sub-runbook's with prefixed ids)."""
+        event = replace(event, ts=self.clock.wall(), mono=self.clock.monotonic() - self.started)
+        if self.parent is None:
+            self.bus.emit(event)
+            return
+        reduce(self.state, event)
+        self.parent.forward(_prefixed(event, self.prefix))
+
+    def forward(self, event: Event) -> None:
+        """A child's already-stamped event, on its way to the bus."""
+        if self.parent is None:
+            self.bus.emit(event)
+        else:
+            reduce(self.state, event)
+            self.parent.forward(_prefixed(event, self.prefix))
+
+    # -- sub-runbooks (see engine/calls.py) ----------------------------------------------------
+
+    def child(self, plan: Plan, options: RunOptions, prefix: str) -> Engine:
+        child = Engine(
+            plan,
+            options,
+            bus=self.bus,
+            executor=self.executor,
+            clock=self.clock,
+            approver=self.approver,
+            parent=self,
+            prefix=prefix,
+        )
+        self.children[prefix] = child
+        return child
+
+    async def run_steps(self) -> None:
+        """A sub-runbook's steps, then its finally steps (no rollback of its own)."""
+        try:
+            await self._sequence(self.plan.runbook.steps)
+        finally:
+            await self._finally_steps(self.plan.runbook.finally_steps)
+
+    async def fail_step(self, step: Step, error: str, started: float) -> None:
+        await self._fail(step, error, 1, self.clock.monotonic() - started)
+
+    def finish_call(self, step: Step, started: float, outputs: dict[str, Any]) -> None:
+        self._finish(step, "succeeded", 1, self.clock.monotonic() - started, None, outputs)
+
+    def _owner(self, step_id: str) -> tuple[Engine, str]:
+        """The engine that ran `step_id` (a sub-runbook's for `call/inner`), and its local id."""
+        for prefix, child in self.children.items():
+            if step_id.startswith(prefix):
+                return child._owner(step_id[len(prefix) :])
+        return self, step_id
+
+    def note(self, level: str, message: str) -> None:
+        self.emit(LogMessage(step_id=None, level=level, message=self.redactor.text(message)))
+
+    def base_environment(self) -> dict[str, str]:
+        """os.environ plus the runbook's `env:` (rendered once: it may only read params)."""
+        if self._base_env is None:
+            import os
+
+            context = self.context()
+            env = dict(os.environ)
+            for name, value in self.plan.runbook.env:
+                env[name] = render(value.source, context)
+            self._base_env = env
+        return self._base_env
+
+    def idempotency_key_for(self, owner: str, step_id: str) -> str:
+        """Stable across retries and resume: the run id and the step id, hashed."""
+        return hashlib.sha256(f"{self.options.run_id}/{step_id}".encode()).hexdigest()[:32]
+
+    def _describe(self, step: Step) -> str:
+        try:
+            return self.redactor.text(StepRun(self, step, 0).describe())
+        except RenderError:
+            return step.body.describe()  # type: ignore[union-attr]
+
+    def _shown_params(self) -> dict[str, Any]:
+        return {
+            k: ("***" if self.redactor.text(str(v)) != str(v) else v)
+            for k, v in self.options.params.items()
+        }
+
+
+_ID_FIELDS = ("step_id",)
+
+
+def _prefixed(event: Event, prefix: str) -> Event:
+    """The event as the caller sees it: step ids under the call step."""
+    if isinstance(event, RollbackStarted):
+        return replace(event, steps=[prefix + s for s in event.steps])
+    step_id = getattr(event, "step_id", None)
+    if step_id is None:
+        return event
+    return replace(event, step_id=prefix + step_id)  # type: ignore[call-arg]
+
+
+def _exit_code(status: str) -> ExitCode:
+    return {
+        "succeeded": ExitCode.OK,
+        "failed": ExitCode.FAILED,
+        "rolled_back": ExitCode.FAILED,
+        "rollback_failed": ExitCode.ROLLBACK_FAILED,
+        "interrupted": ExitCode.INTERRUPTED,
+        "blocked": ExitCode.INVALID,
+    }[status]
+
+
+def _values_read(source: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The value of every name a condition reads, for the decision record."""
+    values: dict[str, Any] = {}
+    for ref in references(parse_expression(source)):
+        try:
+            values[str(ref)] = evaluate(str(ref), context)
+        except RenderError:
+            values[str(ref)] = None
+    return values
+
+
+def body_steps(steps: tuple[Step, ...]) -> Iterable[Step]:
+    """Steps and what their groups and branches hold (not rescue, rollback or guards)."""
+    for step in steps:
+        yield step
+        yield from body_steps(step.children())

@@ -1,0 +1,89 @@
+"""What one attempt of one step gets from the engine (the actions' `ActionContext`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from recoverctl.engine.clock import Clock
+from recoverctl.engine.events import LogMessage, StepOutput, WaitPolled
+from recoverctl.expr.render import evaluate, render
+from recoverctl.model.runbook import HttpAction, LogAction, RunAction, Step, Text
+
+if TYPE_CHECKING:
+    from recoverctl.engine.runner import Engine
+
+
+class StepRun:
+    """The engine's services, bound to one step and attempt."""
+
+    def __init__(self, engine: Engine, step: Step, attempt: int) -> None:
+        self.engine, self.step, self.attempt = engine, step, attempt
+        self.clock: Clock = engine.clock
+        self.run_id = engine.options.run_id
+        self.dry_run = engine.options.dry_run
+
+    def context(self) -> dict[str, Any]:
+        return self.engine.context()
+
+    def render(self, text: Text, *, shell: bool = False) -> str:
+        return render(text.source, self.engine.context(), shell=shell)
+
+    def holds(self, expression: str, names: dict[str, Any]) -> bool:
+        return bool(evaluate(expression, self.engine.context(names)))
+
+    def environment(self) -> Mapping[str, str]:
+        engine = self.engine
+        env = dict(engine.base_environment())
+        if self.step.env:
+            context = engine.context()
+            for name, value in self.step.env:
+                env[name] = render(value.source, context)
+        owner = self.step.id.split(".")[0]
+        env["RECOVERCTL_RUN_ID"] = self.run_id
+        env["RECOVERCTL_STEP_ID"] = self.step.id
+        env["RECOVERCTL_ATTEMPT"] = str(self.attempt)
+        env["RECOVERCTL_IDEMPOTENCY_KEY"] = engine.idempotency_key_for(owner, self.step.id)
+        return env
+
+    def working_directory(self) -> str | None:
+        if self.step.cwd is None:
+            return None
+        return render(self.step.cwd.source, self.engine.context())
+
+    def output(self, stream: str, text: str) -> None:
+        self.engine.emit(
+            StepOutput(step_id=self.step.id, stream=stream, text=self.engine.redactor.text(text))
+        )
+
+    def log(self, level: str, message: str) -> None:
+        self.engine.emit(
+            LogMessage(
+                step_id=self.step.id, level=level, message=self.engine.redactor.text(message)
+            )
+        )
+
+    def poll(self, polls: int, error: str | None) -> None:
+        self.engine.emit(
+            WaitPolled(
+                step_id=self.step.id,
+                polls=polls,
+                error=self.engine.redactor.text(error) if error else None,
+            )
+        )
+
+    async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:
+        return await self.engine.approver.ask(self.step, prompt, default)
+
+    def describe(self) -> str:
+        """The action as it will run: the rendered command, URL or message."""
+        body = self.step.body
+        if isinstance(body, RunAction):
+            if body.shell:
+                return self.render(body.command[0], shell=True)
+            return " ".join(self.render(part) for part in body.command)
+        if isinstance(body, LogAction):
+            return f"log: {self.render(body.message)}"
+        if isinstance(body, HttpAction):
+            return f"{body.method} {self.render(body.url)}"
+        return body.describe()  # type: ignore[union-attr]

@@ -1,0 +1,140 @@
+"""One plain, timestamped line per event: for CI logs, pipes and NO_COLOR.
+
+No escape codes, no redraws; every line stands alone so `grep` works on it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TextIO
+
+from recoverctl.engine.events import (
+    AttemptFailed,
+    BranchDecided,
+    Event,
+    FinallyStarted,
+    LogMessage,
+    RetryScheduled,
+    RollbackFinished,
+    RollbackStarted,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepOutput,
+    StepRescued,
+    StepRolledBack,
+    StepStarted,
+    WaitPolled,
+)
+from recoverctl.model.duration import format_duration
+
+STATUS_WORDS = {
+    "succeeded": "ok",
+    "failed": "FAILED",
+    "timed_out": "TIMEOUT",
+    "skipped": "skip",
+    "unchanged": "unchanged",
+    "cancelled": "cancelled",
+}
+
+
+class PlainLog:
+    """An event subscriber writing lines to `stream`; `verbose` adds step output, `quiet` keeps only the end."""
+
+    def __init__(self, stream: TextIO, *, verbose: bool = False, quiet: bool = False) -> None:
+        self.stream, self.verbose, self.quiet = stream, verbose, quiet
+        self.groups: set[str] = set()
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet and not isinstance(event, RunFinished | RollbackStarted | RollbackFinished):
+            return
+        line = self.line(event)
+        if line is None:
+            return
+        stamp = (
+            time.strftime("%H:%M:%S", time.localtime(event.ts)) + f".{int(event.ts % 1 * 1000):03d}"
+        )
+        self.stream.write(f"{stamp} {line}\n")
+        self.stream.flush()
+
+    def line(self, event: Event) -> str | None:  # noqa: PLR0912 - one case per event type
+        if isinstance(event, RunStarted):
+            params = ", ".join(f"{k}={_short(v)}" for k, v in event.params.items())
+            mode = " (dry run: nothing is executed)" if event.dry_run else ""
+            return f"run      {event.runbook} {event.run_id} started{mode}" + (
+                f"; params {params}" if params else ""
+            )
+        if isinstance(event, StepStarted):
+            if event.action in ("parallel", "steps", "branch"):
+                self.groups.add(event.step_id)
+                return f"group    {event.step_id} ({event.action})"
+            attempt = f" attempt {event.attempt}" if event.attempt > 1 else ""
+            return f"start    {event.step_id}{attempt}: {_short(event.action, 100)}"
+        if isinstance(event, StepOutput):
+            if not self.verbose:
+                return None
+            text = event.text.rstrip("\n").replace("\n", f"\n{' ' * 13}{event.step_id} | ")
+            return f"{event.stream:<8} {event.step_id} | {text}"
+        if isinstance(event, AttemptFailed):
+            what = "timed out" if event.timed_out else event.error
+            return f"attempt  {event.step_id} #{event.attempt} failed: {what} ({format_duration(event.duration)})"
+        if isinstance(event, WaitPolled):
+            return f"waiting  {event.step_id}: poll {event.polls}: {event.error}"
+        if isinstance(event, RetryScheduled):
+            return f"retry    {event.step_id} attempt {event.next_attempt} in {format_duration(event.delay)}"
+        if isinstance(event, StepFinished):
+            return self._finished(event)
+        if isinstance(event, BranchDecided):
+            seen = ", ".join(f"{k} = {_short(v)}" for k, v in event.values.items())
+            taken = event.label if event.case_index is not None else "no case matched: nothing runs"
+            return f"branch   {event.step_id} → {taken}" + (f" ({seen})" if seen else "")
+        if isinstance(event, StepRescued):
+            return f"rescued  {event.step_id}: its rescue steps succeeded, the run goes on"
+        if isinstance(event, RollbackStarted):
+            order = " → ".join(event.steps) if event.steps else "nothing to undo"
+            return f"ROLLBACK {event.reason}; undoing: {order}"
+        if isinstance(event, StepRolledBack):
+            return (
+                f"undone   {event.step_id}"
+                if event.ok
+                else f"UNDO FAILED {event.step_id}: {event.error}"
+            )
+        if isinstance(event, RollbackFinished):
+            if event.skipped:
+                return "ROLLBACK skipped by a second interrupt: completed steps were NOT undone"
+            return "rollback finished" if event.ok else "ROLLBACK FAILED: a human is needed"
+        if isinstance(event, FinallyStarted):
+            return "finally  running finally steps"
+        if isinstance(event, LogMessage):
+            source = event.step_id or "recoverctl"
+            return f"{event.level:<8} {source}: {event.message}"
+        if isinstance(event, RunFinished):
+            error = f": {event.error}" if event.error else ""
+            return f"done     run {event.status} in {format_duration(event.duration)} (exit {event.exit_code}){error}"
+        return None
+
+    def _finished(self, event: StepFinished) -> str | None:
+        word = STATUS_WORDS.get(event.status, event.status)
+        if event.step_id in self.groups and event.status == "succeeded":
+            return f"{'ok':<8} {event.step_id} (group) {format_duration(event.duration)}"
+        if event.status == "succeeded":
+            attempts = f" after {event.attempts} attempts" if event.attempts > 1 else ""
+            outputs = ", ".join(f"{k}={_short(v)}" for k, v in event.outputs.items())
+            return f"{word:<8} {event.step_id} {format_duration(event.duration)}{attempts}" + (
+                f" → {outputs}" if outputs else ""
+            )
+        if event.status in ("skipped", "unchanged", "cancelled"):
+            return f"{word:<8} {event.step_id}" + (f": {event.reason}" if event.reason else "")
+        tail = _tail(event.stderr or event.stdout)
+        return f"{word:<8} {event.step_id}: {event.error}" + (f"\n{tail}" if tail else "")
+
+
+def _tail(text: str, lines: int = 5) -> str:
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join(f"{' ' * 13}| {line}" for line in kept)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

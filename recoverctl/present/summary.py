@@ -1,0 +1,145 @@
+"""The end-of-run summary: a table of steps, the path taken, what was undone, the RTO."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.state import RunState, StepState
+from recoverctl.model.duration import format_duration
+
+STATUS_STYLE = {
+    "succeeded": "green",
+    "unchanged": "green",
+    "failed": "bold red",
+    "timed_out": "bold red",
+    "cancelled": "yellow",
+    "skipped": "dim",
+    "rolled_back": "magenta",
+    "pending": "dim",
+}
+COMPACT_OVER = 30
+"""Past this many steps the table keeps only the notable rows."""
+RUN_STYLE = {"succeeded": "bold green", "rolled_back": "bold yellow", "interrupted": "bold yellow"}
+
+
+def render_summary(plan: Plan, state: RunState, journal: str | None = None) -> RenderableType:
+    """The table of steps, then the path, what was undone and the result against the RTO."""
+    return Group(_table(plan, state), _outcome(plan, state, journal))
+
+
+def _table(plan: Plan, state: RunState) -> Table:
+    table = Table(
+        title=f"{plan.runbook.name} · run {state.run_id}", title_justify="left", expand=False
+    )
+    for column, justify in (
+        ("step", "left"),
+        ("status", "left"),
+        ("attempts", "right"),
+        ("duration", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    shown = [
+        (step_id, step)
+        for step_id, step in state.steps.items()
+        if step.status != "pending" and "." not in step_id.split("/")[-1]
+    ]  # rollback and guard actions show on their owner's row
+    hidden = 0
+    if len(shown) > COMPACT_OVER:
+        kept = [(sid, s) for sid, s in shown if _notable(plan, sid, s)]
+        hidden, shown = len(shown) - len(kept), kept
+    for step_id, step in shown:
+        depth = step_id.count("/") + _depth(plan, step_id.split("/")[-1])
+        table.add_row(
+            "  " * depth + step_id,
+            Text(step.status, style=STATUS_STYLE.get(step.status, "")),
+            str(step.attempts) if step.attempts else "",
+            format_duration(step.duration) if step.duration else "",
+            _clip(_note(step)),
+        )
+    if hidden:
+        table.add_row(
+            Text(f"… {hidden} more steps succeeded at the first attempt", style="dim"),
+            "",
+            "",
+            "",
+            "",
+        )
+    return table
+
+
+def _notable(plan: Plan, step_id: str, step: StepState) -> bool:
+    """In a long run, the rows worth reading: anything but a plain first-try success."""
+    node = plan.nodes.get(step_id.rsplit("/", maxsplit=1)[-1])
+    top_level = node is not None and node.depth == 0 and "/" not in step_id
+    return (
+        (top_level and len(plan.roots) <= COMPACT_OVER)
+        or not (step.status in ("succeeded", "skipped") and step.attempts <= 1)
+        or step.rollback is not None
+    )
+
+
+def _note(step: StepState) -> str:
+    note = step.error or step.reason or ""
+    detail = _last_line(step.stderr) if step.status in ("failed", "timed_out") else ""
+    if detail and detail not in note:
+        note = f"{note}: {detail}"
+    if step.rescued:
+        note = "rescued" + (f": {note}" if note else "")
+    if step.rollback == "rollback_failed":
+        note = "ROLLBACK FAILED" + (f": {note}" if note else "")
+    return note
+
+
+def _outcome(plan: Plan, state: RunState, journal: str | None) -> Text:
+    lines = Text()
+    path = [
+        f"{d.step_id} → {d.label if d.case_index is not None else 'no case'}"
+        for d in state.decisions
+    ]
+    if path:
+        lines.append("path: ", style="bold").append("; ".join(path) + "\n")
+    undone = [sid for sid, s in state.steps.items() if s.rollback == "rolled_back"]
+    failed_undo = [sid for sid, s in state.steps.items() if s.rollback == "rollback_failed"]
+    if undone or failed_undo:
+        lines.append("rolled back: ", style="bold").append(", ".join(undone) or "nothing")
+        if failed_undo:
+            lines.append("; rollback FAILED for: ", style="bold red").append(", ".join(failed_undo))
+        lines.append("\n")
+    lines.append("result: ", style="bold").append(
+        state.status, style=RUN_STYLE.get(state.status, "bold red")
+    )
+    if state.duration is not None:
+        lines.append(f" in {format_duration(state.duration)}")
+    rto = plan.runbook.objectives.rto
+    if rto is not None and state.duration is not None:
+        met = state.duration <= rto and state.status == "succeeded"
+        lines.append(
+            f"; RTO {format_duration(rto)} {'met' if met else 'missed'}",
+            style="green" if met else "red",
+        )
+    if plan.runbook.objectives.rpo is not None:
+        lines.append(f"; RPO {format_duration(plan.runbook.objectives.rpo)} (declared)")
+    if state.error and state.status != "succeeded":
+        lines.append("\nwhy: ", style="bold").append(state.error)
+    if journal:
+        lines.append("\njournal: ", style="bold").append(journal)
+    return lines
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def _depth(plan: Plan, step_id: str) -> int:
+    node = plan.nodes.get(step_id)
+    return node.depth if node is not None else 0
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    single = " ".join(text.split())
+    return single if len(single) <= limit else single[: limit - 1] + "…"

@@ -1,0 +1,249 @@
+"""`recoverctl run` through a real subprocess: exit codes, logs, dry run, secrets, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, run_cli
+from tests.helpers import run_step, runbook_data, write_runbook
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = run_cli(["run", "runbooks/demo.yaml", "-p", f"workdir={tmp_path}/demo"], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "demo" / "service.state").read_text().strip() == "up"
+    err = result.stderr
+    assert "branch   choose → restart (steps.service_up.ok = false" in err
+    assert "retry    restart_service attempt 2 in 500ms" in err
+    assert "result: succeeded" in err and "RTO 2m met" in err
+    assert "\x1b[" not in err
+
+
+def test_demo_failure_rolls_back_and_exits_1(tmp_path: Path) -> None:
+    result = run_cli(
+        ["run", "runbooks/demo.yaml", "-p", f"workdir={tmp_path}/d", "-p", "fail_verify=true"],
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert (tmp_path / "d" / "service.state").read_text().strip() == "down"
+    assert list((tmp_path / "d" / "cache").iterdir()) == []
+    assert "ROLLBACK step 'verify' failed" in result.stderr
+    assert "undoing: warm_catalog → warm_orders → warm_users → restart_service" in result.stderr
+    assert "result: rolled_back" in result.stderr
+
+
+def test_dry_run_executes_nothing_and_shows_the_path(tmp_path: Path) -> None:
+    marker = tmp_path / "touched"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("probe", f"touch {marker}", outputs={"n": "{{ stdout | int }}"}),
+            {
+                "id": "pick",
+                "branch": [
+                    {"when": "steps.probe.ok", "steps": [run_step("fix", f"touch {marker}")]},
+                    {"else": [run_step("other")]},
+                ],
+            },
+        ),
+    )
+    result = run_cli(["run", str(path), "--dry-run"])
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert "dry run: nothing is executed" in result.stderr
+    assert "branch   pick → steps.probe.ok" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "$(touch PWNED)",
+        "; touch PWNED",
+        "`touch PWNED`",
+        "' ; touch PWNED; '",
+        '" ; touch PWNED; "',
+        "a\ntouch PWNED",
+        "&& touch PWNED",
+        "| touch PWNED",
+        "$((1+1)) > PWNED",
+        "{{ 7*7 }}",
+    ],
+)
+def test_shell_injection_in_params_is_literal_text(tmp_path: Path, payload: str) -> None:
+    out = tmp_path / "out"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("echo", f"printf '%s' {{{{ params.value }}}} > {out}"),
+            run_step(
+                "argv",
+                "true",
+                run=["sh", "-c", 'printf "%s" "$1" >> "$2"', "sh", "{{ params.value }}", str(out)],
+            ),
+            params={"value": {"type": "string"}},
+        ),
+    )
+    result = run_cli(["run", str(path), "-p", f"value={payload}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "PWNED").exists()
+    assert out.read_text() == payload * 2
+
+
+def test_secrets_are_redacted_everywhere(tmp_path: Path) -> None:
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "leak", "echo token is {{ params.token }}; echo {{ params.token }} >&2; exit 1"
+            ),
+            params={"token": {"type": "string", "secret": True}},
+        ),
+    )
+    result = run_cli(["run", str(path), "-p", "token=s3cr3t-v4lue", "-v"])
+    assert result.returncode == 1
+    assert "s3cr3t-v4lue" not in result.stderr + result.stdout
+    assert "token is ***" in result.stderr
+
+
+def test_unknown_param_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("a", f"touch {marker}"), params={"primary": {"type": "string", "default": "x"}}
+        ),
+    )
+    result = run_cli(["run", str(path), "-p", "primray=db-2"])
+    assert result.returncode == 2
+    assert "did you mean 'primary'?" in result.stderr
+    assert not marker.exists()
+
+
+def test_invalid_runbook_exits_2_with_position(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("version: 1\nname: x\nsteps:\n  - id: a\n    run: false\n")
+    result = run_cli(["run", str(path)])
+    assert result.returncode == 2
+    assert f"{path}:5:10: error:" in result.stderr
+
+
+def test_approval_without_a_terminal_stops_before_the_gate(tmp_path: Path) -> None:
+    marker = tmp_path / "after"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            {"id": "gate", "approval": "Switch DNS?", "timeout": "1m"},
+            run_step("dns", f"touch {marker}"),
+        ),
+    )
+    result = run_cli(["run", str(path)], input="")
+    assert result.returncode == 2
+    assert "needs approval" in result.stderr and "--yes" in result.stderr
+    assert not marker.exists()
+    result = run_cli(["run", str(path), "--yes"])
+    assert result.returncode == 0, result.stderr
+    assert marker.exists()
+    assert "approved by" in result.stderr
+
+
+def test_rollback_failure_exits_3(tmp_path: Path) -> None:
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("a", rollback={"run": "echo cannot undo >&2; exit 4"}), run_step("b", "exit 1")
+        ),
+    )
+    result = run_cli(["run", str(path)])
+    assert result.returncode == 3
+    assert "UNDO FAILED a" in result.stderr
+    assert "ROLLBACK FAILED: a human is needed" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_kills_running_steps_rolls_back_and_exits_130(
+    tmp_path: Path, signum: int
+) -> None:
+    log = tmp_path / "log"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("a", f"echo do-a >> {log}", rollback={"run": f"echo undo-a >> {log}"}),
+            run_step("hang", f"echo started >> {log}; sleep 60"),
+        ),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "run", str(path)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    _wait_for(lambda: log.exists() and "started" in log.read_text())
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert log.read_text().split() == ["do-a", "started", "undo-a"]
+    assert "run interrupted" in err
+
+
+def test_second_interrupt_skips_rollback_and_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "a", f"echo do-a >> {log}", rollback={"run": f"echo undoing >> {log}; sleep 60"}
+            ),
+            run_step("hang", f"echo started >> {log}; sleep 60"),
+        ),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "run", str(path)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    _wait_for(lambda: log.exists() and "started" in log.read_text())
+    proc.send_signal(signal.SIGINT)
+    _wait_for(lambda: "undoing" in log.read_text())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "ROLLBACK skipped by a second interrupt" in err
+
+
+def test_params_file_and_env_sourced_params(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "show", f"echo {{{{ params.a }}}} {{{{ params.b }}}} {{{{ params.c }}}} > {out}"
+            ),
+            params={
+                "a": {"type": "integer"},
+                "b": {"type": "string", "env": "RB_B"},
+                "c": {"type": "boolean"},
+            },
+        ),
+    )
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"a": 7, "c": True}))
+    result = run_cli(["run", str(path), "--params-file", str(params)], env={"RB_B": "from-env"})
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().split() == ["7", "from-env", "true"]
+
+
+def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
