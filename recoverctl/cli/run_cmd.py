@@ -8,13 +8,55 @@ import secrets
 import signal
 import sys
 import time
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from recoverctl.cli.app import app, reports_errors
 from recoverctl.cli.plan_cmd import ParamOption, ParamsFileOption
+
+if TYPE_CHECKING:
+    from recoverctl.compile.plan import Plan
+    from recoverctl.engine.bus import EventBus
+    from recoverctl.engine.runner import Approver, Engine
+    from recoverctl.present.live_view import LiveView
+    from recoverctl.validate.params import ResolvedParams
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """What the command line asked for, beyond the runbook and its params."""
+
+    dry_run: bool = False
+    concurrency: int | None = None
+    yes: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    json: bool = False
+    no_tty: bool = False
+
+    def live(self) -> bool:
+        """The rich live view only for a real terminal that wants colour."""
+        return (
+            not self.no_tty
+            and not self.quiet
+            and sys.stderr.isatty()
+            and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM", "") != "dumb"
+        )
+
+    @property
+    def human(self) -> bool:
+        """`--output json -q` turns the human view off entirely."""
+        return not (self.json and self.quiet)
 
 
 def new_run_id() -> str:
@@ -25,7 +67,8 @@ def new_run_id() -> str:
 @app.command(
     epilog="Examples:\n\n  recoverctl run runbooks/demo.yaml\n\n"
     "  recoverctl run runbooks/db-failover.yaml -p primary=db-1 --yes\n\n"
-    "  recoverctl run runbooks/db-failover.yaml --dry-run     # the path a run would take, nothing executed",
+    "  recoverctl run runbooks/db-failover.yaml --dry-run     # the path a run would take, nothing executed\n\n"
+    "  recoverctl run runbooks/demo.yaml --output json -q     # events as JSON lines, for tools",
 )
 @reports_errors
 def run(
@@ -45,8 +88,15 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Stream every step's output.")
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the end of the run.")
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary.")] = False,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output", help="json: one event per line on stdout (the human view stays on stderr)."
+        ),
+    ] = OutputFormat.text,
+    no_tty: Annotated[
+        bool, typer.Option("--no-tty", help="Plain lines even on a terminal.")
     ] = False,
 ) -> None:
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
@@ -61,19 +111,89 @@ def run(
         model, parse_assignments(param or []), os.environ, file_values=file_values
     )
     plan = compile_plan(model, checked.callees)
-    _fast_child_watcher()
-    code = asyncio.run(
-        _run(
-            plan,
-            params,
-            dry_run=dry_run,
-            concurrency=concurrency,
-            yes=yes,
-            verbose=verbose,
-            quiet=quiet,
-        )
+    settings = RunSettings(
+        dry_run=dry_run,
+        concurrency=concurrency,
+        yes=yes,
+        verbose=verbose,
+        quiet=quiet,
+        json=output is OutputFormat.json,
+        no_tty=no_tty,
     )
-    raise typer.Exit(code)
+    _fast_child_watcher()
+    raise typer.Exit(asyncio.run(_run(plan, params, settings)))
+
+
+async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int:
+    from recoverctl.engine.bus import EventBus
+    from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
+    from recoverctl.engine.runner import Engine, RunOptions
+
+    bus = EventBus()
+    live = _subscribe_views(bus, plan, settings)
+    approver = _approver(settings, live)
+    engine = Engine(
+        plan,
+        RunOptions(
+            run_id=new_run_id(),
+            params=params.values,
+            secrets=params.secret_values(),
+            environ=dict(os.environ),
+            concurrency=settings.concurrency,
+            dry_run=settings.dry_run,
+        ),
+        bus=bus,
+        executor=SimulatedExecutor() if settings.dry_run else RealExecutor(),
+        approver=approver,
+    )
+    if hasattr(approver, "engine"):
+        approver.engine = engine
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, engine.interrupt)
+    if live is not None:
+        live.start()
+    try:
+        code = await engine.run()
+    finally:
+        if live is not None:
+            live.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if settings.human:
+        _print_summary(plan, engine)
+    return code
+
+
+def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveView | None:
+    """JSON lines on stdout when asked; on stderr the live view on a terminal, else plain lines."""
+    from recoverctl.present.console import stderr_console
+
+    if settings.json:
+        from recoverctl.present.json_events import JsonLines
+
+        bus.subscribe(JsonLines(sys.stdout), "json")
+    if settings.live():
+        from recoverctl.present.live_view import LiveView
+
+        live = LiveView(plan, stderr_console())
+        bus.subscribe(live, "live view")
+        return live
+    if settings.human:
+        from recoverctl.present.plain_log import PlainLog
+
+        bus.subscribe(PlainLog(sys.stderr, verbose=settings.verbose, quiet=settings.quiet), "log")
+    return None
+
+
+def _approver(settings: RunSettings, live: LiveView | None) -> Approver:
+    from recoverctl.cli.approvals import AutoApprover, NoTerminal, TerminalApprover
+
+    if settings.yes or settings.dry_run:
+        return AutoApprover()
+    if sys.stdin.isatty():
+        return TerminalApprover(live)
+    return NoTerminal()
 
 
 def _fast_child_watcher() -> None:
@@ -91,59 +211,17 @@ def _fast_child_watcher() -> None:
         try:
             os.close(os.pidfd_open(os.getpid()))
         except OSError:
-            return  # kernel without pidfd support: keep the default
+            return  # a kernel without pidfd support: keep the default
         asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
 
 
-async def _run(plan, params, *, dry_run, concurrency, yes, verbose, quiet) -> int:  # type: ignore[no-untyped-def]
-    from recoverctl.cli.approvals import AutoApprover, NoTerminal, TerminalApprover
-    from recoverctl.engine.bus import EventBus
-    from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
-    from recoverctl.engine.runner import Approver, Engine, RunOptions
-    from recoverctl.present.plain_log import PlainLog
-
-    bus = EventBus()
-    bus.subscribe(PlainLog(sys.stderr, verbose=verbose, quiet=quiet), "log")
-    approver: Approver
-    if yes or dry_run:
-        approver = AutoApprover()
-    elif sys.stdin.isatty():
-        approver = TerminalApprover()
-    else:
-        approver = NoTerminal()
-    engine = Engine(
-        plan,
-        RunOptions(
-            run_id=new_run_id(),
-            params=params.values,
-            secrets=params.secret_values(),
-            environ=dict(os.environ),
-            concurrency=concurrency,
-            dry_run=dry_run,
-        ),
-        bus=bus,
-        executor=SimulatedExecutor() if dry_run else RealExecutor(),
-        approver=approver,
-    )
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, engine.interrupt)
-    try:
-        code = await engine.run()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-    _print_summary(plan, engine, blocked=engine.approval_blocked is not None)
-    return code
-
-
-def _print_summary(plan, engine, *, blocked: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(plan: Plan, engine: Engine) -> None:
     from recoverctl.present.console import stderr_console
     from recoverctl.present.summary import render_summary
 
     console = stderr_console()
     console.print(render_summary(plan, engine.state))
-    if blocked:
+    if engine.approval_blocked is not None:
         console.print(
             "hint: approval gates need a terminal; rerun on one, or pass --yes to approve them",
             style="cyan",

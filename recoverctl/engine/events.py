@@ -31,6 +31,8 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStarted(Event):
+    """The run began: what runs, with which params (secrets masked), against which RTO."""
+
     kind: ClassVar[str] = "run_started"
     run_id: str
     runbook: str
@@ -44,6 +46,8 @@ class RunStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepStarted(Event):
+    """An attempt of a step began (groups and branches start once, attempt 1)."""
+
     kind: ClassVar[str] = "step_started"
     step_id: str
     attempt: int
@@ -63,6 +67,8 @@ class StepOutput(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttemptFailed(Event):
+    """One attempt failed; a retry may follow."""
+
     kind: ClassVar[str] = "attempt_failed"
     step_id: str
     attempt: int
@@ -84,6 +90,8 @@ class WaitPolled(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetryScheduled(Event):
+    """The next attempt will start after `delay` seconds."""
+
     kind: ClassVar[str] = "retry_scheduled"
     step_id: str
     next_attempt: int
@@ -111,6 +119,8 @@ class StepFinished(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BranchDecided(Event):
+    """A branch chose its case, with the values its conditions read."""
+
     kind: ClassVar[str] = "branch_decided"
     step_id: str
     case_index: int | None
@@ -131,6 +141,8 @@ class StepRescued(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollbackStarted(Event):
+    """The run failed and completed steps are being undone, in `steps` order."""
+
     kind: ClassVar[str] = "rollback_started"
     reason: str
     steps: list[str] = field(default_factory=list)
@@ -139,6 +151,8 @@ class RollbackStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepRolledBack(Event):
+    """A completed step's compensation finished (`ok` false: it failed)."""
+
     kind: ClassVar[str] = "step_rolled_back"
     step_id: str
     ok: bool
@@ -147,6 +161,8 @@ class StepRolledBack(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollbackFinished(Event):
+    """All compensations ran (or a second interrupt skipped the rest)."""
+
     kind: ClassVar[str] = "rollback_finished"
     ok: bool
     skipped: bool = False
@@ -155,6 +171,8 @@ class RollbackFinished(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FinallyStarted(Event):
+    """The `finally` steps are starting."""
+
     kind: ClassVar[str] = "finally_started"
 
 
@@ -170,6 +188,8 @@ class LogMessage(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
+    """The run ended; always the last event."""
+
     kind: ClassVar[str] = "run_finished"
     run_id: str
     status: str

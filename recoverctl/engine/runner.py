@@ -168,10 +168,11 @@ class Engine:
                 status, error, rollback = "blocked", str(self.approval_blocked), False
                 failed_step = self.approval_blocked.step_id
             if rollback and self.interrupts < 2:
-                ok = await self._rollback(error or "failure")
+                order = self._rollback_order()
+                ok = await self._rollback(error or "failure", order)
                 if ok is False:
                     status = "rollback_failed"
-                elif status == "failed" and ok is True:
+                elif status == "failed" and ok is True and order:
                     status = "rolled_back"
             self.state.status = status
             await self._finally(status)
@@ -586,7 +587,13 @@ class Engine:
 
     # -- rollback and finally --------------------------------------------------------------------
 
-    async def _rollback(self, reason: str) -> bool | None:
+    def _rollback_order(self) -> list[str]:
+        """Completed steps that declare a rollback, last completed first."""
+        return [
+            sid for sid in reversed(self.state.completed) if self._compensation(sid) is not None
+        ]
+
+    async def _rollback(self, reason: str, order: list[str]) -> bool | None:
         """Compensate completed steps, last completed first.
 
         True when all compensations succeeded, False when one failed, None when

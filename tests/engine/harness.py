@@ -102,3 +102,48 @@ def run_engine(
     )
     code = asyncio.run(engine.run())
     return Outcome(code, events, engine.state, clock, engine)
+
+
+class SteppedClock:
+    """Time moves only when the engine sleeps: every timestamp and duration is reproducible."""
+
+    EPOCH = 1_800_000_000.0
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def wall(self) -> float:
+        return self.EPOCH + self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def run_with(
+    tmp_path: Path,
+    data: dict[str, Any],
+    subscribers: list[Any],
+    *,
+    outcomes: dict[str, list[AttemptResult]] | None = None,
+    clock: SteppedClock | None = None,
+) -> int:
+    """Run on the simulated executor and a stepped clock, feeding `subscribers` (views under test)."""
+    runbook, plan = build(tmp_path, data)
+    resolved = resolve_params(runbook, {}, {})
+    bus = EventBus()
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
+    engine = Engine(
+        plan,
+        RunOptions(run_id="20270115T020304Z-abc123", params=resolved.values, environ={}, seed=1),
+        bus=bus,
+        executor=SimulatedExecutor(outcomes),
+        clock=clock or SteppedClock(),
+    )
+    return asyncio.run(engine.run())

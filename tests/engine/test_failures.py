@@ -179,7 +179,7 @@ def test_finally_always_runs_and_sees_the_outcome(tmp_path: Path) -> None:
     data["finally"] = [{"id": "summary", "log": "{{ run.status }} at {{ failure.step }}"}]
     out = run_engine(tmp_path, data, outcomes={"b": [fail()]})
     message = next(e for e in out.events if isinstance(e, LogMessage) and e.step_id == "summary")
-    assert message.message == "rolled_back at b"
+    assert message.message == "failed at b"  # nothing declared a rollback: failed, not rolled back
     assert out.events[-1].kind == "run_finished"
 
 

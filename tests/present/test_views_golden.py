@@ -1,0 +1,153 @@
+"""The live view, the plain log and the summary, rendered at 80 columns and compared with golden files."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from recoverctl.engine.events import Event, RetryScheduled, RollbackStarted
+from recoverctl.present.live_view import LiveView
+from recoverctl.present.plain_log import PlainLog
+from recoverctl.present.summary import render_summary
+from tests.conftest import GOLDEN, check_golden
+from tests.engine.harness import SteppedClock, fail, ok, run_with
+from tests.helpers import build, run_step, runbook_data
+
+SHOWCASE = runbook_data(
+    {
+        "id": "probe",
+        "name": "Probe",
+        "parallel": [
+            run_step("primary_up", "pg_isready -h db-1", on_failure="continue", timeout="5s"),
+            run_step(
+                "replica_lag",
+                "./bin/replica-lag",
+                outputs={"lag": "{{ stdout | trim | int }}"},
+                timeout="5s",
+            ),
+        ],
+    },
+    {
+        "id": "choose",
+        "branch": [
+            {
+                "name": "promote",
+                "when": "not steps.primary_up.ok and steps.replica_lag.outputs.lag < 10",
+                "steps": [
+                    run_step(
+                        "fence",
+                        "./bin/fence db-1",
+                        rollback={"run": "./bin/unfence db-1"},
+                        timeout="10s",
+                    ),
+                    run_step(
+                        "promote",
+                        "./bin/promote",
+                        timeout="30s",
+                        retry={"attempts": 3, "delay": "2s", "backoff": "exponential"},
+                        rollback={"run": "./bin/demote"},
+                    ),
+                ],
+            },
+            {"else": [run_step("restore", "./bin/restore-latest-backup", timeout="4m")]},
+        ],
+    },
+    run_step("verify", "./bin/verify --write --read", timeout="10s"),
+    name="showcase",
+    objectives={"rto": "5m"},
+)
+SHOWCASE["finally"] = [{"id": "notify", "log": "run {{ run.status }}"}]
+OUTCOMES = {
+    "primary_up": [fail(2, stderr="db-1:5432 - no response")],
+    "replica_lag": [ok("3\n")],
+    "promote": [fail(1, stderr="server is starting up"), ok("promoted\n")],
+    "verify": [fail(1, stderr="ERROR: cannot execute INSERT in a read-only transaction")],
+}
+
+
+def _console(buffer: io.StringIO) -> Console:
+    return Console(
+        file=buffer, width=80, force_terminal=True, color_system=None, legacy_windows=False
+    )
+
+
+def test_live_view_mid_run_and_at_the_end(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    _, plan = build(tmp_path, SHOWCASE)
+    view = LiveView(plan, _console(io.StringIO()), clock=clock.monotonic)
+    frames: dict[str, str] = {}
+
+    def snapshot(event: Event) -> None:
+        if isinstance(event, RetryScheduled) and "retry" not in frames:
+            frames["retry"] = _render(view)
+        if isinstance(event, RollbackStarted):
+            frames["rollback"] = _render(view)
+
+    code = run_with(tmp_path, SHOWCASE, [view, snapshot], outcomes=OUTCOMES, clock=clock)
+    assert code == 1
+    frames["end"] = _render(view)
+    for name, text in frames.items():
+        check_golden(GOLDEN / "present" / f"live_{name}.txt", text)
+    assert "↻ promote" in frames["retry"] and "retry in 2s" in frames["retry"]
+    flat = " ".join(frames["end"].split())
+    assert "→ promote (steps.primary_up.ok = false, steps.replica_lag.outputs.lag = 3)" in flat
+    assert "ROLLBACK" in frames["end"]
+
+
+def test_plain_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    buffer = io.StringIO()
+    run_with(tmp_path, SHOWCASE, [PlainLog(buffer)], outcomes=OUTCOMES)
+    check_golden(GOLDEN / "present" / "plain_log.txt", buffer.getvalue())
+    assert "\x1b" not in buffer.getvalue()
+
+
+def test_summary(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    _, plan = build(tmp_path, SHOWCASE)
+    view = LiveView(plan, _console(io.StringIO()), clock=clock.monotonic)
+    run_with(tmp_path, SHOWCASE, [view], outcomes=OUTCOMES, clock=clock)
+    buffer = io.StringIO()
+    _console(buffer).print(
+        render_summary(plan, view.state, journal="~/.local/state/recoverctl/runs/x")
+    )
+    check_golden(GOLDEN / "present" / "summary.txt", buffer.getvalue())
+
+
+def test_long_runs_fold_finished_groups(tmp_path: Path) -> None:
+    data = runbook_data(
+        *[{"id": f"g{i}", "parallel": [run_step(f"s{i}_{j}") for j in range(5)]} for i in range(12)]
+    )
+    clock = SteppedClock()
+    _, plan = build(tmp_path, data)
+    view = LiveView(plan, _console(io.StringIO()), clock=clock.monotonic)
+    run_with(tmp_path, data, [view], clock=clock)
+    text = _render(view)
+    assert "s0_0" not in text  # folded into its finished group
+    assert len(text.splitlines()) < 20
+
+
+def test_plan_view_uses_the_same_language(tmp_path: Path) -> None:
+    from recoverctl.present.plan_view import render_plan
+
+    _, plan = build(tmp_path, SHOWCASE)
+    buffer = io.StringIO()
+    _console(buffer).print(render_plan(plan, {}, frozenset()))
+    check_golden(GOLDEN / "present" / "plan.txt", _strip_paths(buffer.getvalue(), tmp_path))
+
+
+def _render(view: LiveView) -> str:
+    buffer = io.StringIO()
+    _console(buffer).print(view.render())
+    return buffer.getvalue()
+
+
+def _strip_paths(text: str, tmp_path: Any) -> str:
+    return re.sub(r"plan [0-9a-f]{12}", "plan <hash>", text.replace(str(tmp_path), "<tmp>"))
