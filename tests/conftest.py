@@ -24,7 +24,15 @@ def cli() -> CliRunner:
 
 def invoke(args: Sequence[str], **kwargs: object):  # type: ignore[no-untyped-def]
     """Run the typer app in-process (the commands registered as in `main`)."""
-    from recoverctl.cli import app, plan_cmd, run_cmd, schema_cmd, validate_cmd  # noqa: F401
+    from recoverctl.cli import (  # noqa: F401
+        app,
+        history_cmd,
+        plan_cmd,
+        resume_cmd,
+        run_cmd,
+        schema_cmd,
+        validate_cmd,
+    )
 
     return CliRunner().invoke(app, list(args), **kwargs)  # type: ignore[arg-type]
 

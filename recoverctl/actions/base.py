@@ -67,6 +67,9 @@ class ActionContext(Protocol):
     def output(self, stream: str, text: str) -> None:
         """Stream a chunk of output to the run's subscribers."""
 
+    def process_started(self, pid: int) -> None:
+        """Record a command's process group, so a resume can find what a crash left running."""
+
     def log(self, level: str, message: str) -> None: ...
 
     async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:

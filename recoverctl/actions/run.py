@@ -97,6 +97,7 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         return AttemptResult(
             ok=False, exit_code=126, error=f"permission denied: {exc.filename or argv[0]}"
         )
+    ctx.process_started(proc.pid)
     out, err = _Capture(ctx, "stdout"), _Capture(ctx, "stderr")
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE was asked for
     readers = [

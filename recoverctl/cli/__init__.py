@@ -17,7 +17,14 @@ INTERNAL_ERROR = 70
 
 def main() -> None:
     """Run the CLI, turning crashes into a one-line report and exit 70."""
-    from recoverctl.cli import plan_cmd, run_cmd, schema_cmd, validate_cmd  # noqa: F401  (registers)
+    from recoverctl.cli import (  # noqa: F401  (importing registers the commands)
+        history_cmd,
+        plan_cmd,
+        resume_cmd,
+        run_cmd,
+        schema_cmd,
+        validate_cmd,
+    )
 
     try:
         app()

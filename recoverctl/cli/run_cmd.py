@@ -8,6 +8,8 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -16,12 +18,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.journal_options import StateDirOption, open_store
 from recoverctl.cli.plan_cmd import ParamOption, ParamsFileOption
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from recoverctl.compile.plan import Plan
     from recoverctl.engine.bus import EventBus
-    from recoverctl.engine.runner import Approver, Engine
+    from recoverctl.engine.events import Event
+    from recoverctl.engine.runner import Approver, Engine, RunOptions
+    from recoverctl.journal.store import RunDir
     from recoverctl.present.live_view import LiveView
     from recoverctl.validate.params import ResolvedParams
 
@@ -42,6 +49,11 @@ class RunSettings:
     quiet: bool = False
     json: bool = False
     no_tty: bool = False
+    state_dir: Path | None = None
+    journal: bool = True
+    report: Path | None = None
+    junit: Path | None = None
+    metrics: Path | None = None
 
     def live(self) -> bool:
         """The rich live view only for a real terminal that wants colour."""
@@ -98,6 +110,20 @@ def run(
     no_tty: Annotated[
         bool, typer.Option("--no-tty", help="Plain lines even on a terminal.")
     ] = False,
+    state_dir: StateDirOption = None,
+    no_journal: Annotated[
+        bool, typer.Option("--no-journal", help="Keep no journal (the run cannot be resumed).")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a JSON report of the run.")
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML (a testcase per step).")
+    ] = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option("--metrics", help="Write Prometheus text metrics (textfile collector)."),
+    ] = None,
 ) -> None:
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
     from recoverctl.compile import compile_plan
@@ -119,50 +145,124 @@ def run(
         quiet=quiet,
         json=output is OutputFormat.json,
         no_tty=no_tty,
+        state_dir=state_dir,
+        journal=not no_journal,
+        report=report,
+        junit=junit,
+        metrics=metrics,
     )
     _fast_child_watcher()
     raise typer.Exit(asyncio.run(_run(plan, params, settings)))
 
 
 async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int:
+    from recoverctl.engine.runner import RunOptions
+
+    options = RunOptions(
+        run_id=new_run_id(),
+        params=params.values,
+        secrets=params.secret_values(),
+        environ=dict(os.environ),
+        concurrency=settings.concurrency,
+        dry_run=settings.dry_run,
+    )
+    return await execute(plan, options, settings)
+
+
+async def execute(
+    plan: Plan,
+    options: RunOptions,
+    settings: RunSettings,
+    *,
+    before: Callable[[Engine], None] | None = None,
+    existing: RunDir | None = None,
+    seq: int = 0,
+    replay: list[Event] | None = None,
+    rollback_only: str | None = None,
+) -> int:
+    """Run (or resume, or roll back) with the journal, the views and the reports wired up."""
     from recoverctl.engine.bus import EventBus
     from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
-    from recoverctl.engine.runner import Engine, RunOptions
+    from recoverctl.engine.runner import Engine
+    from recoverctl.journal.recorder import Recorder
 
     bus = EventBus()
+    recorder = None
+    if settings.journal and not settings.dry_run:
+        recorder = Recorder(open_store(settings.state_dir), plan, options.run_id)
     live = _subscribe_views(bus, plan, settings)
+    for event in replay or ():
+        for _, subscriber in bus.subscribers():
+            subscriber(event)  # the views start from what the run had already done
     approver = _approver(settings, live)
     engine = Engine(
         plan,
-        RunOptions(
-            run_id=new_run_id(),
-            params=params.values,
-            secrets=params.secret_values(),
-            environ=dict(os.environ),
-            concurrency=settings.concurrency,
-            dry_run=settings.dry_run,
-        ),
+        options,
         bus=bus,
         executor=SimulatedExecutor() if settings.dry_run else RealExecutor(),
         approver=approver,
     )
     if hasattr(approver, "engine"):
         approver.engine = engine
+    run_dir = None
+    if recorder is not None:
+
+        def journal_failed(message: str) -> None:
+            engine.note("error", f"{message}: stopping the run, it could not be resumed safely")
+            engine.interrupt()
+
+        run_dir = recorder.start(
+            bus, engine.shown_params(), on_error=journal_failed, existing=existing, seq=seq
+        )
+    try:
+        async with _interruptible(engine, live):
+            if before is not None:
+                before(engine)
+            if rollback_only is not None:
+                code = await engine.rollback_only(rollback_only)
+            else:
+                code = await engine.run()
+    finally:
+        if recorder is not None:
+            recorder.finish(engine.state)
+    if recorder is not None and recorder.writer is not None and recorder.writer.failed:
+        code = max(code, 1)
+    _write_reports(plan, engine, settings)
+    if settings.human:
+        _print_summary(plan, engine, run_dir)
+    return code
+
+
+@asynccontextmanager
+async def _interruptible(engine: Engine, live: LiveView | None) -> AsyncIterator[None]:
+    """Ctrl-C and SIGTERM go to the engine (stop, kill, roll back); the live view runs meanwhile."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, engine.interrupt)
     if live is not None:
         live.start()
     try:
-        code = await engine.run()
+        yield
     finally:
         if live is not None:
             live.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-    if settings.human:
-        _print_summary(plan, engine)
-    return code
+
+
+def _write_reports(plan: Plan, engine: Engine, settings: RunSettings) -> None:
+    from recoverctl.present import reports
+
+    for path, render in (
+        (settings.report, reports.report_json),
+        (settings.junit, reports.junit_xml),
+        (settings.metrics, reports.prometheus_text),
+    ):
+        if path is not None:
+            try:
+                path.write_text(render(plan, engine.state), encoding="utf-8")
+            except OSError as exc:
+                sys.stderr.write(f"recoverctl: cannot write {path}: {exc.strerror}\n")
 
 
 def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveView | None:
@@ -215,12 +315,13 @@ def _fast_child_watcher() -> None:
         asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
 
 
-def _print_summary(plan: Plan, engine: Engine) -> None:
+def _print_summary(plan: Plan, engine: Engine, run_dir: RunDir | None = None) -> None:
     from recoverctl.present.console import stderr_console
     from recoverctl.present.summary import render_summary
 
     console = stderr_console()
-    console.print(render_summary(plan, engine.state))
+    journal = f"{run_dir.journal}  (recoverctl show {engine.options.run_id})" if run_dir else None
+    console.print(render_summary(plan, engine.state, journal))
     if engine.approval_blocked is not None:
         console.print(
             "hint: approval gates need a terminal; rerun on one, or pass --yes to approve them",

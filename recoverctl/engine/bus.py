@@ -24,6 +24,9 @@ class EventBus:
         label = name or str(getattr(subscriber, "__qualname__", "subscriber"))
         self._subscribers.append((label, subscriber))
 
+    def subscribers(self) -> list[tuple[str, Subscriber]]:
+        return list(self._subscribers)
+
     def emit(self, event: Event) -> None:
         failed: list[tuple[str, Exception]] = []
         for name, subscriber in list(self._subscribers):

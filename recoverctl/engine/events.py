@@ -45,6 +45,29 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunResumed(Event):
+    """A stopped run continues: completed steps keep their results and are not run again."""
+
+    kind: ClassVar[str] = "run_resumed"
+    run_id: str
+    plan_hash: str
+    rerun: list[str] = field(default_factory=list)
+    """Steps that were in flight when the run stopped and will run again."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorOverride(Event):
+    """An operator's decision on a stopped run, with who, when and why."""
+
+    kind: ClassVar[str] = "operator_override"
+    step_id: str
+    action: str
+    """`skip`, `mark_done` or `from` (forget this step and all after it)."""
+    who: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepStarted(Event):
     """An attempt of a step began (groups and branches start once, attempt 1)."""
 
@@ -53,6 +76,15 @@ class StepStarted(Event):
     attempt: int
     action: str = ""
     """What runs, rendered and redacted (the command line, the URL…)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessStarted(Event):
+    """A step's command started, as the leader of its own process group `pid`."""
+
+    kind: ClassVar[str] = "process_started"
+    step_id: str
+    pid: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,7 +236,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         RunStarted,
+        RunResumed,
+        OperatorOverride,
         StepStarted,
+        ProcessStarted,
         StepOutput,
         AttemptFailed,
         WaitPolled,

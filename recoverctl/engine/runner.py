@@ -34,6 +34,7 @@ from recoverctl.engine.events import (
     RollbackFinished,
     RollbackStarted,
     RunFinished,
+    RunResumed,
     RunStarted,
     StepFinished,
     StepRescued,
@@ -86,6 +87,9 @@ class RunOptions:
     concurrency: int | None = None
     dry_run: bool = False
     seed: int | None = None
+    prior: RunState | None = None
+    """The replayed state of a stopped run: resume continues it."""
+    rerun: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -107,7 +111,8 @@ class Engine:
         self.clock = clock or RealClock()
         self.approver = approver or Approver()
         self.redactor = Redactor(options.secrets)
-        self.state = RunState(run_id=options.run_id)
+        self.state = options.prior if options.prior is not None else RunState(run_id=options.run_id)
+        self.resuming = options.prior is not None
         self.parent, self.prefix = parent, prefix
         self.children: dict[str, Engine] = {}
         if parent is None:
@@ -136,18 +141,27 @@ class Engine:
         rb = self.plan.runbook
         self.started = self.clock.monotonic()
         status, error, failed_step, rollback = "succeeded", None, None, False
-        self.emit(
-            RunStarted(
-                run_id=self.options.run_id,
-                runbook=rb.name,
-                path=str(rb.path),
-                plan_hash=self.plan.hash,
-                params=self._shown_params(),
-                dry_run=self.options.dry_run,
-                rto=rb.objectives.rto,
-                worst_case=None if self.plan.worst_case == float("inf") else self.plan.worst_case,
+        if self.resuming:
+            self.emit(
+                RunResumed(
+                    run_id=self.options.run_id, plan_hash=self.plan.hash, rerun=self.options.rerun
+                )
             )
-        )
+        else:
+            self.emit(
+                RunStarted(
+                    run_id=self.options.run_id,
+                    runbook=rb.name,
+                    path=str(rb.path),
+                    plan_hash=self.plan.hash,
+                    params=self.shown_params(),
+                    dry_run=self.options.dry_run,
+                    rto=rb.objectives.rto,
+                    worst_case=None
+                    if self.plan.worst_case == float("inf")
+                    else self.plan.worst_case,
+                )
+            )
         exit_code = ExitCode.FAILED
         try:
             try:
@@ -220,6 +234,8 @@ class Engine:
             await self._step(step)
 
     async def _step(self, step: Step) -> None:
+        if self.resuming and self._done_before(step):
+            return
         if step.when is not None:
             try:
                 holds = bool(evaluate(step.when.source, self.context()))
@@ -244,6 +260,18 @@ class Engine:
             await run_call(self, step)
         else:
             await self._action(step)
+
+    def _done_before(self, step: Step) -> bool:
+        """On resume: a step that finished for good keeps its result and is never run again."""
+        state = self.state.steps.get(step.id)
+        if state is None:
+            return False
+        if state.status in ("succeeded", "unchanged", "skipped"):
+            return True  # a group that finished; an unfinished one is entered again
+        if not step.is_action:
+            return False
+        failed = state.status in ("failed", "timed_out")
+        return failed and (state.rescued or step.on_failure is OnFailure.CONTINUE)
 
     async def _already_done(self, step: Step) -> bool:
         """The idempotency guard: when `skip_if` holds, the step is `unchanged`."""
@@ -355,6 +383,22 @@ class Engine:
     async def _branch(self, step: Step, body: Branch) -> None:
         started = self.clock.monotonic()
         self.emit(StepStarted(step_id=step.id, attempt=1, action="branch"))
+        earlier = next((d for d in self.state.decisions if d.step_id == step.id), None)
+        if self.resuming and earlier is not None:
+            # a resumed run follows the path the run had taken: no second decision
+            chosen = body.cases[earlier.case_index] if earlier.case_index is not None else None
+            if chosen is not None:
+                await self._sequence(chosen.steps)
+            duration = self.clock.monotonic() - started
+            self.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status="succeeded",
+                    duration=duration,
+                    reason=f"took {earlier.label!r} (decided before the resume)",
+                )
+            )
+            return
         try:
             taken, values = self._decide(body)
         except RenderError as exc:
@@ -588,10 +632,41 @@ class Engine:
     # -- rollback and finally --------------------------------------------------------------------
 
     def _rollback_order(self) -> list[str]:
-        """Completed steps that declare a rollback, last completed first."""
-        return [
-            sid for sid in reversed(self.state.completed) if self._compensation(sid) is not None
-        ]
+        """Completed steps that declare a rollback, last completed first (each once)."""
+        order: list[str] = []
+        for sid in reversed(self.state.completed):
+            state = self.state.steps.get(sid)
+            if sid in order or state is None or state.status != "succeeded":
+                continue
+            if self._compensation(sid) is not None:
+                order.append(sid)
+        return order
+
+    async def rollback_only(self, reason: str) -> int:
+        """Undo a stopped run's completed steps, nothing else (`recoverctl rollback`, or a
+        resume of a run that was stopped while rolling back)."""
+        self.started = self.clock.monotonic()
+        self.emit(RunResumed(run_id=self.options.run_id, plan_hash=self.plan.hash))
+        status = "rolled_back"
+        code = ExitCode.OK
+        try:
+            ok = await self._rollback(reason, self._rollback_order())
+            if ok is False:
+                status = "rollback_failed"
+            elif ok is None:
+                status = "interrupted"
+            code = ExitCode.OK if status == "rolled_back" else _exit_code(status)
+        finally:
+            self.emit(
+                RunFinished(
+                    run_id=self.options.run_id,
+                    status=status,
+                    exit_code=int(code),
+                    duration=self.clock.monotonic() - self.started,
+                    error=reason,
+                )
+            )
+        return int(code)
 
     async def _rollback(self, reason: str, order: list[str]) -> bool | None:
         """Compensate completed steps, last completed first.
@@ -599,11 +674,7 @@ class Engine:
         True when all compensations succeeded, False when one failed, None when
         a second interrupt skipped them (the operator chose; they are told).
         """
-        order = [
-            sid for sid in reversed(self.state.completed) if self._compensation(sid) is not None
-        ]
         self.emit(RollbackStarted(reason=self.redactor.text(reason), steps=order))
-        failed = False
         try:
             await self._phase(self._compensate_all(order))
         except asyncio.CancelledError:
@@ -765,7 +836,7 @@ class Engine:
         except RenderError:
             return step.body.describe()  # type: ignore[union-attr]
 
-    def _shown_params(self) -> dict[str, Any]:
+    def shown_params(self) -> dict[str, Any]:
         return {
             k: ("***" if self.redactor.text(str(v)) != str(v) else v)
             for k, v in self.options.params.items()

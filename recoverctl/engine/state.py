@@ -15,10 +15,13 @@ from recoverctl.engine.events import (
     AttemptFailed,
     BranchDecided,
     Event,
+    OperatorOverride,
+    ProcessStarted,
     RetryScheduled,
     RollbackFinished,
     RollbackStarted,
     RunFinished,
+    RunResumed,
     RunStarted,
     StepFinished,
     StepOutput,
@@ -54,6 +57,10 @@ class StepState:
     rescued: bool = False
     rollback: str | None = None
     """None, `rolled_back` or `rollback_failed`."""
+    override: str | None = None
+    """An operator's decision on this step, as recorded in the journal."""
+    pid: int | None = None
+    """Process group of the running command (cleared when the step finishes)."""
 
     @property
     def ok(self) -> bool:
@@ -92,6 +99,7 @@ class RunState:
     error: str | None = None
     failed_step: str | None = None
     events: int = 0
+    resumes: int = 0
 
     def step(self, step_id: str) -> StepState:
         state = self.steps.get(step_id)
@@ -120,6 +128,26 @@ def _run_started(state: RunState, e: RunStarted) -> None:
     state.run_id, state.runbook, state.status, state.started = e.run_id, e.runbook, "running", e.ts
 
 
+def _run_resumed(state: RunState, e: RunResumed) -> None:
+    state.status = "running"
+    state.rolling_back = False
+    state.duration = state.exit_code = state.error = state.failed_step = None
+    state.resumes += 1
+
+
+def _operator_override(state: RunState, e: OperatorOverride) -> None:
+    step = state.step(e.step_id)
+    step.override = f"{e.action} by {e.who}" + (f": {e.reason}" if e.reason else "")
+    if e.action == "skip":
+        step.status, step.reason = "skipped", step.override
+    elif e.action == "mark_done":
+        step.status, step.reason, step.error = "succeeded", step.override, None
+        state.completed.append(e.step_id)
+    elif e.action in ("reset", "from"):
+        state.steps[e.step_id] = StepState(override=step.override)
+        state.decisions = [d for d in state.decisions if d.step_id != e.step_id]
+
+
 def _step_started(state: RunState, e: StepStarted) -> None:
     step = state.step(e.step_id)
     step.status = "running"
@@ -127,6 +155,10 @@ def _step_started(state: RunState, e: StepStarted) -> None:
     step.next_retry_at = None
     if step.started is None:
         step.started = e.mono
+
+
+def _process_started(state: RunState, e: ProcessStarted) -> None:
+    state.step(e.step_id).pid = e.pid
 
 
 def _step_output(state: RunState, e: StepOutput) -> None:
@@ -160,6 +192,7 @@ def _step_finished(state: RunState, e: StepFinished) -> None:
     step.duration, step.exit_code, step.outputs = e.duration, e.exit_code, dict(e.outputs)
     step.error, step.reason, step.stdout, step.stderr = e.error, e.reason, e.stdout, e.stderr
     step.next_retry_at = None
+    step.pid = None
     if e.status == "succeeded":
         state.completed.append(e.step_id)
 
@@ -195,7 +228,10 @@ def _run_finished(state: RunState, e: RunFinished) -> None:
 
 _HANDLERS: dict[type[Event], Any] = {
     RunStarted: _run_started,
+    RunResumed: _run_resumed,
+    OperatorOverride: _operator_override,
     StepStarted: _step_started,
+    ProcessStarted: _process_started,
     StepOutput: _step_output,
     AttemptFailed: _attempt_failed,
     WaitPolled: _wait_polled,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from recoverctl.engine.clock import Clock
-from recoverctl.engine.events import LogMessage, StepOutput, WaitPolled
+from recoverctl.engine.events import LogMessage, ProcessStarted, StepOutput, WaitPolled
 from recoverctl.expr.render import evaluate, render
 from recoverctl.model.runbook import HttpAction, LogAction, RunAction, Step, Text
 
@@ -55,6 +55,9 @@ class StepRun:
         self.engine.emit(
             StepOutput(step_id=self.step.id, stream=stream, text=self.engine.redactor.text(text))
         )
+
+    def process_started(self, pid: int) -> None:
+        self.engine.emit(ProcessStarted(step_id=self.step.id, pid=pid))
 
     def log(self, level: str, message: str) -> None:
         self.engine.emit(

@@ -1,0 +1,265 @@
+"""`recoverctl resume` and `recoverctl rollback`: finish or undo a stopped run."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.approvals import operator
+from recoverctl.cli.journal_options import StateDirOption, open_store
+from recoverctl.cli.plan_cmd import ParamOption
+from recoverctl.errors import RecoverctlError
+
+StepsOption = Annotated[list[str] | None, typer.Option(show_default=False)]
+
+
+@app.command(
+    epilog="Examples:\n\n  recoverctl resume 20261124T031500Z-5f2c1a\n\n"
+    "  recoverctl resume 20261124T031500Z --mark-done promote --reason 'promoted by hand'\n\n"
+    "  recoverctl resume 20261124T031500Z --from verify",
+)
+@reports_errors
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue (a unique prefix is enough).")],
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="Do not run this step (repeatable).")
+    ] = None,
+    mark_done: Annotated[
+        list[str] | None,
+        typer.Option("--mark-done", help="Record this step as done by hand (repeatable)."),
+    ] = None,
+    from_step: Annotated[
+        str | None, typer.Option("--from", help="Run this step and everything after it again.")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded with the overrides.")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Re-run in-flight steps that are not idempotent.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Resume even though the runbook file changed.")
+    ] = False,
+    param: ParamOption = None,
+    state_dir: StateDirOption = None,
+) -> None:
+    """Continue an interrupted or failed run: completed steps are never run again."""
+    from recoverctl.cli.run_cmd import RunSettings, execute
+    from recoverctl.engine.events import OperatorOverride
+    from recoverctl.engine.runner import Engine, RunOptions
+    from recoverctl.engine.state import replay
+    from recoverctl.journal.reader import read_journal
+
+    store = open_store(state_dir)
+    run = store.find(run_id)
+    journal = read_journal(run.journal)
+    meta = run.meta()
+    plan, params = _current_plan(meta, run, journal, force=force, cli_params=param or [])
+    state = replay(journal.events)
+    if state.status == "succeeded":
+        raise RecoverctlError(
+            message=f"run {run.run_id} already succeeded; there is nothing to resume"
+        )
+    overrides = _overrides(plan, state, skip or [], mark_done or [], from_step)
+    in_flight = [
+        sid
+        for sid, s in state.steps.items()
+        if s.status in ("running", "retrying") and _is_action(plan, sid)
+    ]
+    unsafe = [
+        sid
+        for sid in in_flight
+        if plan.nodes[sid].step.idempotent is not True and sid not in {o[0] for o in overrides}
+    ]
+    if unsafe and not yes and not _confirm(unsafe):
+        raise RecoverctlError(
+            message=f"step(s) {', '.join(unsafe)} were running when the run stopped and are not marked "
+            "idempotent: running them again could do the work twice",
+            hint="check by hand; then `--mark-done STEP --reason ...` if it completed, or `--yes` to run it again",
+        )
+    _stop_leftovers(state, in_flight)
+    who = operator()
+
+    def record_overrides(engine: Engine) -> None:
+        for step_id, action in overrides:
+            engine.emit(OperatorOverride(step_id=step_id, action=action, who=who, reason=reason))
+
+    options = RunOptions(
+        run_id=run.run_id,
+        params=params.values,
+        secrets=params.secret_values(),
+        environ=dict(os.environ),
+        prior=state,
+        rerun=in_flight,
+    )
+    settings = RunSettings(yes=yes, state_dir=state_dir)
+    # stopped in the middle of its rollback: finish undoing, do not redo the work
+    undoing = (
+        f"continuing the rollback of run {run.run_id} ({state.error or 'failure'})"
+        if state.rolling_back
+        else None
+    )
+    code = asyncio.run(
+        execute(
+            plan,
+            options,
+            settings,
+            before=record_overrides,
+            existing=run,
+            seq=journal.last_seq,
+            replay=journal.events,
+            rollback_only=undoing,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command(epilog="Example:\n\n  recoverctl rollback 20261124T031500Z-5f2c1a")
+@reports_errors
+def rollback(
+    run_id: Annotated[str, typer.Argument(help="The stopped run to undo.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Even though the runbook file changed.")
+    ] = False,
+    param: ParamOption = None,
+    state_dir: StateDirOption = None,
+) -> None:
+    """Roll back a stopped run: its completed steps' compensations, last completed first."""
+    from recoverctl.cli.run_cmd import RunSettings, execute
+    from recoverctl.engine.runner import RunOptions
+    from recoverctl.engine.state import replay
+    from recoverctl.journal.reader import read_journal
+
+    run = open_store(state_dir).find(run_id)
+    journal = read_journal(run.journal)
+    plan, params = _current_plan(run.meta(), run, journal, force=force, cli_params=param or [])
+    state = replay(journal.events)
+    options = RunOptions(
+        run_id=run.run_id,
+        params=params.values,
+        secrets=params.secret_values(),
+        environ=dict(os.environ),
+        prior=state,
+    )
+    code = asyncio.run(
+        execute(
+            plan,
+            options,
+            RunSettings(state_dir=state_dir),
+            existing=run,
+            seq=journal.last_seq,
+            replay=journal.events,
+            rollback_only=f"operator {operator()} asked to roll back run {run.run_id}",
+        )
+    )
+    raise typer.Exit(code)
+
+
+def _current_plan(
+    meta: dict[str, Any], run: Any, journal: Any, *, force: bool, cli_params: list[str]
+) -> Any:
+    """The runbook as it is now; refused (with the difference) when it changed since the run."""
+    from recoverctl.compile import compile_plan
+    from recoverctl.validate.params import parse_assignments, resolve_params
+    from recoverctl.validate.pipeline import require_valid
+
+    path = Path(str(meta.get("path", "")))
+    if not path.is_file():
+        raise RecoverctlError(
+            message=f"the run's runbook {path} no longer exists",
+            hint=f"the runbook as it was run is kept in {run.runbook}",
+        )
+    checked = require_valid(path)
+    plan = compile_plan(checked.model, checked.callees)
+    if journal.plan_hash and plan.hash != journal.plan_hash and not force:
+        before = run.runbook.read_text(encoding="utf-8").splitlines(keepends=True)
+        after = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        diff = "".join(difflib.unified_diff(before, after, "as run", str(path)))
+        sys.stderr.write(diff or "(a called runbook changed)\n")
+        raise RecoverctlError(
+            message=f"{path} changed since run {run.run_id} started (diff above)",
+            hint="resume with --force to use the new version, or restore the file",
+        )
+    started = journal.started
+    given = {k: v for k, v in (started.params if started else {}).items() if v != "***"}
+    given.update(parse_assignments(cli_params))
+    return plan, resolve_params(checked.model, given, os.environ)
+
+
+def _overrides(
+    plan: Any, state: Any, skip: list[str], done: list[str], from_step: str | None
+) -> list[tuple[str, str]]:
+    from recoverctl.validate.suggest import did_you_mean
+
+    for step_id in [*skip, *done, *([from_step] if from_step else [])]:
+        if step_id not in plan.nodes:
+            raise RecoverctlError(
+                message=f"no step '{step_id}' in {plan.runbook.name}",
+                hint=did_you_mean(step_id, plan.nodes),
+            )
+    out = [(sid, "skip") for sid in skip] + [(sid, "mark_done") for sid in done]
+    if from_step:
+        order = [node.id for node in plan.walk()]
+        out.append((from_step, "from"))
+        out += [(sid, "reset") for sid in order[order.index(from_step) + 1 :] if sid in state.steps]
+        out += [
+            (node.id, "reset")
+            for node in plan.walk()
+            if node.id != from_step and from_step in _inside(plan, node.id)
+        ]
+    return out
+
+
+def _inside(plan: Any, step_id: str) -> set[str]:
+    """The ids of the groups enclosing `step_id`: re-running from a step reopens them."""
+    del plan, step_id
+    return set()
+
+
+def _stop_leftovers(state: Any, in_flight: list[str]) -> None:
+    """Kill what a crashed run left running (recorded process groups) before running it again."""
+    import signal
+    import time
+
+    for step_id in in_flight:
+        pid = state.steps[step_id].pid
+        if not pid or not _group_alive(pid):
+            continue
+        sys.stderr.write(
+            f"step '{step_id}' left process group {pid} running: stopping it before resuming\n"
+        )
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 2
+        while _group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _group_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _is_action(plan: Any, step_id: str) -> bool:
+    node = plan.nodes.get(step_id)
+    return node is not None and node.step.is_action
+
+
+def _confirm(steps: list[str]) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    answer = input(
+        f"step(s) {', '.join(steps)} were in flight and are not idempotent; run them again? [y/N] "
+    )
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,99 @@
+"""Makes a run durable: the lock, the run folder, the journal writer and the index entry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.bus import EventBus
+from recoverctl.engine.state import RunState
+from recoverctl.journal.lock import RunLock
+from recoverctl.journal.store import RunDir, Store
+from recoverctl.journal.writer import JournalWriter
+
+
+class Recorder:
+    """`start` before the engine runs, `finish` after; the lock is held in between."""
+
+    def __init__(self, store: Store, plan: Plan, run_id: str) -> None:
+        self.store, self.plan, self.run_id = store, plan, run_id
+        self.lock = RunLock(store.root, plan.runbook.name)
+        self.run: RunDir | None = None
+        self.writer: JournalWriter | None = None
+        self.meta: dict[str, Any] = {}
+        self.prior_duration = 0.0
+
+    def start(
+        self,
+        bus: EventBus,
+        params: dict[str, Any],
+        *,
+        on_error: Any,
+        existing: RunDir | None = None,
+        seq: int = 0,
+    ) -> RunDir:
+        self.lock.acquire(self.run_id)
+        try:
+            self.run = existing or self.store.create(self.run_id, self.plan.runbook.text)
+            self.meta = (
+                existing.meta()
+                if existing
+                else {
+                    "run_id": self.run_id,
+                    "runbook": self.plan.runbook.name,
+                    "path": str(self.plan.runbook.path.resolve()),
+                    "sha256": self.plan.runbook.sha256,
+                    "plan_hash": self.plan.hash,
+                    "params": params,
+                    "started": time.time(),
+                    "rto": self.plan.runbook.objectives.rto,
+                }
+            )
+            self.prior_duration = float(self.meta.get("duration") or 0.0) if existing else 0.0
+            self.meta.update({"status": "running", "pid": _pid()})
+            self.run.write_meta(self.meta)
+            self.writer = JournalWriter(self.run, self.plan.hash, on_error=on_error, seq=seq)
+        except BaseException:
+            self.lock.release()
+            raise
+        bus.subscribe(self.writer, "journal")
+        return self.run
+
+    def finish(self, state: RunState) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+            if self.run is not None:
+                self.meta.update(
+                    {
+                        "status": state.status,
+                        "exit_code": state.exit_code,
+                        "duration": self.prior_duration + (state.duration or 0.0),
+                        "finished": time.time(),
+                        "path_taken": [
+                            f"{d.step_id}→{d.label}" for d in state.decisions if d.label
+                        ],
+                        "failed_step": state.failed_step,
+                        "error": state.error,
+                        "steps": {
+                            sid: {
+                                "status": s.status,
+                                "attempts": s.attempts,
+                                "duration": s.duration,
+                            }
+                            for sid, s in state.steps.items()
+                            if s.status != "pending"
+                        },
+                    }
+                )
+                self.meta.pop("pid", None)
+                self.run.write_meta(self.meta)
+        finally:
+            self.lock.release()
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()

@@ -1,0 +1,133 @@
+"""Where runs live on disk, private to the user.
+
+    <state>/runs/<run-id>/journal.jsonl   append-only events, one JSON object a line
+    <state>/runs/<run-id>/runbook.yaml    the runbook text exactly as it was run
+    <state>/runs/<run-id>/meta.json       the index entry `recoverctl runs` reads
+    <state>/locks/<runbook-name>.lock     one active run per runbook name
+
+<state> is --state-dir, else $RECOVERCTL_STATE_DIR, else
+$XDG_STATE_HOME/recoverctl, else ~/.local/state/recoverctl. Folders are
+created 0700 and files 0600: a journal holds what a recovery did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recoverctl.errors import RecoverctlError
+
+META_VERSION = 1
+
+
+def state_dir(explicit: Path | None, environ: Mapping[str, str]) -> Path:
+    if explicit is not None:
+        return explicit
+    if environ.get("RECOVERCTL_STATE_DIR"):
+        return Path(environ["RECOVERCTL_STATE_DIR"])
+    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "recoverctl"
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and parents) readable only by the user."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Atomically replace `path` with `text`, mode 0600 (write, fsync, rename)."""
+    temp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temp.replace(path)
+
+
+@dataclass(frozen=True, slots=True)
+class RunDir:
+    """One run's folder."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def journal(self) -> Path:
+        return self.path / "journal.jsonl"
+
+    @property
+    def runbook(self) -> Path:
+        return self.path / "runbook.yaml"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path / "meta.json"
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"run_id": self.run_id, "status": "unreadable"}
+        return data
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        write_private(
+            self.meta_path, json.dumps({"v": META_VERSION, **meta}, indent=2, default=str)
+        )
+
+
+class Store:
+    """The state directory: run folders and locks."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def create(self, run_id: str, runbook_text: str) -> RunDir:
+        try:
+            private_dir(self.runs_dir)
+            folder = private_dir(self.runs_dir / run_id)
+            write_private(folder / "runbook.yaml", runbook_text)
+        except OSError as exc:
+            raise RecoverctlError(
+                message=f"cannot create the run's folder in {self.runs_dir}: {exc.strerror}",
+                hint="choose another place with --state-dir or RECOVERCTL_STATE_DIR",
+            ) from None
+        return RunDir(folder)
+
+    def find(self, run_id: str) -> RunDir:
+        folder = self.runs_dir / run_id
+        if folder.is_dir():
+            return RunDir(folder)
+        known = (
+            sorted(p.name for p in self.runs_dir.glob(f"{run_id}*"))
+            if self.runs_dir.is_dir()
+            else []
+        )
+        if len(known) == 1:
+            return RunDir(self.runs_dir / known[0])
+        from recoverctl.validate.suggest import did_you_mean
+
+        hint = (
+            did_you_mean(run_id, [p.name for p in self.all_dirs()])
+            or "list runs with `recoverctl runs`"
+        )
+        raise RecoverctlError(message=f"no run '{run_id}' in {self.runs_dir}", hint=hint)
+
+    def all_dirs(self) -> list[Path]:
+        if not self.runs_dir.is_dir():
+            return []
+        return sorted((p for p in self.runs_dir.iterdir() if p.is_dir()), reverse=True)

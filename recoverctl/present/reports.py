@@ -1,0 +1,260 @@
+"""Reports from a run's state and events: JSON, JUnit XML, Prometheus text, a Markdown timeline.
+
+All are built from the same replayed state the views use, so a report read
+tomorrow says exactly what the operator saw tonight. Secrets never reach
+them: events are redacted at the source.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.events import (
+    BranchDecided,
+    Event,
+    LogMessage,
+    OperatorOverride,
+    RetryScheduled,
+    RollbackStarted,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+    StepFinished,
+    StepRolledBack,
+)
+from recoverctl.engine.state import RunState
+from recoverctl.model.duration import format_duration
+
+REPORT_VERSION = 1
+
+
+def report_json(plan: Plan, state: RunState) -> str:
+    rb = plan.runbook
+    rto = rb.objectives.rto
+    data: dict[str, Any] = {
+        "version": REPORT_VERSION,
+        "run_id": state.run_id,
+        "runbook": {"name": rb.name, "path": str(rb.path), "sha256": rb.sha256},
+        "plan_hash": plan.hash,
+        "status": state.status,
+        "exit_code": state.exit_code,
+        "duration_seconds": state.duration,
+        "error": state.error,
+        "failed_step": state.failed_step,
+        "objectives": {"rto": rto, "rpo": rb.objectives.rpo},
+        "rto_met": None
+        if rto is None or state.duration is None
+        else (state.status == "succeeded" and state.duration <= rto),
+        "worst_case_seconds": None if math.isinf(plan.worst_case) else plan.worst_case,
+        "decisions": [
+            {"step": d.step_id, "case": d.label, "case_index": d.case_index, "values": d.values}
+            for d in state.decisions
+        ],
+        "rolled_back": [sid for sid, s in state.steps.items() if s.rollback == "rolled_back"],
+        "rollback_failed": [
+            sid for sid, s in state.steps.items() if s.rollback == "rollback_failed"
+        ],
+        "steps": {
+            sid: {
+                "status": s.status,
+                "attempts": s.attempts,
+                "duration_seconds": s.duration,
+                "exit_code": s.exit_code,
+                "outputs": s.outputs,
+                "error": s.error,
+                "reason": s.reason,
+                "rescued": s.rescued,
+                "rollback": s.rollback,
+                "override": s.override,
+            }
+            for sid, s in state.steps.items()
+        },
+    }
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
+def junit_xml(plan: Plan, state: RunState) -> str:
+    """One testcase per action step; failures and skips as JUnit readers expect them."""
+    cases = [
+        (sid, s)
+        for sid, s in state.steps.items()
+        if _is_action(plan, sid) and s.status != "pending"
+    ]
+    failures = sum(1 for _, s in cases if s.status in ("failed", "timed_out") and not s.rescued)
+    skipped = sum(1 for _, s in cases if s.status in ("skipped", "cancelled"))
+    suites = ET.Element(
+        "testsuites",
+        name="recoverctl",
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{state.duration or 0:.3f}",
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=plan.runbook.name,
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{state.duration or 0:.3f}",
+        timestamp=_iso(time.time()),
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("run_id", state.run_id),
+        ("status", state.status),
+        ("plan_hash", plan.hash),
+    ):
+        ET.SubElement(properties, "property", name=name, value=str(value))
+    for sid, s in cases:
+        case = ET.SubElement(
+            suite, "testcase", name=sid, classname=plan.runbook.name, time=f"{s.duration:.3f}"
+        )
+        if s.status in ("failed", "timed_out") and not s.rescued:
+            failure = ET.SubElement(case, "failure", message=s.error or s.status, type=s.status)
+            failure.text = s.stderr or s.stdout or ""
+        elif s.status in ("skipped", "cancelled"):
+            ET.SubElement(case, "skipped", message=s.reason or s.status)
+        if s.stdout:
+            ET.SubElement(case, "system-out").text = s.stdout
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def prometheus_text(plan: Plan, state: RunState) -> str:
+    """For node_exporter's textfile collector: the run and each step as gauges."""
+    rb = plan.runbook.name
+    lines: list[str] = []
+
+    def metric(name: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} gauge")
+        for labels, value in samples:
+            rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+            lines.append(f"{name}{{{rendered}}} {value:g}")
+
+    base = {"runbook": rb}
+    metric(
+        "recoverctl_run_duration_seconds",
+        "Duration of the run.",
+        [({**base, "status": state.status}, state.duration or 0.0)],
+    )
+    metric(
+        "recoverctl_run_success",
+        "1 when the run succeeded.",
+        [(base, 1.0 if state.status == "succeeded" else 0.0)],
+    )
+    metric("recoverctl_run_timestamp_seconds", "When the run finished.", [(base, time.time())])
+    if plan.runbook.objectives.rto is not None:
+        metric(
+            "recoverctl_run_rto_seconds",
+            "The runbook's recovery time objective.",
+            [(base, plan.runbook.objectives.rto)],
+        )
+    steps = [(sid, s) for sid, s in state.steps.items() if s.status != "pending"]
+    metric(
+        "recoverctl_step_duration_seconds",
+        "Duration of each step.",
+        [({**base, "step": sid, "status": s.status}, s.duration) for sid, s in steps],
+    )
+    metric(
+        "recoverctl_step_attempts",
+        "Attempts each step took.",
+        [({**base, "step": sid}, float(s.attempts)) for sid, s in steps],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def markdown_timeline(plan: Plan, state: RunState, events: list[Event]) -> str:
+    """A post-mortem: what ran when, decisions, retries, rollbacks, time to recovery vs the RTO."""
+    rb = plan.runbook
+    start = next(
+        (e.ts for e in events if isinstance(e, RunStarted)), events[0].ts if events else 0.0
+    )
+    lines = [f"# Recovery report: {rb.name}, run {state.run_id}", ""]
+    rto = rb.objectives.rto
+    lines += [
+        f"- **Result:** {state.status} (exit {state.exit_code})",
+        f"- **Started:** {_iso(start)}",
+        f"- **Time to recovery:** {format_duration(state.duration or 0)}"
+        + (
+            f" against an RTO of {format_duration(rto)}: "
+            f"{'met' if state.status == 'succeeded' and (state.duration or 0) <= rto else 'missed'}"
+            if rto
+            else ""
+        ),
+        f"- **Path taken:** {'; '.join(f'{d.step_id} → {d.label}' for d in state.decisions) or 'no branches'}",
+    ]
+    if state.error:
+        lines.append(f"- **Why it failed:** {state.error}")
+    undone = [sid for sid, s in state.steps.items() if s.rollback == "rolled_back"]
+    if undone:
+        lines.append(f"- **Rolled back:** {', '.join(undone)}")
+    lines += ["", "## Timeline", "", "| time | event |", "|---|---|"]
+    for event in events:
+        text = _timeline_entry(event)
+        if text:
+            lines.append(
+                f"| +{format_duration(max(0.0, event.ts - start))} | {text.replace('|', '/')} |"
+            )
+    lines += ["", "## Steps", "", "| step | status | attempts | duration |", "|---|---|---|---|"]
+    for sid, s in state.steps.items():
+        if s.status != "pending":
+            lines.append(f"| {sid} | {s.status} | {s.attempts} | {format_duration(s.duration)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _timeline_entry(event: Event) -> str | None:
+    if isinstance(event, RunStarted):
+        return (
+            f"run started ({', '.join(f'{k}={v}' for k, v in event.params.items()) or 'no params'})"
+        )
+    if isinstance(event, RunResumed):
+        return "run resumed" + (f"; running again: {', '.join(event.rerun)}" if event.rerun else "")
+    if isinstance(event, OperatorOverride):
+        return f"operator {event.who}: {event.action} {event.step_id}" + (
+            f" ({event.reason})" if event.reason else ""
+        )
+    if isinstance(event, StepFinished) and event.status not in ("skipped",):
+        extra = f": {event.error}" if event.error else ""
+        return f"{event.step_id} {event.status} after {event.attempts} attempt(s){extra}"
+    if isinstance(event, RetryScheduled):
+        return f"{event.step_id}: retry {event.next_attempt} in {format_duration(event.delay)}"
+    if isinstance(event, BranchDecided):
+        seen = ", ".join(f"{k} = {v}" for k, v in event.values.items())
+        return f"decision {event.step_id} → {event.label or 'no case'}" + (
+            f" ({seen})" if seen else ""
+        )
+    if isinstance(event, RollbackStarted):
+        return f"rollback started: {event.reason}"
+    if isinstance(event, StepRolledBack):
+        return (
+            f"{event.step_id} rolled back"
+            if event.ok
+            else f"rollback of {event.step_id} FAILED: {event.error}"
+        )
+    if isinstance(event, LogMessage) and event.level in ("warning", "error"):
+        return f"{event.level}: {event.message}"
+    if isinstance(event, RunFinished):
+        return f"run finished: {event.status}"
+    return None
+
+
+def _is_action(plan: Plan, step_id: str) -> bool:
+    node = plan.nodes.get(step_id.rsplit("/", 1)[-1])
+    return node is None or node.step.is_action
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
