@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from recoverctl.cli.app import app, reports_errors
-from recoverctl.cli.approvals import operator
 from recoverctl.cli.journal_options import StateDirOption, open_store
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
@@ -85,6 +84,8 @@ def resume(
             hint="check by hand; then `--mark-done STEP --reason ...` if it completed, or `--yes` to run it again",
         )
     _stop_leftovers(state, in_flight)
+    from recoverctl.cli.approvals import operator
+
     who = operator()
 
     def record_overrides(engine: Engine) -> None:
@@ -136,6 +137,8 @@ def rollback(
     from recoverctl.engine.runner import RunOptions
     from recoverctl.engine.state import replay
     from recoverctl.journal.reader import read_journal
+
+    from recoverctl.cli.approvals import operator
 
     run = open_store(state_dir).find(run_id)
     journal = read_journal(run.journal)
