@@ -26,7 +26,9 @@ def invoke(args: Sequence[str], **kwargs: object):  # type: ignore[no-untyped-de
     """Run the typer app in-process (the commands registered as in `main`)."""
     from recoverctl.cli import (  # noqa: F401
         app,
+        graph_cmd,
         history_cmd,
+        lint_cmd,
         plan_cmd,
         resume_cmd,
         run_cmd,

@@ -18,7 +18,9 @@ INTERNAL_ERROR = 70
 def main() -> None:
     """Run the CLI, turning crashes into a one-line report and exit 70."""
     from recoverctl.cli import (  # noqa: F401  (importing registers the commands)
+        graph_cmd,
         history_cmd,
+        lint_cmd,
         plan_cmd,
         resume_cmd,
         run_cmd,

@@ -133,12 +133,11 @@ def rollback(
     state_dir: StateDirOption = None,
 ) -> None:
     """Roll back a stopped run: its completed steps' compensations, last completed first."""
+    from recoverctl.cli.approvals import operator
     from recoverctl.cli.run_cmd import RunSettings, execute
     from recoverctl.engine.runner import RunOptions
     from recoverctl.engine.state import replay
     from recoverctl.journal.reader import read_journal
-
-    from recoverctl.cli.approvals import operator
 
     run = open_store(state_dir).find(run_id)
     journal = read_journal(run.journal)

@@ -1,0 +1,1 @@
+"""Export: the plan in other shapes — diagrams now, other engines' formats later."""

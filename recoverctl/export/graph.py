@@ -1,0 +1,158 @@
+"""The plan as a diagram: Mermaid or Graphviz DOT, from one walk of the plan.
+
+Sequences chain, parallel groups fan out and in, branches are diamonds with
+labelled edges, rollbacks hang off their steps with dashed edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from recoverctl.compile.plan import Plan, PlanNode
+from recoverctl.model.runbook import Branch, Group
+
+
+@dataclass(slots=True)
+class _Graph:
+    nodes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(id, label, shape): shape is box, round, diamond, fork, join, rollback."""
+    edges: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
+    """(from, to, label, dashed)."""
+
+
+def build_graph(plan: Plan) -> _Graph:
+    graph = _Graph()
+    graph.nodes.append(("n_start", "start", "round"))
+    exits = _sequence(graph, plan, plan.roots, ["n_start"])
+    if plan.finally_roots:
+        graph.nodes.append(("n_finally", "finally", "join"))
+        for exit_id in exits:
+            graph.edges.append((exit_id, "n_finally", None, False))
+        exits = _sequence(graph, plan, plan.finally_roots, ["n_finally"])
+    graph.nodes.append(("n_end", "end", "round"))
+    for exit_id in exits:
+        graph.edges.append((exit_id, "n_end", None, False))
+    return graph
+
+
+def _sequence(graph: _Graph, plan: Plan, ids: tuple[str, ...], entries: list[str]) -> list[str]:
+    current = entries
+    for node_id in ids:
+        entry, exits = _node(graph, plan, plan.node(node_id))
+        for previous in current:
+            graph.edges.append((previous, entry, None, False))
+        current = exits
+    return current
+
+
+def _node(graph: _Graph, plan: Plan, node: PlanNode) -> tuple[str, list[str]]:
+    step = node.step
+    body = step.body
+    safe = _safe(node.id)
+    if isinstance(body, Group) and body.parallel:
+        fork, join = f"{safe}__fork", f"{safe}__join"
+        limit = f" (max {body.max_parallel})" if body.max_parallel else ""
+        graph.nodes += [(fork, f"parallel {step.title}{limit}", "fork"), (join, "", "join")]
+        for child in body.steps:
+            entry, exits = _node(graph, plan, plan.node(child.id))
+            graph.edges.append((fork, entry, None, False))
+            graph.edges += [(e, join, None, False) for e in exits]
+        return fork, [join]
+    if isinstance(body, Group):
+        head = f"{safe}__seq"
+        graph.nodes.append((head, step.title, "join"))
+        return head, _sequence(graph, plan, tuple(s.id for s in body.steps), [head])
+    if isinstance(body, Branch):
+        merge = f"{safe}__merge"
+        graph.nodes += [(safe, step.title, "diamond"), (merge, "", "join")]
+        for case in body.cases:
+            label = "else" if case.when is None else case.when.source
+            if not case.steps:
+                graph.edges.append((safe, merge, label, False))
+                continue
+            first, *_ = case.steps
+            entry, _exits = _node(graph, plan, plan.node(first.id))
+            graph.edges.append((safe, entry, label, False))
+            exits = _sequence(graph, plan, tuple(s.id for s in case.steps[1:]), _exits)
+            graph.edges += [(e, merge, None, False) for e in exits]
+        if not body.has_else:
+            graph.edges.append((safe, merge, "no match", False))
+        return safe, [merge]
+    label = f"{step.title}\n{_clip(body.describe())}"
+    graph.nodes.append((safe, label, "box"))
+    if step.rollback is not None:
+        rb = f"{safe}__rollback"
+        graph.nodes.append((rb, f"undo: {_clip(step.rollback.body.describe())}", "rollback"))  # type: ignore[union-attr]
+        graph.edges.append((safe, rb, "rollback", True))
+    return safe, [safe]
+
+
+def to_mermaid(plan: Plan) -> str:
+    graph = build_graph(plan)
+    shapes = {
+        "box": '["{}"]',
+        "round": '(["{}"])',
+        "diamond": '{{"{}"}}',
+        "fork": '[["{}"]]',
+        "join": '(("{}"))',
+        "rollback": '["{}"]',
+    }
+    lines = ["flowchart TD"]
+    for node_id, label, shape in graph.nodes:
+        text = label.replace('"', "#quot;").replace("\n", "<br/>") or " "
+        lines.append(f"    {node_id}{shapes[shape].format(text)}")
+    for source, target, edge_label, dashed in graph.edges:
+        arrow = "-.->" if dashed else "-->"
+        text = f'|"{edge_label.replace(chr(34), "#quot;")}"|' if edge_label else ""
+        lines.append(f"    {source} {arrow}{text} {target}")
+    rollbacks = [n for n, _, s in graph.nodes if s == "rollback"]
+    if rollbacks:
+        lines.append("    classDef rollback stroke-dasharray: 5 5,fill:#fdf2f8")
+        lines.append(f"    class {','.join(rollbacks)} rollback")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(plan: Plan) -> str:
+    graph = build_graph(plan)
+    shapes = {
+        "box": "box",
+        "round": "oval",
+        "diamond": "diamond",
+        "fork": "box",
+        "join": "point",
+        "rollback": "box",
+    }
+    lines = [
+        f'digraph "{_dot(plan.runbook.name)}" {{',
+        "  rankdir=TB;",
+        '  node [fontname="Helvetica"];',
+    ]
+    for node_id, label, shape in graph.nodes:
+        extra = (
+            ', style="dashed"'
+            if shape == "rollback"
+            else (', style="bold"' if shape == "fork" else "")
+        )
+        lines.append(f'  {node_id} [label="{_dot(label)}", shape={shapes[shape]}{extra}];')
+    for source, target, edge_label, dashed in graph.edges:
+        attrs = []
+        if edge_label:
+            attrs.append(f'label="{_dot(edge_label)}"')
+        if dashed:
+            attrs.append('style="dashed"')
+        lines.append(f"  {source} -> {target}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _safe(step_id: str) -> str:
+    return "n_" + step_id.replace(".", "_").replace("/", "__")
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    single = " ".join(text.split())
+    return single if len(single) <= limit else single[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Lint: recovery-safety rules over the model and the plan (never the raw YAML)."""

@@ -1,0 +1,120 @@
+"""Shared readings of a runbook that several rules need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from recoverctl.expr.references import (
+    ExpressionSyntaxError,
+    Reference,
+    is_template,
+    parse_expression,
+    parse_template,
+    references,
+)
+from recoverctl.model.runbook import (
+    ApprovalAction,
+    AssertAction,
+    Branch,
+    Expression,
+    Group,
+    HttpAction,
+    LogAction,
+    RunAction,
+    Runbook,
+    Step,
+    Text,
+    WaitForAction,
+    walk,
+)
+
+
+def main_steps(runbook: Runbook) -> Iterator[Step]:
+    """Steps of the body in document order (no rescue, rollback or guard actions)."""
+
+    def visit(steps: tuple[Step, ...]) -> Iterator[Step]:
+        for step in steps:
+            yield step
+            yield from visit(step.children())
+
+    yield from visit(runbook.steps)
+    yield from visit(runbook.finally_steps)
+
+
+def may_be_skipped(runbook: Runbook) -> set[str]:
+    """Steps that can end `skipped`: guarded by `when`, or inside a branch case or guarded group."""
+    out: set[str] = set()
+
+    def visit(steps: tuple[Step, ...], inherited: bool) -> None:
+        for step in steps:
+            skippable = inherited or step.when is not None
+            if skippable:
+                out.add(step.id)
+            if isinstance(step.body, Branch):
+                for case in step.body.cases:
+                    visit(case.steps, True)
+            elif isinstance(step.body, Group):
+                visit(step.body.steps, skippable)
+
+    visit(runbook.steps, False)
+    return out
+
+
+def texts(step: Step) -> Iterator[tuple[str, Text]]:
+    """(where, template) for the step's own templates."""
+    yield from _action_texts(step.body)
+    for name, value in step.env:
+        yield f"env.{name}", value
+    for output in step.outputs:
+        yield f"outputs.{output.name}", output.template
+
+
+def _action_texts(body: object) -> Iterator[tuple[str, Text]]:
+    if isinstance(body, RunAction):
+        for part in body.command:
+            yield "run", part
+    elif isinstance(body, HttpAction):
+        yield "http.url", body.url
+        if body.body is not None:
+            yield "http.body", body.body
+    elif isinstance(body, WaitForAction):
+        check = body.check
+        if isinstance(check, RunAction):
+            for part in check.command:
+                yield "wait_for.run", part
+        else:
+            yield "wait_for.http.url", check.url
+    elif isinstance(body, LogAction):
+        yield "log", body.message
+    elif isinstance(body, ApprovalAction):
+        yield "approval", body.prompt
+    elif isinstance(body, AssertAction) and body.message is not None:
+        yield "assert.message", body.message
+
+
+def reads(source: str, *, expression: bool = False) -> list[Reference]:
+    """The names a template or expression reads (nothing when it does not parse)."""
+    try:
+        if expression:
+            return references(parse_expression(source))
+        if not is_template(source):
+            return []
+        return references(parse_template(source))
+    except ExpressionSyntaxError:
+        return []
+
+
+def conditions(step: Step) -> Iterator[Expression]:
+    if step.when is not None:
+        yield step.when
+    if isinstance(step.skip_if, Expression):
+        yield step.skip_if
+    if isinstance(step.body, Branch):
+        for case in step.body.cases:
+            if case.when is not None:
+                yield case.when
+
+
+def all_steps(runbook: Runbook) -> Iterator[Step]:
+    yield from walk(runbook.steps)
+    yield from walk(runbook.finally_steps)

@@ -1,0 +1,58 @@
+"""Every rule, by code and by name: an explicit list, so adding a rule is one line here."""
+
+from __future__ import annotations
+
+from recoverctl.lint.rule import Rule
+from recoverctl.lint.rules.rc101_unreachable_branch_case import UnreachableBranchCase
+from recoverctl.lint.rules.rc102_branch_without_else import BranchWithoutElse
+from recoverctl.lint.rules.rc103_condition_reads_skippable_step import ConditionReadsSkippableStep
+from recoverctl.lint.rules.rc104_unused_param import UnusedParam
+from recoverctl.lint.rules.rc105_secret_in_logged_template import SecretInLoggedTemplate
+from recoverctl.lint.rules.rc201_destructive_without_rollback import DestructiveWithoutRollback
+from recoverctl.lint.rules.rc202_rollback_reads_unready_output import RollbackReadsUnreadyOutput
+from recoverctl.lint.rules.rc203_retry_on_non_idempotent import RetryOnNonIdempotent
+from recoverctl.lint.rules.rc204_shared_resource_without_lock import SharedResourceWithoutLock
+from recoverctl.lint.rules.rc205_no_verification_after_destructive import (
+    NoVerificationAfterDestructive,
+)
+from recoverctl.lint.rules.rc301_step_without_timeout import StepWithoutTimeout
+from recoverctl.lint.rules.rc302_large_retry_budget import LargeRetryBudget
+from recoverctl.lint.rules.rc303_worst_case_exceeds_rto import WorstCaseExceedsRto
+from recoverctl.lint.rules.rc304_no_rto import NoRto
+from recoverctl.lint.rules.rc401_missing_description_or_owner import MissingDescriptionOrOwner
+from recoverctl.lint.rules.rc402_no_rpo import NoRpo
+from recoverctl.lint.rules.rc403_unnamed_step_in_long_runbook import UnnamedStepInLongRunbook
+from recoverctl.lint.rules.rc501_yaml11_boolean import Yaml11Boolean
+from recoverctl.lint.rules.rc502_non_snake_case_id import NonSnakeCaseId
+from recoverctl.lint.rules.rc503_too_complex import TooComplex
+
+RULES: tuple[Rule, ...] = (
+    UnreachableBranchCase(),
+    BranchWithoutElse(),
+    ConditionReadsSkippableStep(),
+    UnusedParam(),
+    SecretInLoggedTemplate(),
+    DestructiveWithoutRollback(),
+    RollbackReadsUnreadyOutput(),
+    RetryOnNonIdempotent(),
+    SharedResourceWithoutLock(),
+    NoVerificationAfterDestructive(),
+    StepWithoutTimeout(),
+    LargeRetryBudget(),
+    WorstCaseExceedsRto(),
+    NoRto(),
+    MissingDescriptionOrOwner(),
+    NoRpo(),
+    UnnamedStepInLongRunbook(),
+    Yaml11Boolean(),
+    NonSnakeCaseId(),
+    TooComplex(),
+)
+
+INTERNAL_ERROR = ("RC000", "internal-error")
+
+
+def find_rule(key: str) -> Rule | None:
+    """A rule by code (`RC201`) or name (`destructive-without-rollback`)."""
+    key = key.strip()
+    return next((r for r in RULES if key.upper() == r.code or key.lower() == r.name), None)

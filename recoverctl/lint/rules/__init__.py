@@ -1,0 +1,1 @@
+"""The rules, one module each with its doc beside it (same name, .md)."""
