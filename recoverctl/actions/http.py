@@ -110,7 +110,20 @@ def _render_json(value: Any, ctx: ActionContext) -> Any:
     return value
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
+    """The root cause in words: httpx wraps it ("All connection attempts failed")."""
+    import socket
+    import ssl
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"host not found ({cause.strerror})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {cause.reason or cause}"
+        cause = cause.__cause__ or cause.__context__
     text = str(exc) or type(exc).__name__
     if "Connection refused" in text or "Errno 111" in text:
         return "connection refused"

@@ -1,0 +1,111 @@
+"""call: sub-runbooks with params, nested ids, outputs for the caller, shared rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recoverctl.engine.events import StepFinished
+from tests.conftest import run_cli
+from tests.engine.harness import run_engine
+from tests.helpers import run_step, runbook_data, write_runbook
+
+
+def _sub(tmp_path: Path, log: Path, *, fail: bool = False) -> None:
+    write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "prepare",
+                f"echo sub-prepare-{{{{ params.host }}}} >> {log}",
+                rollback={"run": f"echo undo-sub-prepare >> {log}"},
+            ),
+            run_step(
+                "analyze",
+                "exit 1" if fail else "echo 42",
+                outputs={"rows": "{{ stdout | trim | int }}"},
+            ),
+            params={"host": {"type": "string", "required": True}},
+            name="reindex",
+        ),
+        "reindex.yaml",
+    )
+
+
+def test_call_runs_the_sub_runbook_nested_and_exposes_its_outputs(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    _sub(tmp_path, log)
+    data = runbook_data(
+        {
+            "id": "reindex",
+            "call": {"runbook": "reindex.yaml", "params": {"host": "{{ params.host }}"}},
+            "timeout": "1m",
+        },
+        {"id": "check", "assert": "steps.reindex.outputs.analyze.rows == 42"},
+        params={"host": {"type": "string", "default": "db-9"}},
+    )
+    out = run_engine(tmp_path, data, real=True)
+    assert out.code == 0, out.state.error
+    assert log.read_text().split() == ["sub-prepare-db-9"]
+    finished = [e.step_id for e in out.events if isinstance(e, StepFinished)]
+    assert "reindex/prepare" in finished and "reindex/analyze" in finished
+
+
+def test_a_failed_caller_rolls_back_the_sub_runbooks_steps_too(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    _sub(tmp_path, log)
+    data = runbook_data(
+        run_step("first", f"echo first >> {log}", rollback={"run": f"echo undo-first >> {log}"}),
+        {
+            "id": "reindex",
+            "call": {"runbook": "reindex.yaml", "params": {"host": "h"}},
+            "timeout": "1m",
+        },
+        run_step("verify", "exit 1"),
+    )
+    out = run_engine(tmp_path, data, real=True)
+    assert out.code == 1
+    assert log.read_text().split() == ["first", "sub-prepare-h", "undo-sub-prepare", "undo-first"]
+    assert out.state.steps["reindex/prepare"].status == "rolled_back"
+
+
+def test_a_failing_sub_runbook_fails_the_call_step(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    _sub(tmp_path, log, fail=True)
+    data = runbook_data(
+        {
+            "id": "reindex",
+            "call": {"runbook": "reindex.yaml", "params": {"host": "h"}},
+            "timeout": "1m",
+        }
+    )
+    out = run_engine(tmp_path, data, real=True)
+    assert out.code == 1
+    assert "sub-runbook 'reindex' failed" in (out.state.steps["reindex"].error or "")
+    assert log.read_text().split() == ["sub-prepare-h", "undo-sub-prepare"]
+
+
+def test_an_invalid_sub_runbook_is_reported_in_its_own_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "version: 1\nname: broken\nsteps:\n  - id: a\n    rn: 'true'\n"
+    )
+    caller = write_runbook(
+        tmp_path, runbook_data({"id": "sub", "call": {"runbook": "broken.yaml"}})
+    )
+    result = run_cli(["validate", str(caller)])
+    assert result.returncode == 2
+    assert f"{tmp_path / 'broken.yaml'}:5:5: error: unknown key 'rn'" in result.stderr
+    assert "called runbook 'broken.yaml' is invalid" in result.stderr
+
+
+def test_call_params_are_checked_against_the_callee(tmp_path: Path) -> None:
+    _sub(tmp_path, tmp_path / "log")
+    caller = write_runbook(
+        tmp_path,
+        runbook_data({"id": "sub", "call": {"runbook": "reindex.yaml", "params": {"hots": "x"}}}),
+    )
+    result = run_cli(["validate", str(caller)])
+    assert result.returncode == 2
+    assert (
+        "'reindex' has no param 'hots'" in result.stderr and "did you mean 'host'?" in result.stderr
+    )
+    assert "without its required param 'host'" in result.stderr
