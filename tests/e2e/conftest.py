@@ -6,7 +6,6 @@ laptop without the servers they skip with the reason.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -35,7 +34,7 @@ def free_port() -> int:
 
 
 def pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
     return Path(found[-1]).parent if found else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -75,10 +76,8 @@ def _params(tmp_path: Path, port: int, start: str, previous: str) -> list[str]:
 
 
 def _stop(pidfile: Path) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
         os.killpg(int(pidfile.read_text()), signal.SIGKILL)
-    except (ProcessLookupError, ValueError, FileNotFoundError):
-        pass
 
 
 def test_service_restart_replaces_a_hung_process_and_waits_for_health(tmp_path: Path) -> None:
