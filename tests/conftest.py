@@ -24,17 +24,9 @@ def cli() -> CliRunner:
 
 def invoke(args: Sequence[str], **kwargs: object):  # type: ignore[no-untyped-def]
     """Run the typer app in-process (the commands registered as in `main`)."""
-    from recoverctl.cli import (  # noqa: F401
-        app,
-        graph_cmd,
-        history_cmd,
-        lint_cmd,
-        plan_cmd,
-        resume_cmd,
-        run_cmd,
-        schema_cmd,
-        validate_cmd,
-    )
+    from recoverctl.cli import app, register_commands
+
+    register_commands()
 
     return CliRunner().invoke(app, list(args), **kwargs)  # type: ignore[arg-type]
 

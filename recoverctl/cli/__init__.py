@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from recoverctl.cli.app import app
+from recoverctl.cli.app import app, register_commands
 from recoverctl.exitcodes import ExitCode
 
 INTERNAL_ERROR = 70
@@ -17,16 +17,7 @@ INTERNAL_ERROR = 70
 
 def main() -> None:
     """Run the CLI, turning crashes into a one-line report and exit 70."""
-    from recoverctl.cli import (  # noqa: F401  (importing registers the commands)
-        graph_cmd,
-        history_cmd,
-        lint_cmd,
-        plan_cmd,
-        resume_cmd,
-        run_cmd,
-        schema_cmd,
-        validate_cmd,
-    )
+    register_commands()
 
     try:
         app()

@@ -67,3 +67,17 @@ def print_error(exc: RecoverctlError) -> None:
     sys.stderr.write(f"recoverctl: error: {exc.message}\n")
     if exc.hint:
         sys.stderr.write(f"  hint: {exc.hint}\n")
+
+
+def register_commands() -> None:
+    """Import the command modules; each registers itself on `app` (kept lazy for start-up)."""
+    from recoverctl.cli import (  # noqa: F401
+        graph_cmd,
+        history_cmd,
+        lint_cmd,
+        plan_cmd,
+        resume_cmd,
+        run_cmd,
+        schema_cmd,
+        validate_cmd,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -44,17 +43,9 @@ def plan(
     ] = PlanFormat.text,
 ) -> None:
     """Show the compiled plan: order, parallel groups, branches, rollbacks and the worst case vs the RTO."""
-    from recoverctl.compile import compile_plan
-    from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
-    from recoverctl.validate.pipeline import require_valid
+    from recoverctl.cli.loading import load_plan
 
-    checked = require_valid(runbook)
-    model = checked.model
-    file_values = load_params_file(params_file) if params_file else None
-    params = resolve_params(
-        model, parse_assignments(param or []), os.environ, file_values=file_values
-    )
-    compiled = compile_plan(model, checked.callees)
+    compiled, params = load_plan(runbook, param, params_file)
     shown = {
         k: ("***" if k in params.secrets and v is not None else v) for k, v in params.values.items()
     }

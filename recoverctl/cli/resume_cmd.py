@@ -53,15 +53,10 @@ def resume(
     from recoverctl.cli.run_cmd import RunSettings, execute
     from recoverctl.engine.events import OperatorOverride
     from recoverctl.engine.runner import Engine, RunOptions
-    from recoverctl.engine.state import replay
-    from recoverctl.journal.reader import read_journal
 
-    store = open_store(state_dir)
-    run = store.find(run_id)
-    journal = read_journal(run.journal)
-    meta = run.meta()
-    plan, params = _current_plan(meta, run, journal, force=force, cli_params=param or [])
-    state = replay(journal.events)
+    run, journal, plan, params, state = _stopped_run(
+        run_id, state_dir, force=force, cli_params=param or []
+    )
     if state.status == "succeeded":
         raise RecoverctlError(
             message=f"run {run.run_id} already succeeded; there is nothing to resume"
@@ -136,13 +131,10 @@ def rollback(
     from recoverctl.cli.approvals import operator
     from recoverctl.cli.run_cmd import RunSettings, execute
     from recoverctl.engine.runner import RunOptions
-    from recoverctl.engine.state import replay
-    from recoverctl.journal.reader import read_journal
 
-    run = open_store(state_dir).find(run_id)
-    journal = read_journal(run.journal)
-    plan, params = _current_plan(run.meta(), run, journal, force=force, cli_params=param or [])
-    state = replay(journal.events)
+    run, journal, plan, params, state = _stopped_run(
+        run_id, state_dir, force=force, cli_params=param or []
+    )
     options = RunOptions(
         run_id=run.run_id,
         params=params.values,
@@ -162,6 +154,17 @@ def rollback(
         )
     )
     raise typer.Exit(code)
+
+
+def _stopped_run(run_id: str, state_dir: Path | None, *, force: bool, cli_params: list[str]) -> Any:
+    """A stopped run: its folder, journal, the plan as the runbook is now, params, replayed state."""
+    from recoverctl.engine.state import replay
+    from recoverctl.journal.reader import read_journal
+
+    run = open_store(state_dir).find(run_id)
+    journal = read_journal(run.journal)
+    plan, params = _current_plan(run.meta(), run, journal, force=force, cli_params=cli_params)
+    return run, journal, plan, params, replay(journal.events)
 
 
 def _current_plan(

@@ -126,17 +126,9 @@ def run(
     ] = None,
 ) -> None:
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
-    from recoverctl.compile import compile_plan
-    from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
-    from recoverctl.validate.pipeline import require_valid
+    from recoverctl.cli.loading import load_plan
 
-    checked = require_valid(runbook)
-    model = checked.model
-    file_values = load_params_file(params_file) if params_file else None
-    params = resolve_params(
-        model, parse_assignments(param or []), os.environ, file_values=file_values
-    )
-    plan = compile_plan(model, checked.callees)
+    plan, params = load_plan(runbook, param, params_file)
     settings = RunSettings(
         dry_run=dry_run,
         concurrency=concurrency,

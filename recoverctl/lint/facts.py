@@ -13,18 +13,13 @@ from recoverctl.expr.references import (
     references,
 )
 from recoverctl.model.runbook import (
-    ApprovalAction,
-    AssertAction,
     Branch,
     Expression,
     Group,
-    HttpAction,
-    LogAction,
-    RunAction,
     Runbook,
     Step,
     Text,
-    WaitForAction,
+    action_templates,
     walk,
 )
 
@@ -61,35 +56,13 @@ def may_be_skipped(runbook: Runbook) -> set[str]:
 
 
 def texts(step: Step) -> Iterator[tuple[str, Text]]:
-    """(where, template) for the step's own templates."""
-    yield from _action_texts(step.body)
+    """(where, template) for the step's own templates: its action, env and outputs."""
+    for where, text, _ in action_templates(step.body):
+        yield where, text
     for name, value in step.env:
         yield f"env.{name}", value
     for output in step.outputs:
         yield f"outputs.{output.name}", output.template
-
-
-def _action_texts(body: object) -> Iterator[tuple[str, Text]]:
-    if isinstance(body, RunAction):
-        for part in body.command:
-            yield "run", part
-    elif isinstance(body, HttpAction):
-        yield "http.url", body.url
-        if body.body is not None:
-            yield "http.body", body.body
-    elif isinstance(body, WaitForAction):
-        check = body.check
-        if isinstance(check, RunAction):
-            for part in check.command:
-                yield "wait_for.run", part
-        else:
-            yield "wait_for.http.url", check.url
-    elif isinstance(body, LogAction):
-        yield "log", body.message
-    elif isinstance(body, ApprovalAction):
-        yield "approval", body.prompt
-    elif isinstance(body, AssertAction) and body.message is not None:
-        yield "assert.message", body.message
 
 
 def reads(source: str, *, expression: bool = False) -> list[Reference]:

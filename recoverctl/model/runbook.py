@@ -362,6 +362,33 @@ class Runbook:
         yield from walk(self.finally_steps)
 
 
+def action_templates(body: object) -> Iterator[tuple[str, Text, bool]]:  # noqa: PLR0912 - a case per kind
+    """Every template an action renders: (where it sits, the text, whether it lands in a shell)."""
+    if isinstance(body, RunAction):
+        for part in body.command:
+            yield "run", part, body.shell
+    elif isinstance(body, HttpAction):
+        yield "http.url", body.url, False
+        for name, value in body.headers:
+            yield f"http.headers.{name}", value, False
+        if body.body is not None:
+            yield "http.body", body.body, False
+    elif isinstance(body, WaitForAction):
+        for where, text, shell in action_templates(body.check):
+            yield f"wait_for.{where}", text, shell
+    elif isinstance(body, ApprovalAction):
+        yield "approval", body.prompt, False
+    elif isinstance(body, LogAction):
+        yield "log", body.message, False
+        if body.webhook is not None:
+            yield "log.webhook.url", body.webhook.url, False
+    elif isinstance(body, AssertAction) and body.message is not None:
+        yield "assert.message", body.message, False
+    elif isinstance(body, CallAction):
+        for name, value in body.params:
+            yield f"call.params.{name}", value, False
+
+
 def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
     """Depth-first, in document order: a step, then what it holds."""
     for step in steps:

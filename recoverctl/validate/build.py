@@ -180,31 +180,24 @@ class _Builder:
 
     def compensation(self, owner: str, data: Data, path: JsonPath) -> Step:
         """A rollback action becomes a step of its own: it has attempts and a timeout."""
+        return self._action_step(f"{owner}.rollback", data, path, data.get("retry"))
+
+    def guard(self, owner: str, data: Data, path: JsonPath) -> Step:
+        """A `skip_if` check: success means the step's work is already done."""
+        return self._action_step(f"{owner}.skip_if", data, path, None)
+
+    def _action_step(self, step_id: str, data: Data, path: JsonPath, retry: Data | None) -> Step:
+        """A generated step around one action: its failures are reported, never fatal by themselves."""
         own_timeout = _duration(data.get("timeout"))
         return Step(
-            id=f"{owner}.rollback",
+            id=step_id,
             span=self.spans.value_span(path),
             path=path,
             body=self.action(data, path),
             name=data.get("name"),
             timeout=own_timeout if own_timeout is not None else self.default_timeout,
             timeout_explicit=own_timeout is not None,
-            retry=self.retry(data.get("retry"), (*path, "retry"), RetryPolicy()),
-            on_failure=OnFailure.CONTINUE,
-            env=self.env(data.get("env"), (*path, "env")),
-            cwd=self.text(data["cwd"], (*path, "cwd")) if "cwd" in data else None,
-        )
-
-    def guard(self, owner: str, data: Data, path: JsonPath) -> Step:
-        """A `skip_if` check: success means the step's work is already done."""
-        own_timeout = _duration(data.get("timeout"))
-        return Step(
-            id=f"{owner}.skip_if",
-            span=self.spans.value_span(path),
-            path=path,
-            body=self.action(data, path),
-            timeout=own_timeout if own_timeout is not None else self.default_timeout,
-            timeout_explicit=own_timeout is not None,
+            retry=self.retry(retry, (*path, "retry"), RetryPolicy()),
             on_failure=OnFailure.CONTINUE,
             env=self.env(data.get("env"), (*path, "env")),
             cwd=self.text(data["cwd"], (*path, "cwd")) if "cwd" in data else None,

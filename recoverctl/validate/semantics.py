@@ -21,19 +21,16 @@ from recoverctl.expr.references import (
     references,
 )
 from recoverctl.model.runbook import (
-    ApprovalAction,
     AssertAction,
     Branch,
     CallAction,
     Expression,
     Group,
-    HttpAction,
-    LogAction,
-    RunAction,
     Runbook,
     Step,
     Text,
     WaitForAction,
+    action_templates,
 )
 from recoverctl.model.source import Diagnostic, Span
 from recoverctl.validate.suggest import did_you_mean
@@ -164,7 +161,7 @@ class _Checker:
 
     def _action(self, step: Step, scope: _Scope) -> None:
         body = step.body
-        for text, shell in _texts(body):
+        for _, text, shell in action_templates(body):
             self._template(text, scope, shell=shell)
         for expression, local in _expressions(body):
             self._expression(expression, replace(scope, local=local))
@@ -335,32 +332,6 @@ def _ordering_hint(problem: str, step_id: str) -> str | None:
     if "encloses" in problem:
         return "read the results of the group's members, or move this after the group"
     return None
-
-
-def _texts(body: object) -> Iterator[tuple[Text, bool]]:
-    """The templates of an action, and whether each lands in a shell command."""
-    if isinstance(body, RunAction):
-        for part in body.command:
-            yield part, body.shell
-    elif isinstance(body, HttpAction):
-        yield body.url, False
-        for _, value in body.headers:
-            yield value, False
-        if body.body is not None:
-            yield body.body, False
-    elif isinstance(body, WaitForAction):
-        yield from _texts(body.check)
-    elif isinstance(body, ApprovalAction):
-        yield body.prompt, False
-    elif isinstance(body, LogAction):
-        yield body.message, False
-        if body.webhook is not None:
-            yield body.webhook.url, False
-    elif isinstance(body, AssertAction) and body.message is not None:
-        yield body.message, False
-    elif isinstance(body, CallAction):
-        for _, value in body.params:
-            yield value, False
 
 
 def _expressions(body: object) -> Iterator[tuple[Expression, frozenset[str]]]:

@@ -126,12 +126,18 @@ def test_prometheus_and_junit_reports_parse(tmp_path: Path, state: dict[str, str
     assert families["recoverctl_run_success"].samples[0].value == 0
     steps = {s.labels["step"]: s.value for s in families["recoverctl_step_attempts"].samples}
     assert steps == {"ok_step": 1, "bad": 1}
-    from xml.etree import ElementTree as ET
+    from junitparser import Failure, JUnitXml
 
-    root = ET.fromstring(junit.read_text())
-    cases = {c.get("name"): c for c in root.iter("testcase")}
-    assert cases["bad"].find("failure") is not None and cases["ok_step"].find("failure") is None
-    assert root.find("testsuite").get("failures") == "1"
+    suites = list(JUnitXml.fromfile(str(junit)))  # the reader CI dashboards build on
+    assert (
+        [s.name for s in suites] == ["reports"] and suites[0].tests == 2 and suites[0].failures == 1
+    )
+    cases = {case.name: case for case in suites[0]}
+    assert (
+        isinstance(cases["bad"].result[0], Failure)
+        and cases["bad"].result[0].message == "exited with 3"
+    )
+    assert cases["ok_step"].is_passed
 
 
 def test_second_run_of_the_same_runbook_is_refused_while_one_is_active(
@@ -274,3 +280,37 @@ def test_secrets_never_reach_the_journal_or_reports(tmp_path: Path, state: dict[
     folder = tmp_path / "state" / "runs" / _run_ids(tmp_path)[0]
     for file in [*folder.iterdir(), report]:
         assert "hunter2-secret" not in file.read_text(), file
+
+
+def test_a_full_disk_stops_the_run_with_a_clear_error_and_a_readable_journal(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    import resource
+
+    from recoverctl.journal.reader import read_journal
+
+    path = write_runbook(
+        tmp_path, runbook_data(*[run_step(f"s{i}", "yes x | head -c 300") for i in range(60)])
+    )
+    limit = 12_000  # bytes: the journal outgrows it part-way through the run
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "recoverctl", "run", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", **state},
+        preexec_fn=small_disk,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert (
+        "cannot write the journal" in proc.stderr and "could not be resumed safely" in proc.stderr
+    )
+    (run_id,) = _run_ids(tmp_path)
+    journal = read_journal(tmp_path / "state" / "runs" / run_id / "journal.jsonl")
+    assert journal.events and journal.events[0].kind == "run_started"
+    assert "Traceback" not in proc.stderr

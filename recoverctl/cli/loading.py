@@ -1,0 +1,28 @@
+"""The start of every command that runs or shows a runbook: validate, compile, resolve params."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recoverctl.compile.plan import Plan
+    from recoverctl.validate.params import ResolvedParams
+
+
+def load_plan(
+    runbook: Path, assignments: list[str] | None, params_file: Path | None
+) -> tuple[Plan, ResolvedParams]:
+    """The compiled plan and checked params; any problem raises a positioned RecoverctlError."""
+    from recoverctl.compile import compile_plan
+    from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
+    from recoverctl.validate.pipeline import require_valid
+
+    checked = require_valid(runbook)
+    model = checked.model
+    file_values = load_params_file(params_file) if params_file else None
+    params = resolve_params(
+        model, parse_assignments(assignments or []), os.environ, file_values=file_values
+    )
+    return compile_plan(model, checked.callees), params
