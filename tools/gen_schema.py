@@ -19,6 +19,10 @@ TARGETS = [
     ROOT / "schemas" / "runbook.schema.json",
 ]
 FAST_VALIDATOR = ROOT / "recoverctl" / "validate" / "_fast_schema.py"
+SCENARIO_TARGETS = [
+    ROOT / "recoverctl" / "schemas" / "scenarios.schema.json",
+    ROOT / "schemas" / "scenarios.schema.json",
+]
 """The schema compiled to Python by fastjsonschema: the fast path for valid files."""
 
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
@@ -435,6 +439,10 @@ def schema() -> dict[str, Any]:
                     "on_failure": ref("on_failure"),
                 },
             },
+            "allow_injection": {
+                "description": "Allow `recoverctl run --inject` on this runbook (for staging game days).",
+                "type": "boolean",
+            },
             "concurrency": {
                 "description": "Most actions running at once in the whole run.",
                 "type": "integer",
@@ -486,11 +494,136 @@ def fast_validator_code(data: dict[str, Any]) -> str:
     return header + code + f"\n\nvalidate = {entry.group(1)}\n"
 
 
+def scenario_schema() -> dict[str, Any]:
+    """Scenario files (`<runbook>.test.yaml`): mocked outcomes in, the expected path out."""
+    duration = {
+        "x-expected": "a duration such as 250ms, 30s, 5m or a number of seconds",
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": DURATION_PATTERN},
+        ],
+    }
+    outcome_map = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "exit_code": {
+                "type": "integer",
+                "description": "0 succeeds; anything else fails the attempt.",
+            },
+            "stdout": {"type": "string"},
+            "stderr": {"type": "string"},
+            "outputs": {
+                "type": "object",
+                "description": "The step's outputs, instead of computing them from stdout.",
+            },
+            "timed_out": {
+                "type": "boolean",
+                "description": "The attempt hangs until the step's timeout.",
+            },
+            "delay": {**duration, "description": "Simulated time the attempt takes."},
+            "error": {"type": "string"},
+        },
+    }
+    outcome = {
+        "x-expected": "ok, fail, timeout, a mapping {exit_code, stdout, outputs, delay, ...}, or a list of those (one per attempt)",
+        "anyOf": [
+            {"enum": ["ok", "fail", "timeout"]},
+            outcome_map,
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {"anyOf": [{"enum": ["ok", "fail", "timeout"]}, outcome_map]},
+            },
+        ],
+    }
+    ids = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_./]*$"}}
+    expect = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "status": {
+                "enum": [
+                    "succeeded",
+                    "failed",
+                    "rolled_back",
+                    "rollback_failed",
+                    "interrupted",
+                    "blocked",
+                ]
+            },
+            "exit_code": {"type": "integer"},
+            "ran": {**ids, "description": "Steps that ran (whatever their outcome)."},
+            "not_run": {
+                **ids,
+                "description": "Steps that must not have run (skipped, or never reached).",
+            },
+            "skipped": ids,
+            "rolled_back": {
+                **ids,
+                "description": "Steps undone, in the order their compensations ran.",
+            },
+            "branches": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Branch step id → the case it took (its name, its condition, or else).",
+            },
+            "attempts": {
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "statuses": {"type": "object", "additionalProperties": {"type": "string"}},
+            "finally": ids,
+            "max_duration": {**duration, "description": "Upper bound of the simulated run time."},
+        },
+    }
+    scenario = {
+        "type": "object",
+        "required": ["name", "expect"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "description": {"type": "string"},
+            "params": {"type": "object"},
+            "steps": {
+                "type": "object",
+                "additionalProperties": outcome,
+                "description": "Step id → mocked outcome; unlisted steps succeed.",
+            },
+            "force": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Branch step id → the case to take, whatever the conditions say.",
+            },
+            "expect": expect,
+        },
+    }
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://recoverctl.dev/schemas/scenarios-v1.schema.json",
+        "title": "recoverctl scenarios",
+        "description": "Scenario tests for a runbook: `recoverctl test`. See docs/testing.md.",
+        "type": "object",
+        "required": ["version", "scenarios"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1},
+            "runbook": {
+                "type": "string",
+                "description": "The runbook, relative to this file (default: the sibling without .test).",
+            },
+            "scenarios": {"type": "array", "minItems": 1, "items": scenario},
+        },
+    }
+
+
 def main() -> int:
     data = schema()
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     outputs = dict.fromkeys(TARGETS, text)
     outputs[FAST_VALIDATOR] = fast_validator_code(data)
+    scenario_text = json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
+    outputs.update(dict.fromkeys(SCENARIO_TARGETS, scenario_text))
     check = "--check" in sys.argv
     stale = [
         t for t, body in outputs.items() if not t.exists() or t.read_text(encoding="utf-8") != body

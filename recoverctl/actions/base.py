@@ -24,6 +24,8 @@ class AttemptResult:
     """Kind-specific result names for outputs and conditions (status, headers, body, json)."""
     retryable: bool = True
     """False for failures no retry can fix (a template that cannot render)."""
+    outputs: dict[str, Any] | None = None
+    """Outputs given directly (a scenario's mock) instead of computed from the result."""
 
     def names(self) -> dict[str, Any]:
         """The result as the names `outputs`, `retry.when` and `until` can read."""
@@ -55,6 +57,10 @@ class ActionContext(Protocol):
     clock: Clock
     run_id: str
     dry_run: bool
+
+    @property
+    def scripted_id(self) -> str:
+        """The id scenario outcomes use for this step."""
 
     def render(self, text: Text, *, shell: bool = False) -> str:
         """A template rendered with the run's context (shell-quoted with `shell`)."""

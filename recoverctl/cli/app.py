@@ -79,5 +79,6 @@ def register_commands() -> None:
         resume_cmd,
         run_cmd,
         schema_cmd,
+        test_cmd,
         validate_cmd,
     )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from recoverctl.compile.plan import Plan
     from recoverctl.engine.bus import EventBus
     from recoverctl.engine.events import Event
+    from recoverctl.engine.executor import Executor
     from recoverctl.engine.runner import Approver, Engine, RunOptions
     from recoverctl.journal.store import RunDir
     from recoverctl.present.live_view import LiveView
@@ -54,6 +55,7 @@ class RunSettings:
     report: Path | None = None
     junit: Path | None = None
     metrics: Path | None = None
+    faults: tuple[str, ...] = ()
 
     def live(self) -> bool:
         """The rich live view only for a real terminal that wants colour."""
@@ -124,6 +126,19 @@ def run(
         Path | None,
         typer.Option("--metrics", help="Write Prometheus text metrics (textfile collector)."),
     ] = None,
+    inject: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--inject", help="Fault to inject (game days): fail:STEP, timeout:STEP, delay:STEP=30s."
+        ),
+    ] = None,
+    allow_injection: Annotated[
+        bool,
+        typer.Option(
+            "--allow-injection",
+            help="Permit --inject (or set allow_injection: true in the runbook).",
+        ),
+    ] = False,
 ) -> None:
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
     from recoverctl.cli.loading import load_plan
@@ -142,6 +157,11 @@ def run(
         report=report,
         junit=junit,
         metrics=metrics,
+        faults=tuple(
+            _check_faults(
+                plan, inject or [], allowed=allow_injection or plan.runbook.allow_injection
+            )
+        ),
     )
     _fast_child_watcher()
     raise typer.Exit(asyncio.run(_run(plan, params, settings)))
@@ -157,8 +177,50 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
         environ=dict(os.environ),
         concurrency=settings.concurrency,
         dry_run=settings.dry_run,
+        injected=list(settings.faults),
     )
     return await execute(plan, options, settings)
+
+
+def _check_faults(plan: Plan, faults: list[str], *, allowed: bool) -> list[str]:
+    """Faults parsed and checked against the plan; refused unless injection is allowed."""
+    from recoverctl.engine.injection import parse_fault
+    from recoverctl.errors import RecoverctlError
+    from recoverctl.validate.suggest import did_you_mean
+
+    if not faults:
+        return []
+    if not allowed:
+        raise RecoverctlError(
+            message=f"refusing to inject faults into {plan.runbook.name}: nothing was run",
+            hint="fault injection is for staging game days: pass --allow-injection, or set "
+            "`allow_injection: true` in the runbook",
+        )
+    checked = []
+    actions = [node_id for node_id, node in plan.nodes.items() if node.step.is_action]
+    for text in faults:
+        try:
+            fault = parse_fault(text)
+        except ValueError as exc:
+            raise RecoverctlError(message=str(exc)) from None
+        if fault.step_id not in actions:
+            raise RecoverctlError(
+                message=f"--inject {text}: no action step '{fault.step_id}' in {plan.runbook.name}",
+                hint=did_you_mean(fault.step_id, actions),
+            )
+        checked.append(str(fault))
+    return checked
+
+
+def _executor(settings: RunSettings) -> Executor:
+    from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
+
+    base: Executor = SimulatedExecutor() if settings.dry_run else RealExecutor()
+    if not settings.faults:
+        return base
+    from recoverctl.engine.injection import InjectingExecutor, parse_fault
+
+    return InjectingExecutor(base, [parse_fault(f) for f in settings.faults])
 
 
 async def execute(
@@ -174,7 +236,6 @@ async def execute(
 ) -> int:
     """Run (or resume, or roll back) with the journal, the views and the reports wired up."""
     from recoverctl.engine.bus import EventBus
-    from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
     from recoverctl.engine.runner import Engine
     from recoverctl.journal.recorder import Recorder
 
@@ -191,7 +252,7 @@ async def execute(
         plan,
         options,
         bus=bus,
-        executor=SimulatedExecutor() if settings.dry_run else RealExecutor(),
+        executor=_executor(settings),
         approver=approver,
     )
     if hasattr(approver, "engine"):

@@ -49,6 +49,7 @@ async def run_call(engine: Engine, step: Step) -> None:
         secrets=[*engine.options.secrets, *params.secret_values()],
         environ=engine.options.environ,
         dry_run=engine.options.dry_run,
+        forced_branches=engine.options.forced_branches,
     )
     child = engine.child(callee, options, prefix=f"{step.id}/")
     try:

@@ -42,6 +42,8 @@ class RunStarted(Event):
     dry_run: bool = False
     rto: float | None = None
     worst_case: float | None = None
+    injected: list[str] = field(default_factory=list)
+    """Faults injected into this run (`run --inject`), empty for a normal run."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from recoverctl.actions.base import ActionContext, AttemptResult
 from recoverctl.actions.registry import HANDLERS
-from recoverctl.model.runbook import LogAction, Step
+from recoverctl.model.runbook import AssertAction, LogAction, Step
 
 
 class Executor(Protocol):
@@ -37,23 +37,46 @@ class RealExecutor:
 
 
 class SimulatedExecutor:
-    """Runs nothing; `outcomes` maps a step id to results per attempt (the last repeats)."""
+    """Runs nothing; `outcomes` maps a step id to results per attempt (the last repeats).
+
+    A scripted result may carry `delay` (simulated seconds the attempt takes)
+    and `hang` (it never answers: the step's timeout decides) in its `data`.
+    """
 
     simulated = True
 
-    def __init__(self, outcomes: Mapping[str, list[AttemptResult]] | None = None) -> None:
+    def __init__(
+        self,
+        outcomes: Mapping[str, list[AttemptResult]] | None = None,
+        *,
+        evaluate_asserts: bool = False,
+    ) -> None:
         self.outcomes = dict(outcomes or {})
+        self.evaluate_asserts = evaluate_asserts
+        """Scenarios evaluate `assert` steps for real: they are pure logic over mocked results."""
 
     async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
-        scripted = self.outcomes.get(step.id)
+        scripted = self.outcomes.get(ctx.scripted_id)
         if scripted:
-            return scripted[min(attempt, len(scripted)) - 1]
+            result = scripted[min(attempt, len(scripted)) - 1]
+            delay = float(result.data.get("delay", 0.0))
+            if result.data.get("hang"):
+                if step.timeout is None:
+                    return AttemptResult(
+                        ok=False, timed_out=True, error="hangs, and nothing bounds it (scenario)"
+                    )
+                delay = max(delay, step.timeout * 2)  # the step's timeout fires first
+            if delay:
+                await ctx.clock.sleep(delay)
+            return result
+        if isinstance(step.body, AssertAction) and self.evaluate_asserts:
+            return await HANDLERS["assert"](step.body, ctx)
         if isinstance(step.body, LogAction):
             ctx.log(step.body.level, ctx.render(step.body.message))
         return AttemptResult(ok=True, stdout="", data={"approved": True, "approved_by": "dry run"})
 
     async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
-        scripted = self.outcomes.get(step.id)
+        scripted = self.outcomes.get(ctx.scripted_id)
         if scripted:
             return scripted[0]
         return AttemptResult(ok=False, error="simulated: not done yet")

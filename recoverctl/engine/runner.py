@@ -89,6 +89,9 @@ class RunOptions:
     seed: int | None = None
     prior: RunState | None = None
     """The replayed state of a stopped run: resume continues it."""
+    injected: list[str] = field(default_factory=list)
+    forced_branches: dict[str, str] = field(default_factory=dict)
+    """Branch step id → case label to take regardless of the conditions (scenario tests)."""
     rerun: list[str] = field(default_factory=list)
 
 
@@ -160,6 +163,7 @@ class Engine:
                     worst_case=None
                     if self.plan.worst_case == float("inf")
                     else self.plan.worst_case,
+                    injected=list(self.options.injected),
                 )
             )
         exit_code = ExitCode.FAILED
@@ -400,7 +404,7 @@ class Engine:
             )
             return
         try:
-            taken, values = self._decide(body)
+            taken, values = self._decide(body, step.id)
         except RenderError as exc:
             self.emit(StepFinished(step_id=step.id, status="failed", error=str(exc)))
             for inner in body_steps(step.children()):
@@ -438,8 +442,12 @@ class Engine:
             )
         )
 
-    def _decide(self, body: Branch) -> tuple[int | None, dict[str, Any]]:
+    def _decide(self, body: Branch, step_id: str = "") -> tuple[int | None, dict[str, Any]]:
         """The first case whose condition holds, and the values the conditions read."""
+        forced = self.options.forced_branches.get(self.prefix + step_id)
+        if forced is not None:
+            index = next(i for i, case in enumerate(body.cases) if case.label == forced)
+            return index, {"forced by scenario": forced}
         context = self.context()
         values: dict[str, Any] = {}
         for index, candidate in enumerate(body.cases):
@@ -543,6 +551,8 @@ class Engine:
             return False
 
     def _outputs(self, step: Step, result: AttemptResult) -> dict[str, Any]:
+        if result.outputs is not None:
+            return dict(result.outputs)  # mocked by a scenario
         if not step.outputs:
             return {}
         context = self.context(result.names())

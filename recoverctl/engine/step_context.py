@@ -23,6 +23,11 @@ class StepRun:
         self.run_id = engine.options.run_id
         self.dry_run = engine.options.dry_run
 
+    @property
+    def scripted_id(self) -> str:
+        """The step's id as scenarios name it: prefixed with its call steps inside sub-runbooks."""
+        return self.engine.prefix + self.step.id
+
     def context(self) -> dict[str, Any]:
         return self.engine.context()
 

@@ -348,6 +348,7 @@ class Runbook:
     env: tuple[tuple[str, Text], ...] = ()
     default_timeout: float | None = None
     concurrency: int | None = None
+    allow_injection: bool = False
     sha256: str = ""
     text: str = field(default="", repr=False, compare=False)
     source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)

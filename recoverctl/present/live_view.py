@@ -24,7 +24,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from recoverctl.compile.plan import Plan, PlanNode
-from recoverctl.engine.events import Event, RollbackStarted
+from recoverctl.engine.events import Event, RollbackStarted, RunStarted
 from recoverctl.engine.state import Decision, RunState, StepState, reduce
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch
@@ -63,6 +63,7 @@ class LiveView:
         self.state = RunState()
         self.started_at: float | None = None
         self.rollback_order: list[str] = []
+        self.injected: list[str] = []
         self.live = Live(
             get_renderable=self.render,
             console=console,
@@ -75,6 +76,8 @@ class LiveView:
     def __call__(self, event: Event) -> None:
         if self.started_at is None:
             self.started_at = self.clock() - event.mono
+        if isinstance(event, RunStarted) and event.injected:
+            self.injected = list(event.injected)
         reduce(self.state, event)
         if isinstance(event, RollbackStarted):
             self.rollback_order = list(event.steps)
@@ -111,6 +114,8 @@ class LiveView:
         title.append(rb.name, style="bold")
         title.append(f"  run {self.state.run_id}", style="dim")
         title.append(f"  {self.state.status}", style=_run_style(self.state.status))
+        if self.injected:
+            title.append(f"  INJECTED: {', '.join(self.injected)}", style="bold magenta")
         rto = rb.objectives.rto
         if rto is None:
             return Group(

@@ -61,6 +61,8 @@ class PlainLog:
         if isinstance(event, RunStarted):
             params = ", ".join(f"{k}={_short(v)}" for k, v in event.params.items())
             mode = " (dry run: nothing is executed)" if event.dry_run else ""
+            if event.injected:
+                mode += f" WITH INJECTED FAULTS: {', '.join(event.injected)}"
             return f"run      {event.runbook} {event.run_id} started{mode}" + (
                 f"; params {params}" if params else ""
             )

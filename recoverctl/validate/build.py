@@ -82,6 +82,7 @@ class _Builder:
             env=self.env(data.get("env"), ("env",)),
             default_timeout=self.default_timeout,
             concurrency=data.get("concurrency"),
+            allow_injection=data.get("allow_injection", False),
             sha256=hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest(),
             text=self.doc.text,
             source_map=self.spans,

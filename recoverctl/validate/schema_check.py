@@ -28,9 +28,9 @@ GROUP_KINDS = ("parallel", "steps", "branch")
 _BOOLEAN_HINT = "YAML reads true/false/yes/no/on/off as booleans; quote the value to make it text"
 
 
-def schema_text() -> str:
-    """The published JSON Schema, as shipped inside the package."""
-    return resources.files("recoverctl").joinpath("schemas/runbook.schema.json").read_text("utf-8")
+def schema_text(name: str = "runbook") -> str:
+    """A published JSON Schema (`runbook`, `scenarios`), as shipped inside the package."""
+    return resources.files("recoverctl").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
 
 
 @cache
@@ -48,11 +48,22 @@ def _validator() -> Draft7Validator:
 
 
 def schema_diagnostics(doc: LoadedDocument) -> list[Diagnostic]:
-    """Every schema violation in `doc`, explained and positioned."""
+    """Every schema violation in a runbook, explained and positioned."""
     if is_valid_fast(doc.data):
         return []
+    return explain_errors(doc, _validator())
+
+
+def scenario_schema_diagnostics(doc: LoadedDocument) -> list[Diagnostic]:
+    """Every schema violation in a scenario file, explained the same way."""
+    from jsonschema import Draft7Validator
+
+    return explain_errors(doc, Draft7Validator(json.loads(schema_text("scenarios"))))
+
+
+def explain_errors(doc: LoadedDocument, validator: Draft7Validator) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in validator.iter_errors(doc.data):
         out.extend(_Explainer(doc).explain(error))
     return out
 

@@ -1,0 +1,94 @@
+"""Which recovery paths a runbook's scenarios exercise: branch cases, rescues, rollbacks, retries, finally."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from recoverctl.compile import Plan
+from recoverctl.engine.retry import effective_attempts
+from recoverctl.model.runbook import Branch, Step
+from recoverctl.model.source import Span
+from recoverctl.scenario.runner import ScenarioResult, rolled_back_order
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    kind: str
+    """`branch`, `rescue`, `rollback`, `retry` or `finally`."""
+    label: str
+    span: Span
+
+
+@dataclass(slots=True)
+class Coverage:
+    plan: Plan
+    items: list[Item]
+    covered: set[Item]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if not self.items else 100.0 * len(self.covered) / len(self.items)
+
+    def by_kind(self) -> dict[str, tuple[int, int]]:
+        out: dict[str, tuple[int, int]] = {}
+        for item in self.items:
+            done, total = out.get(item.kind, (0, 0))
+            out[item.kind] = (done + (item in self.covered), total + 1)
+        return out
+
+    @property
+    def missing(self) -> list[Item]:
+        return [item for item in self.items if item not in self.covered]
+
+
+Check = Callable[[ScenarioResult], bool]
+
+
+def coverage(plan: Plan, results: list[ScenarioResult]) -> Coverage:
+    checks: dict[Item, Check] = {}
+    for node in plan.nodes.values():
+        step = node.step
+        if node.role in ("rollback", "guard"):
+            continue
+        if isinstance(step.body, Branch):
+            for case in step.body.cases:
+                checks[Item("branch", f"{step.id} → {case.label}", case.span)] = _took(
+                    step.id, case.label
+                )
+        if step.rescue:
+            checks[Item("rescue", f"rescue of {step.id}", step.span)] = _ran(step.rescue[0].id)
+        if step.rollback is not None:
+            checks[Item("rollback", f"rollback of {step.id}", step.rollback.span)] = _undone(
+                step.id
+            )
+        if retries_matter(step, node.role):
+            checks[Item("retry", f"retry of {step.id}", step.span)] = _ran(step.id, attempts=2)
+        if node.role == "finally":
+            checks[Item("finally", f"finally {step.id}", step.span)] = _ran(step.id)
+    covered = {item for item, check in checks.items() if any(check(r) for r in results)}
+    return Coverage(plan, list(checks), covered)
+
+
+def retries_matter(step: Step, role: str) -> bool:
+    """A retry path worth a scenario: a main step that can really fail and is retried."""
+    return role == "main" and step.kind in RETRIED_KINDS and effective_attempts(step) > 1
+
+
+RETRIED_KINDS = frozenset({"run", "http", "wait_for", "call"})
+
+
+def _took(step_id: str, label: str) -> Check:
+    return lambda r: any(d.step_id == step_id and d.label == label for d in r.state.decisions)
+
+
+def _ran(step_id: str, attempts: int = 1) -> Check:
+    def check(result: ScenarioResult) -> bool:
+        step = result.state.steps.get(step_id)
+        return step is not None and step.attempts >= attempts
+
+    return check
+
+
+def _undone(step_id: str) -> Check:
+    return lambda r: step_id in rolled_back_order(r.events)
