@@ -182,6 +182,9 @@ class Engine:
                 rollback = True
             except asyncio.CancelledError:
                 status, error, rollback = "interrupted", "interrupted", True
+            except Exception as exc:  # still roll back and run finally: a human needs to know
+                status, rollback = "failed", True
+                error = f"internal error: {type(exc).__name__}: {exc} (a bug in recoverctl)"
             if self.approval_blocked is not None:
                 status, error, rollback = "blocked", str(self.approval_blocked), False
                 failed_step = self.approval_blocked.step_id
@@ -522,6 +525,12 @@ class Engine:
         except ApprovalUnavailable as exc:
             self.approval_blocked = exc
             raise asyncio.CancelledError from None
+        except Exception as exc:  # a bug in one action must fail that step, not the run
+            result = AttemptResult(
+                ok=False,
+                retryable=False,
+                error=f"internal error in the {step.kind} action: {type(exc).__name__}: {exc} (a bug in recoverctl)",
+            )
         if not result.ok and not guard_check:
             self.emit(
                 AttemptFailed(

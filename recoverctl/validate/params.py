@@ -82,6 +82,7 @@ def resolve_params(
     problems: list[Diagnostic] = []
     declared = {p.name: p for p in runbook.params}
     supplied = {**(file_values or {}), **given}
+    from_file = set(file_values or {}) - set(given)
     for name in supplied:
         if name not in declared:
             problems.append(
@@ -95,6 +96,8 @@ def resolve_params(
     values: dict[str, Any] = {}
     for param in runbook.params:
         raw, source = _pick(param, supplied, environ)
+        if param.name in from_file:
+            source = "--params-file"
         if raw is None:
             if param.required:
                 problems.append(
@@ -174,14 +177,15 @@ def _to_number(raw: Any) -> float | int | None:
 def _to_text(raw: Any) -> str | None:
     if isinstance(raw, dict | list):
         return None
-    return str(raw).lower() if isinstance(raw, bool) else str(raw)
+    text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return None if "\x00" in text else text  # no command, argument or variable can carry a NUL
 
 
 _CONVERTERS: dict[str, tuple[Any, str]] = {
     "boolean": (_to_bool, "true or false"),
     "integer": (_to_int, "an integer"),
     "number": (_to_number, "a number"),
-    "string": (_to_text, "text"),
+    "string": (_to_text, "text (without NUL bytes)"),
 }
 
 

@@ -234,3 +234,24 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_a_crashing_action_fails_its_step_and_the_run_still_rolls_back(tmp_path: Path) -> None:
+    from recoverctl.engine.executor import RealExecutor
+
+    class Broken(RealExecutor):
+        async def attempt(self, step, ctx, attempt):  # type: ignore[no-untyped-def]
+            if step.id == "b":
+                raise RuntimeError("bug in an action")
+            return await super().attempt(step, ctx, attempt)
+
+    log = tmp_path / "log"
+    data = runbook_data(
+        run_step("a", f"echo a >> {log}", rollback={"run": f"echo undo-a >> {log}"}), run_step("b")
+    )
+    out = run_engine(tmp_path, data, executor=Broken())
+    assert out.code == 1 and out.state.status == "rolled_back"
+    assert "internal error in the run action: RuntimeError: bug in an action" in (
+        out.state.steps["b"].error or ""
+    )
+    assert log.read_text().split() == ["a", "undo-a"]
