@@ -214,18 +214,18 @@ def _overrides(
         order = [node.id for node in plan.walk()]
         out.append((from_step, "from"))
         out += [(sid, "reset") for sid in order[order.index(from_step) + 1 :] if sid in state.steps]
-        out += [
-            (node.id, "reset")
-            for node in plan.walk()
-            if node.id != from_step and from_step in _inside(plan, node.id)
-        ]
+        out += [(sid, "reset") for sid in _enclosing(plan, from_step) if sid in state.steps]
     return out
 
 
-def _inside(plan: Any, step_id: str) -> set[str]:
-    """The ids of the groups enclosing `step_id`: re-running from a step reopens them."""
-    del plan, step_id
-    return set()
+def _enclosing(plan: Any, step_id: str) -> list[str]:
+    """The groups and branches around `step_id`: re-running from inside them reopens them."""
+    chain = []
+    parent = plan.nodes[step_id].parent
+    while parent is not None:
+        chain.append(parent)
+        parent = plan.nodes[parent].parent
+    return chain
 
 
 def _stop_leftovers(state: Any, in_flight: list[str]) -> None:

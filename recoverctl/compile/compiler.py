@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
@@ -177,7 +176,3 @@ class _Compiler:
             ).plan()
             self.sub_plans[str(target)] = plan
         return plan
-
-
-def is_bounded(seconds: float) -> bool:
-    return not math.isinf(seconds)

@@ -314,3 +314,28 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_a_readable_journal(
     journal = read_journal(tmp_path / "state" / "runs" / run_id / "journal.jsonl")
     assert journal.events and journal.events[0].kind == "run_started"
     assert "Traceback" not in proc.stderr
+
+
+def test_resume_from_a_step_inside_a_group_reopens_the_group(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    log = tmp_path / "log"
+    flag = tmp_path / "ok"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            {
+                "id": "lane",
+                "steps": [run_step("a", f"echo a >> {log}"), run_step("b", f"echo b >> {log}")],
+            },
+            run_step("check", f"echo check >> {log}; test -e {flag}", on_failure="abort"),
+        ),
+    )
+    assert run_cli(["run", str(path)], env=state).returncode == 1
+    (run_id,) = _run_ids(tmp_path)
+    flag.touch()
+    result = run_cli(
+        ["resume", run_id, "--from", "b", "--reason", "b was undone by hand"], env=state
+    )
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().split() == ["a", "b", "check", "b", "check"]
