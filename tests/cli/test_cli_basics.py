@@ -20,7 +20,24 @@ def test_version() -> None:
     assert result.stdout.strip() == f"recoverctl {__version__}"
 
 
-@pytest.mark.parametrize("command", ["validate", "plan", "schema"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "validate",
+        "plan",
+        "schema",
+        "run",
+        "runs",
+        "show",
+        "resume",
+        "rollback",
+        "report",
+        "stats",
+        "lint",
+        "graph",
+        "test",
+    ],
+)
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = invoke([command, "--help"], env={"NO_COLOR": "1", "COLUMNS": "120"})
     assert result.exit_code == 0
