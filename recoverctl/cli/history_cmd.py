@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from enum import StrEnum
@@ -208,6 +207,8 @@ def stats(
 
 
 def _pct(values: list[float], pct: int) -> float:
+    import statistics
+
     if not values:
         return 0.0
     if len(values) == 1:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import os
 import sys
 from pathlib import Path
@@ -102,6 +100,8 @@ def resume(
         if state.rolling_back
         else None
     )
+    import asyncio
+
     code = asyncio.run(
         execute(
             plan,
@@ -142,6 +142,8 @@ def rollback(
         environ=dict(os.environ),
         prior=state,
     )
+    import asyncio
+
     code = asyncio.run(
         execute(
             plan,
@@ -184,6 +186,8 @@ def _current_plan(
     checked = require_valid(path)
     plan = compile_plan(checked.model, checked.callees)
     if journal.plan_hash and plan.hash != journal.plan_hash and not force:
+        import difflib
+
         before = run.runbook.read_text(encoding="utf-8").splitlines(keepends=True)
         after = path.read_text(encoding="utf-8").splitlines(keepends=True)
         diff = "".join(difflib.unified_diff(before, after, "as run", str(path)))

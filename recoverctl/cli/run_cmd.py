@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
@@ -164,6 +163,8 @@ def run(
         ),
     )
     _fast_child_watcher()
+    import asyncio
+
     raise typer.Exit(asyncio.run(_run(plan, params, settings)))
 
 
@@ -289,6 +290,8 @@ async def execute(
 @asynccontextmanager
 async def _interruptible(engine: Engine, live: LiveView | None) -> AsyncIterator[None]:
     """Ctrl-C and SIGTERM go to the engine (stop, kill, roll back); the live view runs meanwhile."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, engine.interrupt)
@@ -357,6 +360,7 @@ def _fast_child_watcher() -> None:
     """
     if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
         return
+    import asyncio
     import warnings
 
     with warnings.catch_warnings():

@@ -22,6 +22,7 @@ from recoverctl.lint.rules.rc304_no_rto import NoRto
 from recoverctl.lint.rules.rc401_missing_description_or_owner import MissingDescriptionOrOwner
 from recoverctl.lint.rules.rc402_no_rpo import NoRpo
 from recoverctl.lint.rules.rc403_unnamed_step_in_long_runbook import UnnamedStepInLongRunbook
+from recoverctl.lint.rules.rc404_no_scenarios import NoScenarios
 from recoverctl.lint.rules.rc501_yaml11_boolean import Yaml11Boolean
 from recoverctl.lint.rules.rc502_non_snake_case_id import NonSnakeCaseId
 from recoverctl.lint.rules.rc503_too_complex import TooComplex
@@ -44,6 +45,7 @@ RULES: tuple[Rule, ...] = (
     MissingDescriptionOrOwner(),
     NoRpo(),
     UnnamedStepInLongRunbook(),
+    NoScenarios(),
     Yaml11Boolean(),
     NonSnakeCaseId(),
     TooComplex(),

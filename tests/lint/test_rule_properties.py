@@ -35,6 +35,10 @@ def test_problematic_example_triggers_the_rule_and_correct_does_not(rule, tmp_pa
     bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
     bad.write_text(rule.doc.problematic)
     good.write_text(rule.doc.correct)
+    if rule.code == "RC404":  # its correct example is "with a scenario file beside it"
+        (tmp_path / "good.test.yaml").write_text(
+            "version: 1\nscenarios:\n  - {name: plain, expect: {}}\n"
+        )
     config = LintConfig(select=[rule.code])
     bad_result, good_result = lint_files([bad, good], config)
     assert not bad_result.invalid, [d.message for d in bad_result.findings]
