@@ -72,15 +72,42 @@ def median_alternating(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+_HWM = """
+import atexit, os, runpy, sys
+def report():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            open(os.environ["RECOVERCTL_BENCH_HWM"], "w").write(line.split()[1])
+atexit.register(report)
+mode, target, *rest = sys.argv[1:]
+if mode == "-c":
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<bench>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
+
+
 def peak_rss_kib(argv: Sequence[str], *, cwd: Path = ROOT) -> int:
-    """Peak RSS of a fresh child: measured through /usr/bin/time-free wait4 accounting."""
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=bench_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{argv} failed")
-    return usage.ru_maxrss
+    """Peak RSS (VmHWM) of `python -m MODULE ...`, read by the process itself as it exits.
+
+    Not wait4's ru_maxrss: a child spawned from this benchmark process
+    starts out sharing our (large) memory, and that would be counted.
+    """
+    import tempfile
+
+    assert argv[0] == python() and argv[1] in ("-m", "-c"), "measures python -m/-c commands"
+    with tempfile.NamedTemporaryFile(suffix=".hwm") as mark:
+        subprocess.run(
+            [python(), "-c", _HWM, *argv[1:]],
+            cwd=cwd,
+            check=True,
+            env=bench_env({"RECOVERCTL_BENCH_HWM": mark.name}),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return int(Path(mark.name).read_text() or 0)
 
 
 def python() -> str:
