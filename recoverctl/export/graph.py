@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from recoverctl.compile.plan import Plan, PlanNode
 from recoverctl.model.runbook import Branch, Group
+from recoverctl.present.fit import clip
 
 
 @dataclass(slots=True)
@@ -78,11 +79,11 @@ def _node(graph: _Graph, plan: Plan, node: PlanNode) -> tuple[str, list[str]]:
         if not body.has_else:
             graph.edges.append((safe, merge, "no match", False))
         return safe, [merge]
-    label = f"{step.title}\n{_clip(body.describe())}"
+    label = f"{step.title}\n{clip(body.describe(), 40)}"
     graph.nodes.append((safe, label, "box"))
     if step.rollback is not None:
         rb = f"{safe}__rollback"
-        graph.nodes.append((rb, f"undo: {_clip(step.rollback.body.describe())}", "rollback"))  # type: ignore[union-attr]
+        graph.nodes.append((rb, f"undo: {clip(step.rollback.body.describe(), 40)}", "rollback"))  # type: ignore[union-attr]
         graph.edges.append((safe, rb, "rollback", True))
     return safe, [safe]
 
@@ -151,8 +152,3 @@ def _dot(text: str) -> str:
 
 def _safe(step_id: str) -> str:
     return "n_" + step_id.replace(".", "_").replace("/", "__")
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    single = " ".join(text.split())
-    return single if len(single) <= limit else single[: limit - 1] + "…"

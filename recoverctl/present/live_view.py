@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -29,6 +28,7 @@ from recoverctl.engine.state import Decision, RunState, StepState, reduce
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch
 from recoverctl.model.runbook import Group as GroupBody
+from recoverctl.present.fit import clip, last_line
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
@@ -223,7 +223,7 @@ class LiveView:
                 text.append("  → ", style="yellow")
                 text.append(decision.label or "no case matched", style="bold yellow")
                 if decision.values:
-                    seen = ", ".join(f"{k} = {_value(v)}" for k, v in decision.values.items())
+                    seen = ", ".join(f"{k} = {clip(v, 30)}" for k, v in decision.values.items())
                     text.append(f" ({seen})", style="yellow")
             else:
                 text.append("  branch", style="yellow")
@@ -231,11 +231,11 @@ class LiveView:
             self._detail(node, state, status), style=style if status != "running" else "dim"
         )
         if status in ("running", "retrying") and state.last_line:
-            text.append(f"\n{_clip(state.last_line, 70)}", style="dim")
+            text.append(f"\n{clip(state.last_line, 70)}", style="dim")
         elif status in ("failed", "timed_out"):
-            why = _last_line(state.stderr) or _last_line(state.stdout)
+            why = last_line(state.stderr) or last_line(state.stdout)
             if why:
-                text.append(f"\n{_clip(why, 70)}", style="red")
+                text.append(f"\n{clip(why, 70)}", style="red")
         return text
 
     def _status(self, step_id: str, state: StepState) -> str:
@@ -264,13 +264,13 @@ class LiveView:
             if state.attempts > 1:
                 parts.append(f"{state.attempts} attempts")
             if status in ("failed", "timed_out") and state.error:
-                parts.append(_clip(state.error, 60))
+                parts.append(clip(state.error, 60))
             if state.rescued:
                 parts.append("rescued")
             if state.rollback == "rollback_failed":
                 parts.append("ROLLBACK FAILED")
         elif status in ("skipped", "cancelled") and state.reason and not node.children:
-            parts.append(_clip(state.reason, 50))
+            parts.append(clip(state.reason, 50))
         return ("  " + ", ".join(parts)) if parts else ""
 
     def _rollback_panel(self) -> RenderableType:
@@ -284,7 +284,7 @@ class LiveView:
                 glyph, style, note = (
                     "✘",
                     "bold red",
-                    f"FAILED: {_clip(compensation.error or '', 50)}",
+                    f"FAILED: {clip(compensation.error or '', 50)}",
                 )
             elif compensation.status in ("running", "retrying"):
                 glyph, style, note = (
@@ -308,19 +308,3 @@ def _run_style(status: str) -> str:
     return {"succeeded": "bold green", "running": "cyan", "rolled_back": "bold yellow"}.get(
         status, "bold red" if status not in ("pending",) else "dim"
     )
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return _clip(str(value), 30)
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def _clip(text: str, limit: int) -> str:
-    single = " ".join(text.split())
-    return single if len(single) <= limit else single[: limit - 1] + "…"

@@ -6,7 +6,7 @@ No escape codes, no redraws; every line stands alone so `grep` works on it.
 from __future__ import annotations
 
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from recoverctl.engine.events import (
     AttemptFailed,
@@ -27,6 +27,7 @@ from recoverctl.engine.events import (
     WaitPolled,
 )
 from recoverctl.model.duration import format_duration
+from recoverctl.present.fit import clip
 
 STATUS_WORDS = {
     "succeeded": "ok",
@@ -59,7 +60,7 @@ class PlainLog:
 
     def line(self, event: Event) -> str | None:  # noqa: PLR0912 - one case per event type
         if isinstance(event, RunStarted):
-            params = ", ".join(f"{k}={_short(v)}" for k, v in event.params.items())
+            params = ", ".join(f"{k}={clip(v, 60)}" for k, v in event.params.items())
             mode = " (dry run: nothing is executed)" if event.dry_run else ""
             if event.injected:
                 mode += f" WITH INJECTED FAULTS: {', '.join(event.injected)}"
@@ -71,7 +72,7 @@ class PlainLog:
                 self.groups.add(event.step_id)
                 return f"group    {event.step_id} ({event.action})"
             attempt = f" attempt {event.attempt}" if event.attempt > 1 else ""
-            return f"start    {event.step_id}{attempt}: {_short(event.action, 100)}"
+            return f"start    {event.step_id}{attempt}: {clip(event.action, 100)}"
         if isinstance(event, StepOutput):
             if not self.verbose:
                 return None
@@ -87,7 +88,7 @@ class PlainLog:
         if isinstance(event, StepFinished):
             return self._finished(event)
         if isinstance(event, BranchDecided):
-            seen = ", ".join(f"{k} = {_short(v)}" for k, v in event.values.items())
+            seen = ", ".join(f"{k} = {clip(v, 60)}" for k, v in event.values.items())
             taken = event.label if event.case_index is not None else "no case matched: nothing runs"
             return f"branch   {event.step_id} → {taken}" + (f" ({seen})" if seen else "")
         if isinstance(event, StepRescued):
@@ -121,7 +122,7 @@ class PlainLog:
             return f"{'ok':<8} {event.step_id} (group) {format_duration(event.duration)}"
         if event.status == "succeeded":
             attempts = f" after {event.attempts} attempts" if event.attempts > 1 else ""
-            outputs = ", ".join(f"{k}={_short(v)}" for k, v in event.outputs.items())
+            outputs = ", ".join(f"{k}={clip(v, 60)}" for k, v in event.outputs.items())
             return f"{word:<8} {event.step_id} {format_duration(event.duration)}{attempts}" + (
                 f" → {outputs}" if outputs else ""
             )
@@ -134,9 +135,3 @@ class PlainLog:
 def _tail(text: str, lines: int = 5) -> str:
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
     return "\n".join(f"{' ' * 13}| {line}" for line in kept)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -9,6 +9,7 @@ from rich.text import Text
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.state import RunState, StepState
 from recoverctl.model.duration import format_duration
+from recoverctl.present.fit import clip, last_line
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -58,7 +59,7 @@ def _table(plan: Plan, state: RunState) -> Table:
             Text(step.status, style=STATUS_STYLE.get(step.status, "")),
             str(step.attempts) if step.attempts else "",
             format_duration(step.duration) if step.duration else "",
-            _clip(_note(step)),
+            clip(_note(step), 80),
         )
     if hidden:
         table.add_row(
@@ -84,7 +85,7 @@ def _notable(plan: Plan, step_id: str, step: StepState) -> bool:
 
 def _note(step: StepState) -> str:
     note = step.error or step.reason or ""
-    detail = _last_line(step.stderr) if step.status in ("failed", "timed_out") else ""
+    detail = last_line(step.stderr) if step.status in ("failed", "timed_out") else ""
     if detail and detail not in note:
         note = f"{note}: {detail}"
     if step.rescued:
@@ -130,16 +131,6 @@ def _outcome(plan: Plan, state: RunState, journal: str | None) -> Text:
     return lines
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
-
-
 def _depth(plan: Plan, step_id: str) -> int:
     node = plan.nodes.get(step_id)
     return node.depth if node is not None else 0
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    single = " ".join(text.split())
-    return single if len(single) <= limit else single[: limit - 1] + "…"
