@@ -31,19 +31,18 @@ from recoverctl.engine.events import (
     FinallyStarted,
     LogMessage,
     RetryScheduled,
-    RollbackFinished,
     RollbackStarted,
     RunFinished,
     RunResumed,
     RunStarted,
     StepFinished,
     StepRescued,
-    StepRolledBack,
     StepStarted,
 )
 from recoverctl.engine.executor import Executor
 from recoverctl.engine.redact import Redactor
 from recoverctl.engine.retry import with_retries
+from recoverctl.engine.saga import Saga
 from recoverctl.engine.state import RunState, reduce
 from recoverctl.engine.step_context import StepRun
 from recoverctl.exitcodes import ExitCode
@@ -132,6 +131,7 @@ class Engine:
         self.phase: asyncio.Task[Any] | None = None
         self.approval_blocked: ApprovalUnavailable | None = None
         self._base_env: dict[str, str] | None = None
+        self.saga = Saga(self)
         if parent is not None:  # a sub-runbook shares its caller's resources and clock origin
             self.locks, self.slots, self.started = parent.locks, parent.slots, parent.started
 
@@ -189,15 +189,15 @@ class Engine:
                 status, error, rollback = "blocked", str(self.approval_blocked), False
                 failed_step = self.approval_blocked.step_id
             if rollback and self.interrupts < 2:
-                order = self._rollback_order()
-                ok = await self._rollback(error or "failure", order)
+                order = self.saga.order()
+                ok = await self.saga.run(error or "failure", order)
                 if ok is False:
                     status = "rollback_failed"
                 elif status == "failed" and ok is True and order:
                     status = "rolled_back"
             self.state.status = status
             await self._finally(status)
-            exit_code = _exit_code(status)
+            exit_code = exit_code_for(status)
         finally:
             self.emit(
                 RunFinished(
@@ -648,102 +648,11 @@ class Engine:
             if state is None or not state.final:
                 self.emit(StepFinished(step_id=step.id, status="cancelled", reason=reason))
 
-    # -- rollback and finally --------------------------------------------------------------------
-
-    def _rollback_order(self) -> list[str]:
-        """Completed steps that declare a rollback, last completed first (each once)."""
-        order: list[str] = []
-        for sid in reversed(self.state.completed):
-            state = self.state.steps.get(sid)
-            if sid in order or state is None or state.status != "succeeded":
-                continue
-            if self._compensation(sid) is not None:
-                order.append(sid)
-        return order
+    # -- rollback (engine/saga.py) and finally ---------------------------------------------------
 
     async def rollback_only(self, reason: str) -> int:
-        """Undo a stopped run's completed steps, nothing else (`recoverctl rollback`, or a
-        resume of a run that was stopped while rolling back)."""
-        self.started = self.clock.monotonic()
-        self.emit(RunResumed(run_id=self.options.run_id, plan_hash=self.plan.hash))
-        status = "rolled_back"
-        code = ExitCode.OK
-        try:
-            ok = await self._rollback(reason, self._rollback_order())
-            if ok is False:
-                status = "rollback_failed"
-            elif ok is None:
-                status = "interrupted"
-            code = ExitCode.OK if status == "rolled_back" else _exit_code(status)
-        finally:
-            self.emit(
-                RunFinished(
-                    run_id=self.options.run_id,
-                    status=status,
-                    exit_code=int(code),
-                    duration=self.clock.monotonic() - self.started,
-                    error=reason,
-                )
-            )
-        return int(code)
-
-    async def _rollback(self, reason: str, order: list[str]) -> bool | None:
-        """Compensate completed steps, last completed first.
-
-        True when all compensations succeeded, False when one failed, None when
-        a second interrupt skipped them (the operator chose; they are told).
-        """
-        self.emit(RollbackStarted(reason=self.redactor.text(reason), steps=order))
-        try:
-            await self._phase(self._compensate_all(order))
-        except asyncio.CancelledError:
-            self.emit(RollbackFinished(ok=False, skipped=True))
-            return None
-        failed = any(self.state.step(sid).rollback == "rollback_failed" for sid in order)
-        self.emit(RollbackFinished(ok=not failed))
-        return not failed
-
-    async def _compensate_all(self, order: list[str]) -> None:
-        for sid in order:
-            owner, local = self._owner(sid)
-            compensation = owner._compensation(local)
-            assert compensation is not None  # noqa: S101 - filtered above
-            result = await owner._compensate(compensation)
-            self.emit(
-                StepRolledBack(
-                    step_id=sid,
-                    ok=result.ok,
-                    error=None if result.ok else self.redactor.text(result.error or "failed"),
-                )
-            )
-
-    async def _compensate(self, compensation: Step) -> AttemptResult:
-        """One rollback action, with its own timeout and retries."""
-        started = self.clock.monotonic()
-        result = await with_retries(
-            compensation,
-            lambda n: self._attempt(compensation, n),
-            sleep=self.clock.sleep,
-            retryable=lambda r: r.retryable,
-            rng=self.rng,
-            on_retry=lambda n, d: self.emit(
-                RetryScheduled(step_id=compensation.id, next_attempt=n, delay=d)
-            ),
-        )
-        status = "succeeded" if result.ok else ("timed_out" if result.timed_out else "failed")
-        self._finish(
-            compensation,
-            status,
-            self.state.step(compensation.id).attempts,
-            self.clock.monotonic() - started,
-            result,
-        )
-        return result
-
-    def _compensation(self, step_id: str) -> Step | None:
-        owner, local = self._owner(step_id)
-        node = owner.plan.nodes.get(local)
-        return node.step.rollback if node is not None else None
+        """Undo a stopped run's completed steps, nothing else (see Saga.only)."""
+        return await self.saga.only(reason)
 
     async def _finally(self, status: str) -> None:
         steps = self.plan.runbook.finally_steps
@@ -875,7 +784,7 @@ def _prefixed(event: Event, prefix: str) -> Event:
     return replace(event, step_id=prefix + step_id)  # type: ignore[call-arg]
 
 
-def _exit_code(status: str) -> ExitCode:
+def exit_code_for(status: str) -> ExitCode:
     return {
         "succeeded": ExitCode.OK,
         "failed": ExitCode.FAILED,

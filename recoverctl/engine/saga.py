@@ -1,0 +1,120 @@
+"""The saga: when a run fails, undo what it completed, last completed first.
+
+Each compensation is a step of its own (`x.rollback`) with its own timeout
+and retries; one that fails is reported and the others still run. Steps of
+sub-runbooks are undone by the child engine that ran them, with its context.
+A second interrupt skips what is left, and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from recoverctl.actions.base import AttemptResult
+from recoverctl.engine.events import (
+    RetryScheduled,
+    RollbackFinished,
+    RollbackStarted,
+    RunFinished,
+    RunResumed,
+    StepRolledBack,
+)
+from recoverctl.engine.retry import with_retries
+from recoverctl.exitcodes import ExitCode
+from recoverctl.model.runbook import Step
+
+if TYPE_CHECKING:
+    from recoverctl.engine.runner import Engine
+
+
+class Saga:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def order(self) -> list[str]:
+        """Completed steps that declare a rollback, last completed first (each once)."""
+        state = self.engine.state
+        order: list[str] = []
+        for sid in reversed(state.completed):
+            step = state.steps.get(sid)
+            if sid in order or step is None or step.status != "succeeded":
+                continue
+            if self.compensation(sid) is not None:
+                order.append(sid)
+        return order
+
+    async def run(self, reason: str, order: list[str]) -> bool | None:
+        """Compensate `order`: True when all succeeded, False when one failed, None when skipped."""
+        engine = self.engine
+        engine.emit(RollbackStarted(reason=engine.redactor.text(reason), steps=order))
+        try:
+            await engine._phase(self._compensate_all(order))
+        except asyncio.CancelledError:
+            engine.emit(RollbackFinished(ok=False, skipped=True))
+            return None
+        failed = any(engine.state.step(sid).rollback == "rollback_failed" for sid in order)
+        engine.emit(RollbackFinished(ok=not failed))
+        return not failed
+
+    async def only(self, reason: str) -> int:
+        """`recoverctl rollback`, or resuming a run stopped while it rolled back."""
+        from recoverctl.engine.runner import exit_code_for
+
+        engine = self.engine
+        engine.started = engine.clock.monotonic()
+        engine.emit(RunResumed(run_id=engine.options.run_id, plan_hash=engine.plan.hash))
+        status, code = "rolled_back", ExitCode.OK
+        try:
+            ok = await self.run(reason, self.order())
+            if ok is False:
+                status = "rollback_failed"
+            elif ok is None:
+                status = "interrupted"
+            code = ExitCode.OK if status == "rolled_back" else exit_code_for(status)
+        finally:
+            engine.emit(
+                RunFinished(
+                    run_id=engine.options.run_id,
+                    status=status,
+                    exit_code=int(code),
+                    duration=engine.clock.monotonic() - engine.started,
+                    error=reason,
+                )
+            )
+        return int(code)
+
+    async def _compensate_all(self, order: list[str]) -> None:
+        engine = self.engine
+        for sid in order:
+            owner, local = engine._owner(sid)
+            compensation = owner.saga.compensation(local)
+            assert compensation is not None  # noqa: S101 - order() keeps only steps that have one
+            result = await owner.saga.compensate(compensation)
+            error = None if result.ok else engine.redactor.text(result.error or "failed")
+            engine.emit(StepRolledBack(step_id=sid, ok=result.ok, error=error))
+
+    async def compensate(self, compensation: Step) -> AttemptResult:
+        """One rollback action, with its own timeout and retries."""
+        engine = self.engine
+        started = engine.clock.monotonic()
+        result = await with_retries(
+            compensation,
+            lambda n: engine._attempt(compensation, n),
+            sleep=engine.clock.sleep,
+            retryable=lambda r: r.retryable,
+            rng=engine.rng,
+            on_retry=lambda n, d: engine.emit(
+                RetryScheduled(step_id=compensation.id, next_attempt=n, delay=d)
+            ),
+        )
+        status = "succeeded" if result.ok else ("timed_out" if result.timed_out else "failed")
+        attempts = engine.state.step(compensation.id).attempts
+        engine._finish(compensation, status, attempts, engine.clock.monotonic() - started, result)
+        return result
+
+    def compensation(self, step_id: str) -> Step | None:
+        """The rollback action of `step_id` (in whichever engine ran it)."""
+        owner, local = self.engine._owner(step_id)
+        node = owner.plan.nodes.get(local)
+        return node.step.rollback if node is not None else None
