@@ -1,6 +1,7 @@
 """Run every benchmark and gather their results in bench/RESULTS.md.
 
 Run: python bench/run_all.py   (a few minutes; the machine should be otherwise idle)
+     python bench/run_all.py --gather   (only rebuild bench/RESULTS.md from bench/results/)
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_engine, bench_lint, bench_scenarios, bench_validate
+from bench import bench_engine, bench_lint, bench_scenarios, bench_validate, bench_view
 from bench.common import RESULTS, ROOT
 
 
 def main() -> None:
-    for bench in (bench_validate, bench_engine, bench_lint, bench_scenarios):
-        bench.main()
+    """Run every benchmark, then gather; `--gather` only rebuilds RESULTS.md from bench/results/."""
+    if "--gather" not in sys.argv:
+        for bench in (bench_validate, bench_engine, bench_lint, bench_scenarios, bench_view):
+            bench.main()
     parts = [
         "# Benchmark results",
         "",
@@ -24,7 +27,7 @@ def main() -> None:
         "Absolute times vary on this shared 2-core machine: read the ratios, taken in the same run.",
         "",
     ]
-    for name in ("validate", "engine", "lint", "scenarios"):
+    for name in ("validate", "engine", "lint", "scenarios", "view"):
         text = (RESULTS / f"{name}.md").read_text(encoding="utf-8")
         # one level deeper: each file's title becomes a section of RESULTS.md
         parts += ["#" + line if line.startswith("#") else line for line in text.splitlines()]

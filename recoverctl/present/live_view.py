@@ -44,6 +44,8 @@ GLYPHS: dict[str, tuple[str, str]] = {
     "rolled_back": ("↺", "magenta"),
 }
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+MAX_OUTPUT_LINES = 8
+"""Past this many running steps, their last output lines are left out to keep the tree on screen."""
 COLLAPSE_OVER = 40
 """Past this many visible rows, finished groups fold into one line."""
 
@@ -64,6 +66,7 @@ class LiveView:
         self.started_at: float | None = None
         self.rollback_order: list[str] = []
         self.injected: list[str] = []
+        self.show_output = True
         self.live = Live(
             get_renderable=self.render,
             console=console,
@@ -102,6 +105,12 @@ class LiveView:
         return 0.0 if self.started_at is None else self.clock() - self.started_at
 
     def render(self) -> RenderableType:
+        running = sum(
+            1 for step in self.state.steps.values() if step.status in ("running", "retrying")
+        )
+        self.show_output = (
+            running <= MAX_OUTPUT_LINES
+        )  # many at once: one line each, no output lines
         parts: list[RenderableType] = [self._header(), self._tree()]
         if self.rollback_order or self.state.rolling_back:
             parts.append(self._rollback_panel())
@@ -164,10 +173,15 @@ class LiveView:
     def _add(self, tree: Tree, node: PlanNode, collapse: bool, prefix: str) -> None:
         step_id = prefix + node.id
         state = self.state.steps.get(step_id, StepState())
-        branch = tree.add(self._label(node, step_id, state))
+        label = self._label(node, step_id, state)
         body = node.step.body
-        if collapse and state.final and node.children and self._all_final(node, prefix):
+        finished = state.final and self._all_final(node, prefix)
+        if collapse and node.children and (finished or state.status == "pending"):
+            # a long run shows what is running: finished and not-yet-started groups fold to one line
+            label.append(f"  ({len(node.children)} steps)", style="dim")
+            tree.add(label)
             return
+        branch = tree.add(label)
         if isinstance(body, Branch):
             decision = self._decision(step_id)
             for index, case in enumerate(body.cases):
@@ -230,7 +244,7 @@ class LiveView:
         text.append(
             self._detail(node, state, status), style=style if status != "running" else "dim"
         )
-        if status in ("running", "retrying") and state.last_line:
+        if status in ("running", "retrying") and state.last_line and self.show_output:
             text.append(f"\n{clip(state.last_line, 70)}", style="dim")
         elif status in ("failed", "timed_out"):
             why = last_line(state.stderr) or last_line(state.stdout)

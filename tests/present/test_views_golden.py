@@ -151,3 +151,24 @@ def _render(view: LiveView) -> str:
 
 def _strip_paths(text: str, tmp_path: Any) -> str:
     return re.sub(r"plan [0-9a-f]{12}", "plan <hash>", text.replace(str(tmp_path), "<tmp>"))
+
+
+def test_wide_runs_fit_a_terminal(tmp_path: Path) -> None:
+    from recoverctl.engine.events import StepOutput, StepStarted
+
+    data = runbook_data(
+        *[
+            {"id": f"g{g}", "parallel": [run_step(f"s{g}_{i}") for i in range(20)]}
+            for g in range(10)
+        ]
+    )
+    _, plan = build(tmp_path, data)
+    view = LiveView(plan, _console(io.StringIO()), clock=lambda: 0.0)
+    view(StepStarted(step_id="g0", attempt=1, action="parallel"))
+    for i in range(20):
+        view(StepStarted(step_id=f"s0_{i}", attempt=1))
+        view(StepOutput(step_id=f"s0_{i}", stream="stdout", text=f"chatty output {i}\n"))
+    text = _render(view)
+    assert "(20 steps)" in text  # groups that have not started fold to one line
+    assert "chatty output" not in text  # 20 running at once: no output lines
+    assert len(text.splitlines()) <= 40
