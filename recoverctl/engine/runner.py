@@ -199,17 +199,23 @@ class Engine:
             await self._finally(status)
             exit_code = exit_code_for(status)
         finally:
-            self.emit(
-                RunFinished(
-                    run_id=self.options.run_id,
-                    status=status,
-                    exit_code=int(exit_code),
-                    duration=self.clock.monotonic() - self.started,
-                    error=error,
-                    failed_step=failed_step,
-                )
-            )
+            self.finish_run(status, exit_code, error, failed_step)
         return int(exit_code)
+
+    def finish_run(
+        self, status: str, code: ExitCode, error: str | None, failed_step: str | None = None
+    ) -> None:
+        """The last event of every run, resume or rollback: always emitted, from a `finally`."""
+        self.emit(
+            RunFinished(
+                run_id=self.options.run_id,
+                status=status,
+                exit_code=int(code),
+                duration=self.clock.monotonic() - self.started,
+                error=error,
+                failed_step=failed_step,
+            )
+        )
 
     def interrupt(self) -> None:
         """Ctrl-C / SIGTERM: the first stops the run and rolls back, the second skips that."""

@@ -16,7 +16,6 @@ from recoverctl.engine.events import (
     RetryScheduled,
     RollbackFinished,
     RollbackStarted,
-    RunFinished,
     RunResumed,
     StepRolledBack,
 )
@@ -73,15 +72,7 @@ class Saga:
                 status = "interrupted"
             code = ExitCode.OK if status == "rolled_back" else exit_code_for(status)
         finally:
-            engine.emit(
-                RunFinished(
-                    run_id=engine.options.run_id,
-                    status=status,
-                    exit_code=int(code),
-                    duration=engine.clock.monotonic() - engine.started,
-                    error=reason,
-                )
-            )
+            engine.finish_run(status, code, reason)
         return int(code)
 
     async def _compensate_all(self, order: list[str]) -> None:

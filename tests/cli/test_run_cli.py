@@ -179,13 +179,7 @@ def test_interrupt_kills_running_steps_rolls_back_and_exits_130(
             run_step("hang", f"echo started >> {log}; sleep 60"),
         ),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", str(path)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    _wait_for(lambda: log.exists() and "started" in log.read_text())
+    proc = _run_until_started(path, log)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -204,13 +198,7 @@ def test_second_interrupt_skips_rollback_and_says_so(tmp_path: Path) -> None:
             run_step("hang", f"echo started >> {log}; sleep 60"),
         ),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", str(path)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    _wait_for(lambda: log.exists() and "started" in log.read_text())
+    proc = _run_until_started(path, log)
     proc.send_signal(signal.SIGINT)
     _wait_for(lambda: "undoing" in log.read_text())
     proc.send_signal(signal.SIGINT)
@@ -239,6 +227,18 @@ def test_params_file_and_env_sourced_params(tmp_path: Path) -> None:
     result = run_cli(["run", str(path), "--params-file", str(params)], env={"RB_B": "from-env"})
     assert result.returncode == 0, result.stderr
     assert out.read_text().split() == ["7", "from-env", "true"]
+
+
+def _run_until_started(path: Path, log: Path) -> subprocess.Popen[str]:
+    """Start a run in the background and wait until its long step has started."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "run", str(path)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    _wait_for(lambda: log.exists() and "started" in log.read_text())
+    return proc
 
 
 def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
