@@ -19,7 +19,9 @@ def runbook_data(*steps: dict[str, Any], **top: Any) -> dict[str, Any]:
 
 def write_runbook(tmp_path: Path, data: dict[str, Any], name: str = "rb.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(data, sort_keys=False, width=10_000), encoding="utf-8"
+    )  # no folded lines
     return path
 
 

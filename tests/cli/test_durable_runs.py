@@ -41,6 +41,16 @@ def _start(path: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]
     )
 
 
+def _killed_at(path: Path, state: dict[str, str], marker: Path) -> str:
+    """Start a run, SIGKILL it once `marker` exists (a step is in flight), return its run id."""
+    proc = _start(path, state)
+    _wait_for(marker.exists)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (run_id,) = _run_ids(marker.parent)
+    return run_id
+
+
 def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -173,13 +183,11 @@ def test_resume_never_reruns_completed_steps(tmp_path: Path, state: dict[str, st
             run_step("c", f"echo c >> {log}"),
         ),
     )
-    proc = _start(path, state)
-    _wait_for((tmp_path / "b").exists)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    (run_id,) = _run_ids(tmp_path)
+    run_id = _killed_at(path, state, tmp_path / "b")
     assert "interrupted" in run_cli(["runs"], env={**state, "COLUMNS": "200"}).stdout
-    path.write_text(path.read_text().replace("sleep 30", "sleep 0"))
+    changed = path.read_text().replace("sleep 30", "sleep 0")
+    assert changed != path.read_text()
+    path.write_text(changed)
     refused = run_cli(["resume", run_id], env=state)
     assert (
         refused.returncode == 2 and "changed since run" in refused.stderr and "-" in refused.stderr
@@ -200,11 +208,7 @@ def test_in_flight_non_idempotent_step_needs_confirmation(
             run_step("after", f"echo after >> {log}"),
         ),
     )
-    proc = _start(path, state)
-    _wait_for((tmp_path / "p").exists)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    (run_id,) = _run_ids(tmp_path)
+    run_id = _killed_at(path, state, tmp_path / "p")
     refused = run_cli(["resume", run_id], env=state, input="")
     assert refused.returncode == 2
     assert "promote" in refused.stderr and "not marked idempotent" in refused.stderr

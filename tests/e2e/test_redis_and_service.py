@@ -35,7 +35,7 @@ def test_redis_cache_rebuild_fills_every_shard(redis: Redis, tmp_path: Path) -> 
     assert redis.cli("dbsize") == "1500"
     assert redis.cli("get", "users:stale") == ""
     assert redis.cli("get", "orders:7") == "v7"
-    assert "users=500" in result.stderr or "result: succeeded" in result.stderr
+    assert "result: succeeded" in result.stderr
 
 
 def test_redis_down_fails_cleanly(tmp_path: Path) -> None:
