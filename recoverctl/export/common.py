@@ -1,0 +1,164 @@
+"""What both exporters share: lost-feature findings, names, durations, step results.
+
+A feature the target cannot express faithfully is never dropped silently:
+each exporter reports it here with the step and the reason. Without
+`--lossy` the findings are errors and nothing is written; with it they are
+warnings and the export goes ahead without that feature.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from recoverctl.errors import RecoverctlError
+from recoverctl.export.expressions import (
+    Dialect,
+    Expr,
+    Resolver,
+    Untranslatable,
+    lone_expression,
+    translate,
+    translate_template,
+)
+from recoverctl.model.runbook import Runbook, Step
+from recoverctl.model.source import Diagnostic, JsonPath, Severity, sorted_unique
+
+RESULT_FIELDS = ("ok", "status", "exit_code", "stdout", "outputs")
+"""The parts of `steps.<id>` an exported condition or template may read."""
+
+
+@dataclass(slots=True)
+class Findings:
+    """Features lost in translation, positioned at the step that uses them."""
+
+    runbook: Runbook
+    target: str
+    lossy: bool
+    found: list[Diagnostic] = field(default_factory=list)
+
+    def lost(self, step: Step | None, feature: str, reason: str, at: JsonPath = ()) -> None:
+        """`step` (or the runbook key at `at`) uses `feature`, which the target cannot express."""
+        where = f"step '{step.id}': " if step is not None else ""
+        span = step.span if step is not None else self.runbook.source_map.key_span(at)
+        self.found.append(
+            Diagnostic(
+                file=self.runbook.path,
+                span=span,
+                message=f"{where}{feature} cannot be exported to {self.target}: {reason}",
+                code="export",
+                severity=Severity.WARNING if self.lossy else Severity.ERROR,
+                hint=None
+                if self.lossy
+                else "change the runbook, or pass --lossy to export without this feature",
+            )
+        )
+
+    def sorted(self) -> list[Diagnostic]:
+        """In file order (exporters emit in their own order; ASL's is back to front)."""
+        return sorted_unique(self.found)
+
+    def raise_if_blocking(self) -> None:
+        if self.found and not self.lossy:
+            raise RecoverctlError(self.sorted())
+
+
+def whole_seconds(
+    step: Step | None, findings: Findings, what: str, seconds: float, at: JsonPath = ()
+) -> int:
+    """Seconds as the positive integer both targets require, rounding up (and saying so)."""
+    rounded = max(1, math.ceil(seconds))
+    if rounded != seconds:
+        findings.lost(
+            step, what, f"{seconds:g}s is rounded up to {rounded}s (whole seconds only)", at
+        )
+    return rounded
+
+
+def dns_label(step_id: str) -> str:
+    """A step id as a Kubernetes-style name: lower case, digits and `-`."""
+    return re.sub(r"[^a-z0-9-]+", "-", step_id.lower()).strip("-") or "step"
+
+
+StepField = Callable[[Step, str, tuple[str, ...]], str]
+"""(step, field, rest of the name) → the target's expression for that result."""
+
+
+@dataclass(slots=True)
+class References:
+    """Resolves the names runbook expressions read, for one target and one place in it."""
+
+    dialect: Dialect
+    steps: dict[str, Step]
+    param: Callable[[str], str]
+    step_field: StepField
+    run: dict[str, str]
+    local: dict[str, str] = field(default_factory=dict)
+    stored_outputs: bool = False
+    """Outputs are recorded with the step's result (ASL), not recomputed from its stdout (Argo)."""
+
+    def __call__(self, parts: tuple[str, ...]) -> str:
+        root = parts[0]
+        if root in self.local and len(parts) == 1:
+            return self.local[root]
+        if root == "params" and len(parts) == 2:
+            return self.param(parts[1])
+        if root == "run" and len(parts) == 2 and parts[1] in self.run:
+            return self.run[parts[1]]
+        if root == "steps" and len(parts) >= 3 and parts[1] in self.steps:
+            step, name = self.steps[parts[1]], parts[2]
+            if name not in RESULT_FIELDS or (name == "outputs") != (len(parts) == 4):
+                raise Untranslatable(f"`{'.'.join(parts)}` is not a result the target records")
+            if len(parts) == 3:
+                return self.step_field(step, name, ())
+            if self.stored_outputs:
+                return self.step_field(step, name, parts[3:])
+            return self.output(step, parts[3])
+        raise Untranslatable(f"`{'.'.join(parts)}` has no equivalent")
+
+    def output(self, step: Step, name: str) -> str:
+        """An output is its template, evaluated over the step's recorded stdout and exit code."""
+        output = next((o for o in step.outputs if o.name == name), None)
+        if output is None:
+            raise Untranslatable(f"step '{step.id}' has no output '{name}'")
+        local = {
+            "stdout": self.step_field(step, "stdout", ()),
+            "exit_code": self.step_field(step, "exit_code", ()),
+        }
+        scoped = self.with_local(**local)
+        lone = lone_expression(output.template.source)
+        if lone is not None:
+            return f"({translate(lone, self.dialect, scoped)})"
+        return join_parts(
+            translate_template(output.template.source, self.dialect, scoped), self.dialect
+        )
+
+    def with_local(self, **local: str) -> References:
+        return References(
+            self.dialect,
+            self.steps,
+            self.param,
+            self.step_field,
+            self.run,
+            local,
+            self.stored_outputs,
+        )
+
+
+def join_parts(parts: list[str | Expr], dialect: Dialect) -> str:
+    """Literal text and expressions as one string-valued target expression."""
+    pieces = [
+        dialect.const(p) if isinstance(p, str) else dialect.to_string(p.code) for p in parts
+    ] or [dialect.const("")]
+    return "(" + f" {dialect.concat} ".join(pieces) + ")"
+
+
+def condition(source: str, refs: Resolver, dialect: Dialect) -> str:
+    """A runbook condition as a strict boolean in the target language."""
+    return dialect.truthy(translate(source, dialect, refs))
+
+
+def all_steps(runbook: Runbook) -> dict[str, Step]:
+    return {step.id: step for step in runbook.all_steps()}

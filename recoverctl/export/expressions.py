@@ -1,0 +1,258 @@
+"""Runbook expressions and templates, rewritten in a target engine's own language.
+
+A runbook's conditions are Jinja expressions (`steps.disk_free.outputs.free_kb
+> 1024`); Argo evaluates expr-lang (`{{= ... }}`) and Step Functions JSONata
+(`{% ... %}`). We translate the Jinja AST node by node into a `Dialect`, and
+every name the expression reads goes through a resolver the target supplies
+(it knows where a step's result lives in that engine). Anything outside the
+subset both targets can evaluate raises `Untranslatable` with the reason, so
+the exporter reports it instead of shipping a condition that means something
+else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jinja2 import nodes
+
+from recoverctl.expr.references import parse_expression, parse_template
+
+
+class Untranslatable(Exception):
+    """An expression the target language cannot evaluate the same way."""
+
+
+Resolver = Callable[[tuple[str, ...]], str]
+"""A dotted name (`("params", "primary")`) → the target's expression for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one target language spells the operations of the supported subset."""
+
+    name: str
+    and_: str
+    or_: str
+    eq: str
+    concat: str
+    functions: dict[str, str]
+    """Jinja filter / str method → the target's function of one argument."""
+
+    def const(self, value: object) -> str:
+        if value is None:
+            return "nil" if self.name == "expr" else "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        if isinstance(value, str):
+            if self.name == "expr":
+                return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            return json.dumps(value)
+        raise Untranslatable(f"the literal {value!r} has no equivalent")
+
+    def not_(self, operand: str) -> str:
+        return f"!({operand})" if self.name == "expr" else f"$not({operand})"
+
+    def to_string(self, operand: str) -> str:
+        return f"string({operand})" if self.name == "expr" else f"$string({operand})"
+
+    def truthy(self, operand: str) -> str:
+        """A condition as a strict boolean, with Python's truthiness (empty → false)."""
+        if self.name == "expr":
+            return operand
+        return f"$boolean({operand})"
+
+
+EXPR = Dialect(
+    name="expr",
+    and_="&&",
+    or_="||",
+    eq="==",
+    concat="+",
+    functions={
+        "trim": "trim",
+        "strip": "trim",
+        "int": "asInt",
+        "float": "asFloat",
+        "lower": "lower",
+        "upper": "upper",
+        "length": "len",
+        "string": "string",
+    },
+)
+"""Argo Workflows' expression language (expr-lang with Argo's helpers)."""
+
+JSONATA = Dialect(
+    name="jsonata",
+    and_="and",
+    or_="or",
+    eq="=",
+    concat="&",
+    functions={
+        "trim": "$trim",
+        "strip": "$trim",
+        "int": "$number",
+        "float": "$number",
+        "lower": "$lowercase",
+        "upper": "$uppercase",
+        "length": "$length",
+        "string": "$string",
+    },
+)
+"""Step Functions' JSONata query language."""
+
+_KINDS = {
+    "Call": "function calls",
+    "List": "list literals",
+    "Tuple": "tuple literals",
+    "Dict": "dict literals",
+    "Test": "`is` tests",
+    "Add": "arithmetic operators",
+    "Sub": "arithmetic operators",
+    "Mul": "arithmetic operators",
+    "Div": "arithmetic operators",
+    "FloorDiv": "arithmetic operators",
+    "Mod": "arithmetic operators",
+    "Pow": "arithmetic operators",
+    "Slice": "slices",
+}
+_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">="}
+
+
+def translate(source: str, dialect: Dialect, resolve: Resolver) -> str:
+    """A condition (no braces) in the target language."""
+    return _Translator(dialect, resolve).node(parse_expression(source))
+
+
+def translate_template(source: str, dialect: Dialect, resolve: Resolver) -> list[str | Expr]:
+    """A template split into literal text and target expressions, in order."""
+    tree = parse_template(source)
+    parts: list[str | Expr] = []
+    translator = _Translator(dialect, resolve)
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            raise Untranslatable("{% %} statements in templates have no equivalent")
+        for item in node.nodes:
+            if isinstance(item, nodes.TemplateData):
+                parts.append(item.data)
+            else:
+                parts.append(Expr(translator.node(item)))
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A translated expression inside a template (as opposed to literal text)."""
+
+    code: str
+
+
+def lone_expression(source: str) -> str | None:
+    """The expression of a template that is exactly `{{ expr }}` (outputs keep its type)."""
+    tree = parse_template(source)
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    items = tree.body[0].nodes
+    if len(items) != 1 or isinstance(items[0], nodes.TemplateData):
+        return None
+    stripped = source.strip()
+    if not (stripped.startswith("{{") and stripped.endswith("}}")):
+        return None
+    return stripped[2:-2].strip()
+
+
+class _Translator:
+    def __init__(self, dialect: Dialect, resolve: Resolver) -> None:
+        self.dialect, self.resolve = dialect, resolve
+
+    def node(self, node: nodes.Node) -> str:  # noqa: PLR0912 - one case per AST node
+        d = self.dialect
+        chain = _chain(node)
+        if chain is not None:
+            return self.resolve(chain)
+        if isinstance(node, nodes.Const):
+            return d.const(node.value)
+        if isinstance(node, nodes.And):
+            return f"({self.node(node.left)} {d.and_} {self.node(node.right)})"
+        if isinstance(node, nodes.Or):
+            return f"({self.node(node.left)} {d.or_} {self.node(node.right)})"
+        if isinstance(node, nodes.Not):
+            return d.not_(self.node(node.node))
+        if isinstance(node, nodes.Neg):
+            return f"-({self.node(node.node)})"
+        if isinstance(node, nodes.Compare):
+            return self.compare(node)
+        if isinstance(node, nodes.CondExpr):
+            if node.expr2 is None:
+                raise Untranslatable("an inline `if` needs an `else`")
+            test, yes, no = self.node(node.test), self.node(node.expr1), self.node(node.expr2)
+            return f"({d.truthy(test)} ? {yes} : {no})"
+        if isinstance(node, nodes.Filter) and node.node is not None:
+            return self.function(node.name, node.node, bool(node.args or node.kwargs))
+        if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+            if node.node.attr == "split" and not (node.args or node.kwargs):
+                return self.split(self.node(node.node.node))
+            return self.function(node.node.attr, node.node.node, bool(node.args or node.kwargs))
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            index = node.arg.value
+            if isinstance(index, int) and not isinstance(index, bool):
+                return f"{self.node(node.node)}[{index}]"
+        if isinstance(node, nodes.Getattr):
+            return f"{self.node(node.node)}.{node.attr}"
+        if isinstance(node, nodes.Concat):
+            joined = f" {d.concat} ".join(d.to_string(self.node(n)) for n in node.nodes)
+            return f"({joined})"
+        kind = _KINDS.get(type(node).__name__, f"`{type(node).__name__}` expressions")
+        raise Untranslatable(f"{kind} have no equivalent in {d.name}")
+
+    def split(self, operand: str) -> str:
+        """Python's `str.split()`: on runs of whitespace, ignoring it at both ends."""
+        if self.dialect.name == "expr":
+            return f"sprig.regexSplit('\\\\s+', trim({operand}), -1)"
+        return f"$split($trim({operand}), /\\s+/)"
+
+    def compare(self, node: nodes.Compare) -> str:
+        left = self.node(node.expr)
+        out: list[str] = []
+        for operand in node.ops:
+            if operand.op not in _COMPARE:
+                raise Untranslatable(f"the `{operand.op}` operator is not supported")
+            op = _COMPARE[operand.op]
+            if op == "==":
+                op = self.dialect.eq
+            right = self.node(operand.expr)
+            out.append(f"{left} {op} {right}")
+            left = right
+        joined = f" {self.dialect.and_} ".join(out)
+        return f"({joined})"
+
+    def function(self, name: str, operand: nodes.Node, has_args: bool) -> str:
+        target = self.dialect.functions.get(name)
+        if target is None or has_args:
+            call = f"{name}(…)" if has_args else name
+            raise Untranslatable(f"`{call}` has no equivalent in {self.dialect.name}")
+        inner = self.node(operand)
+        if name in ("int", "float"):
+            # Jinja's int/float accept surrounding whitespace, as command output has
+            if self.dialect.name == "jsonata":
+                number = f"$number($trim($string({inner})))"
+                return f"$floor({number})" if name == "int" else number
+            return f"{target}(trim(string({inner})))"
+        return f"{target}({inner})"
+
+
+def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        inner = _chain(node.node)
+        return (*inner, node.attr) if inner else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        inner = _chain(node.node)
+        if inner is not None and isinstance(node.arg.value, str):
+            return (*inner, node.arg.value)
+    return None
