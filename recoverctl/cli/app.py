@@ -72,6 +72,7 @@ def print_error(exc: RecoverctlError) -> None:
 def register_commands() -> None:
     """Import the command modules; each registers itself on `app` (kept lazy for start-up)."""
     from recoverctl.cli import (  # noqa: F401
+        export_cmd,
         graph_cmd,
         history_cmd,
         lint_cmd,

@@ -1,1 +1,1 @@
-"""Export: the plan in other shapes — diagrams now, other engines' formats later."""
+"""Exports that read only the compiled plan: diagrams (graph) and other engines' workflows."""
