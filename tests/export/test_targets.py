@@ -1,0 +1,94 @@
+"""Every example runbook and golden case, exported to both targets and checked by their own validators."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from recoverctl.compile import compile_plan
+from recoverctl.export.shape import shape_differences
+from recoverctl.export.targets import ExportOptions, Target, export_plan
+from recoverctl.validate.pipeline import require_valid
+from tests.conftest import GOLDEN, ROOT, RUNBOOKS, check_golden
+from tests.export.validators import argo_errors, asl_errors
+
+CASES = Path(__file__).parent / "cases"
+APPROVER = "arn:aws:lambda:eu-west-1:123456789012:function:ask-oncall"
+EXAMPLES = sorted(p for p in RUNBOOKS.glob("*.yaml") if not p.name.endswith(".test.yaml"))
+FAITHFUL = sorted(CASES.glob("*.yaml"))
+"""Golden cases that use only what both targets express: exported without --lossy."""
+ALL = EXAMPLES + FAITHFUL
+
+
+def _options(path: Path, target: Target) -> ExportOptions:
+    lossy = path in EXAMPLES
+    if target is Target.argo:
+        return ExportOptions(lossy=lossy)
+    return ExportOptions(lossy=lossy, approval_function=APPROVER)
+
+
+def _export(path: Path, target: Target) -> tuple[str, list[str]]:
+    checked = require_valid(path)
+    exported = export_plan(
+        compile_plan(checked.model, checked.callees), target, _options(path, target)
+    )
+    warnings = [f"{d.file.relative_to(ROOT)}:{d.span}: {d.message}" for d in exported.warnings]
+    return exported.text, warnings
+
+
+def _suffix(target: Target) -> str:
+    return ".argo.yaml" if target is Target.argo else ".asl.json"
+
+
+@pytest.mark.parametrize("target", list(Target), ids=str)
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_export_matches_its_golden_and_says_what_it_lost(path: Path, target: Target) -> None:
+    text, warnings = _export(path, target)
+    check_golden(GOLDEN / "export" / f"{path.stem}{_suffix(target)}", text)
+    lost = "".join(f"{w}\n" for w in warnings)
+    check_golden(GOLDEN / "export" / f"{path.stem}{_suffix(target)}.lost.txt", lost)
+    if path in FAITHFUL:
+        assert warnings == []
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_argo_export_passes_the_strict_argo_schema(path: Path) -> None:
+    text, _ = _export(path, Target.argo)
+    document = yaml.safe_load(text)
+    assert argo_errors(document) == []
+    assert document["kind"] == "Workflow"
+
+
+def test_argo_workflow_template(tmp_path: Path) -> None:
+    checked = require_valid(RUNBOOKS / "service-restart.yaml")
+    plan = compile_plan(checked.model, checked.callees)
+    text = export_plan(plan, Target.argo, ExportOptions(template=True, image="busybox:1.36")).text
+    document = yaml.safe_load(text)
+    assert argo_errors(document) == []
+    assert document["kind"] == "WorkflowTemplate"
+    assert document["metadata"]["name"] == "service-restart"
+    images = {t["container"]["image"] for t in document["spec"]["templates"] if "container" in t}
+    assert images == {"busybox:1.36"}
+
+
+def test_asl_exports_pass_asl_validator(tmp_path: Path) -> None:
+    written = []
+    for path in ALL:
+        text, _ = _export(path, Target.step_functions)
+        out = tmp_path / f"{path.stem}.asl.json"
+        out.write_text(text, encoding="utf-8")
+        written.append(out)
+    assert asl_errors(written) == {}
+
+
+@pytest.mark.parametrize("target", list(Target), ids=str)
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_export_has_the_plan_shape(path: Path, target: Target) -> None:
+    checked = require_valid(path)
+    plan = compile_plan(checked.model, checked.callees)
+    text, _ = _export(path, target)
+    document = yaml.safe_load(text) if target is Target.argo else json.loads(text)
+    assert shape_differences(plan, "argo" if target is Target.argo else "asl", document) == []
