@@ -23,6 +23,7 @@ from recoverctl.export.common import (
     Findings,
     References,
     all_steps,
+    argo_task_name,
     condition,
     dns_label,
     whole_seconds,
@@ -288,7 +289,7 @@ class _ArgoExport:
         return name
 
     def _name(self, step_id: str) -> str:
-        name = dns_label(step_id)
+        name = argo_task_name(step_id)
         owner = self.names.setdefault(name, step_id)
         if owner != step_id:
             raise Untranslatable(f"steps '{owner}' and '{step_id}' both become Argo name '{name}'")
@@ -591,7 +592,7 @@ class _ArgoExport:
         return tasks
 
     def _task_field(self, step: Step, field: str, rest: tuple[str, ...]) -> str:
-        task = f"tasks['{dns_label(step.id)}']"
+        task = f"tasks['{argo_task_name(step.id)}']"
         if not step.is_action or isinstance(step.body, CallAction):
             raise Untranslatable(f"the result of group '{step.id}' is not recorded by Argo")
         return {

@@ -82,6 +82,75 @@ def dns_label(step_id: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", step_id.lower()).strip("-") or "step"
 
 
+_EXPR_NAMES = frozenset(
+    [
+        "abs",
+        "all",
+        "and",
+        "any",
+        "ceil",
+        "concat",
+        "contains",
+        "count",
+        "date",
+        "duration",
+        "false",
+        "filter",
+        "find",
+        "first",
+        "flatten",
+        "float",
+        "floor",
+        "get",
+        "in",
+        "int",
+        "join",
+        "keys",
+        "last",
+        "len",
+        "let",
+        "lower",
+        "map",
+        "matches",
+        "max",
+        "mean",
+        "median",
+        "min",
+        "nil",
+        "none",
+        "not",
+        "now",
+        "one",
+        "or",
+        "reduce",
+        "repeat",
+        "replace",
+        "reverse",
+        "round",
+        "sort",
+        "split",
+        "string",
+        "sum",
+        "timezone",
+        "trim",
+        "true",
+        "type",
+        "uniq",
+        "upper",
+        "values",
+        "sprig",
+    ]
+)
+"""Names that mean something in Argo's expressions: a task so named breaks `depends`
+(argoproj/argo-workflows#12037, #12308)."""
+
+
+def argo_task_name(step_id: str) -> str:
+    """A step's Argo task and template name: a DNS label that is not an expression keyword."""
+    name = dns_label(step_id)
+    return f"{name}-step" if name in _EXPR_NAMES else name
+
+
 StepField = Callable[[Step, str, tuple[str, ...]], str]
 """(step, field, rest of the name) → the target's expression for that result."""
 

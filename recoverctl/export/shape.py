@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from recoverctl.compile.plan import Plan
-from recoverctl.export.common import dns_label
+from recoverctl.export.common import argo_task_name
 from recoverctl.model.runbook import Branch, CallAction, Group, Step
 
 Pairs = set[tuple[str, str]]
@@ -101,7 +101,7 @@ _TASK = re.compile(r"([a-z0-9][a-z0-9-]*)\.(?:Succeeded|Skipped|Failed|Errored)"
 
 def _argo_order(document: dict[str, Any], steps: set[str]) -> tuple[set[str], Pairs]:
     templates = {t["name"]: t for t in document["spec"]["templates"]}
-    by_name = {dns_label(s): s for s in steps}
+    by_name = {argo_task_name(s): s for s in steps}
     main = templates["main"]["dag"]["tasks"]
     final = templates.get("exit-handler", {}).get("dag", {}).get("tasks", [])
     edges: dict[str, set[str]] = {}

@@ -181,3 +181,13 @@ def test_the_strict_argo_schema_catches_typos_and_takes_int_or_string() -> None:
     with_retry = next(t for t in argo["spec"]["templates"] if "retryStrategy" in t)
     assert isinstance(with_retry["retryStrategy"]["limit"], int)
     assert argo_errors(argo) == []
+
+
+def test_steps_named_like_expression_functions_get_safe_argo_names(tmp_path: Path) -> None:
+    data = runbook_data({"id": "split", "run": "true"}, {"id": "map", "run": "true"})
+    checked = require_valid(write_runbook(tmp_path, data))
+    plan = compile_plan(checked.model, checked.callees)
+    argo = yaml.safe_load(export_plan(plan, Target.argo, ExportOptions()).text)
+    tasks = argo["spec"]["templates"][0]["dag"]["tasks"]
+    assert [t["name"] for t in tasks] == ["split-step", "map-step"]
+    assert tasks[1]["depends"] == "(split-step.Succeeded || split-step.Skipped)"
