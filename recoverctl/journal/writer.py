@@ -1,11 +1,19 @@
-"""Appends a run's events to its journal: one line each, fsynced at step boundaries.
+"""Appends a run's events to its journal: one line each, fsynced before side effects.
 
 Each record: {"v", "seq", "ts", "run_id", "plan_hash", "event", ...fields}.
-Lines are flushed as written; fsync happens when a step starts or ends and
-when the run ends, so a crash loses at most the output chunks of a running
-step, never the fact that a step started or finished. A write that fails
-(disk full) stops the run through `on_error`: a recovery whose record is
-lost cannot be resumed safely.
+Every line is written to the kernel as it happens, so a killed recoverctl
+(SIGKILL, OOM, a crash) loses nothing: the page cache outlives the process.
+fsync is for the machine dying, and it happens where the order matters:
+before a step starts (its record must be on disk before its command can
+change anything; the same fsync carries the previous step's end), at the
+rollback boundaries and at the end of the run. A step that ended but whose
+end did not reach the disk before a power cut looks in flight on resume,
+which is the same case as a power cut while it ran: resume asks before
+running a non-idempotent step again. Process ids are not fsynced: after a
+power cut there is no process left to kill.
+
+A write that fails (disk full) stops the run through `on_error`: a recovery
+whose record is lost cannot be resumed safely.
 """
 
 from __future__ import annotations
@@ -18,11 +26,9 @@ from collections.abc import Callable
 from recoverctl.engine.events import (
     EVENT_SCHEMA_VERSION,
     Event,
-    ProcessStarted,
     RollbackFinished,
     RollbackStarted,
     RunFinished,
-    StepFinished,
     StepRolledBack,
     StepStarted,
 )
@@ -30,8 +36,6 @@ from recoverctl.journal.store import RunDir
 
 SYNC_ON = (
     StepStarted,
-    ProcessStarted,
-    StepFinished,
     StepRolledBack,
     RollbackStarted,
     RollbackFinished,
