@@ -12,7 +12,7 @@ import typer
 
 from recoverctl.cli.app import app, reports_errors
 from recoverctl.errors import UsageError
-from recoverctl.export.targets import ExportOptions, Target
+from recoverctl.export.options import ExportOptions, Target
 
 _ARGO_ONLY = "--template and --image are Argo options"
 _ASL_ONLY = "--resource, --function and --approval-function are Step Functions options"

@@ -29,6 +29,7 @@ from recoverctl.export.common import (
     whole_seconds,
 )
 from recoverctl.export.expressions import EXPR, Expr, Untranslatable, translate_template
+from recoverctl.export.options import DEFAULT_IMAGE
 from recoverctl.model.runbook import (
     ApprovalAction,
     AssertAction,
@@ -47,7 +48,6 @@ from recoverctl.model.runbook import (
     WaitForAction,
 )
 
-DEFAULT_IMAGE = "docker.io/library/alpine:3.20"
 STATUS_FILE = "/tmp/recoverctl-status"  # noqa: S108 - inside the step's own container
 _TRACK = (
     '"$@"; rc=$?; if [ "$rc" -eq 0 ]; then s=succeeded; else s=failed; fi; '

@@ -33,6 +33,7 @@ from recoverctl.export.common import (
     whole_seconds,
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
+from recoverctl.export.options import DEFAULT_FUNCTION, LAMBDA_INVOKE
 from recoverctl.model.runbook import (
     ApprovalAction,
     AssertAction,
@@ -51,9 +52,6 @@ from recoverctl.model.runbook import (
     WaitForAction,
     walk,
 )
-
-LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-DEFAULT_FUNCTION = "recoverctl-runner"
 
 
 @dataclass(frozen=True, slots=True)

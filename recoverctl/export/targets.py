@@ -8,36 +8,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from recoverctl.compile.plan import Plan
 from recoverctl.errors import RecoverctlError
 from recoverctl.exitcodes import ExitCode
-from recoverctl.export.argo import DEFAULT_IMAGE, to_argo
-from recoverctl.export.asl import DEFAULT_FUNCTION, LAMBDA_INVOKE, to_asl
+from recoverctl.export.argo import to_argo
+from recoverctl.export.asl import to_asl
 from recoverctl.export.common import Findings
 from recoverctl.export.expressions import Untranslatable
+from recoverctl.export.options import ExportOptions, Target
 from recoverctl.export.shape import shape_differences
 from recoverctl.model.source import Diagnostic
-
-
-class Target(StrEnum):
-    argo = "argo"
-    step_functions = "step-functions"
-
-    @property
-    def label(self) -> str:
-        return "Argo Workflows" if self is Target.argo else "AWS Step Functions"
-
-
-@dataclass(frozen=True, slots=True)
-class ExportOptions:
-    lossy: bool = False
-    template: bool = False
-    image: str = DEFAULT_IMAGE
-    resource: str = LAMBDA_INVOKE
-    function: str = DEFAULT_FUNCTION
-    approval_function: str | None = None
 
 
 @dataclass(slots=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 import yaml
 
 from recoverctl.compile import compile_plan
+from recoverctl.export.options import ExportOptions, Target
 from recoverctl.export.shape import shape_differences
-from recoverctl.export.targets import ExportOptions, Target, export_plan
+from recoverctl.export.targets import export_plan
 from recoverctl.validate.pipeline import require_valid
 from tests.conftest import RUNBOOKS, invoke, run_cli
 from tests.export.validators import argo_errors

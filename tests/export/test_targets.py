@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from recoverctl.compile import compile_plan
+from recoverctl.export.options import ExportOptions, Target
 from recoverctl.export.shape import shape_differences
-from recoverctl.export.targets import ExportOptions, Target, export_plan
+from recoverctl.export.targets import export_plan
 from recoverctl.validate.pipeline import require_valid
 from tests.conftest import GOLDEN, ROOT, RUNBOOKS, check_golden
 from tests.export.validators import argo_errors, asl_errors
