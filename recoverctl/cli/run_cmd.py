@@ -185,12 +185,12 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
 
 def _check_faults(plan: Plan, faults: list[str], *, allowed: bool) -> list[str]:
     """Faults parsed and checked against the plan; refused unless injection is allowed."""
+    if not faults:
+        return []
     from recoverctl.engine.injection import parse_fault
     from recoverctl.errors import RecoverctlError
     from recoverctl.validate.suggest import did_you_mean
 
-    if not faults:
-        return []
     if not allowed:
         raise RecoverctlError(
             message=f"refusing to inject faults into {plan.runbook.name}: nothing was run",

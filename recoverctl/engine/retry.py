@@ -2,33 +2,35 @@
 
 tenacity runs the loop (stop, wait, before-sleep hook, injected sleep); the
 waits come from `RetryPolicy.wait_before_retry`, the same function the
-compiler's worst case uses, so the plan's bound and the run agree.
+compiler's worst case uses, so the plan's bound and the run agree. A step
+with a single attempt does not need the loop, so tenacity is imported only
+when a run first retries something (start-up is part of every run's cost).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-
-from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
-from tenacity.wait import wait_base
+from typing import TYPE_CHECKING
 
 from recoverctl.actions.base import AttemptResult
 from recoverctl.model.runbook import RetryPolicy, Step
 
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
-class PolicyWait(wait_base):
+
+def policy_wait(policy: RetryPolicy, rng: random.Random | None = None) -> Callable[..., float]:
     """The wait before retry n: the policy's bound, scaled into [½, 1] with jitter."""
+    chance = rng or random.Random()  # noqa: S311 - jitter, not cryptography
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random | None = None) -> None:
-        self.policy = policy
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+    def wait(retry_state: RetryCallState) -> float:
+        seconds = policy.wait_before_retry(retry_state.attempt_number)
+        if policy.jitter:
+            seconds *= chance.uniform(0.5, 1.0)
+        return seconds
 
-    def __call__(self, retry_state: RetryCallState) -> float:
-        wait = self.policy.wait_before_retry(retry_state.attempt_number)
-        if self.policy.jitter:
-            wait *= self.rng.uniform(0.5, 1.0)
-        return wait
+    return wait
 
 
 def effective_attempts(step: Step) -> int:
@@ -48,6 +50,11 @@ async def with_retries(
     rng: random.Random | None = None,
 ) -> AttemptResult:
     """Run `attempt(n)` until it succeeds, is not retryable, or attempts run out."""
+    attempts = effective_attempts(step)
+    if attempts <= 1:
+        return await attempt(1)
+    from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
+
     counter = 0
 
     async def one() -> AttemptResult:
@@ -65,8 +72,8 @@ async def with_retries(
         return result
 
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(effective_attempts(step)),
-        wait=PolicyWait(step.retry, rng),
+        stop=stop_after_attempt(attempts),
+        wait=policy_wait(step.retry, rng),
         retry=retry_if_result(lambda r: not r.ok and retryable(r)),
         sleep=sleep,
         before_sleep=before_sleep,

@@ -46,7 +46,6 @@ from recoverctl.engine.saga import Saga
 from recoverctl.engine.state import RunState, reduce
 from recoverctl.engine.step_context import StepRun
 from recoverctl.exitcodes import ExitCode
-from recoverctl.expr.references import parse_expression, references
 from recoverctl.expr.render import RenderError, evaluate, render, render_value
 from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
 
@@ -804,6 +803,8 @@ def exit_code_for(status: str) -> ExitCode:
 def _values_read(source: str, context: dict[str, Any]) -> dict[str, Any]:
     """The value of every name a condition reads, for the decision record."""
     values: dict[str, Any] = {}
+    from recoverctl.expr.references import parse_expression, references
+
     for ref in references(parse_expression(source)):
         try:
             values[str(ref)] = evaluate(str(ref), context)

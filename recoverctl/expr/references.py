@@ -83,11 +83,6 @@ def _check_names(tree: nodes.Node) -> None:
             raise ExpressionSyntaxError(f"no {kind} named '{node.name}'", node.lineno)
 
 
-def is_template(text: str) -> bool:
-    """Whether a string needs rendering at all (most do not: fast path)."""
-    return "{{" in text or "{%" in text or "{#" in text
-
-
 def references(tree: nodes.Node) -> list[Reference]:
     """Every dotted name read in `tree`, outermost chains only, in source order."""
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}

@@ -9,27 +9,38 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Template, TemplateError
-from jinja2.exceptions import SecurityError
+from recoverctl.expr.detect import is_template
 
-from recoverctl.expr.environment import expression_env, shell_env
-from recoverctl.expr.references import is_template
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 
 class RenderError(Exception):
     """A template or expression that could not be evaluated at run time."""
 
 
+def _errors() -> tuple[type[Exception], ...]:
+    """What rendering may raise; jinja2 is imported only when something is rendered."""
+    from jinja2 import TemplateError
+    from jinja2.exceptions import SecurityError
+
+    return (TemplateError, SecurityError, ArithmeticError, ValueError, TypeError)
+
+
 @lru_cache(maxsize=8192)
 def _template(source: str, kind: str) -> Template:
+    from recoverctl.expr.environment import expression_env, shell_env
+
     env = shell_env() if kind == "shell" else expression_env()
     return env.from_string(source)  # the string *is* the template: rendering it is the point
 
 
 @lru_cache(maxsize=8192)
 def _expression(source: str) -> Any:
+    from recoverctl.expr.environment import expression_env
+
     return expression_env().compile_expression(source, undefined_to_none=False)
 
 
@@ -39,7 +50,7 @@ def render(source: str, context: dict[str, Any], *, shell: bool = False) -> str:
         return source
     try:
         return str(_template(source, "shell" if shell else "text").render(context))
-    except (TemplateError, SecurityError, ArithmeticError, ValueError, TypeError) as exc:
+    except _errors() as exc:
         raise RenderError(_message(exc)) from None
 
 
@@ -59,7 +70,7 @@ def evaluate(source: str, context: dict[str, Any]) -> Any:
     """The value of a condition such as `steps.check.ok and params.force`."""
     try:
         return _expression(source)(**context)
-    except (TemplateError, SecurityError, ArithmeticError, ValueError, TypeError) as exc:
+    except _errors() as exc:
         raise RenderError(_message(exc)) from None
 
 

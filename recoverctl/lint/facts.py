@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from recoverctl.expr.detect import is_template
 from recoverctl.expr.references import (
     ExpressionSyntaxError,
     Reference,
-    is_template,
     parse_expression,
     parse_template,
     references,

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from recoverctl.expr.detect import is_template
 from recoverctl.expr.references import (
     ExpressionSyntaxError,
     Reference,
-    is_template,
     parse_expression,
     parse_template,
     references,
