@@ -17,6 +17,12 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = bool(os.environ.get("UPDATE_GOLDEN"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_plan_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tests' compiled-plan cache lives in a temporary folder, never in ~/.cache."""
+    os.environ["RECOVERCTL_CACHE_DIR"] = str(tmp_path_factory.mktemp("plan-cache"))
+
+
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()

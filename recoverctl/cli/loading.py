@@ -1,4 +1,8 @@
-"""The start of every command that runs or shows a runbook: validate, compile, resolve params."""
+"""The start of every command that runs or shows a runbook: validate, compile, resolve params.
+
+An unchanged runbook's compiled plan comes from the plan cache
+(recoverctl/compile/cache.py) instead of being validated again.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,24 @@ def load_plan(
     runbook: Path, assignments: list[str] | None, params_file: Path | None
 ) -> tuple[Plan, ResolvedParams]:
     """The compiled plan and checked params; any problem raises a positioned RecoverctlError."""
-    from recoverctl.compile import compile_plan
+    from recoverctl.compile import cache, compile_plan
     from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
-    from recoverctl.validate.pipeline import require_valid
 
-    checked = require_valid(runbook)
-    model = checked.model
+    plan = cache.load(runbook)
+    if plan is None:
+        try:
+            raw: bytes | None = runbook.read_bytes()
+        except OSError:
+            raw = None  # require_valid says what is wrong with the path
+        from recoverctl.validate.pipeline import require_valid
+
+        checked = require_valid(runbook)
+        plan = compile_plan(checked.model, checked.callees)
+        if raw is not None:
+            cache.store(runbook, raw, plan)
+    model = plan.runbook
     file_values = load_params_file(params_file) if params_file else None
     params = resolve_params(
         model, parse_assignments(assignments or []), os.environ, file_values=file_values
     )
-    return compile_plan(model, checked.callees), params
+    return plan, params

@@ -1,0 +1,109 @@
+"""A cache of compiled plans, keyed by the runbook's bytes: an unchanged runbook is not
+validated again on every run.
+
+Validation and compilation are a large share of a short run's fixed cost. A
+plan is stored after the runbook passed validation and is used only when
+the file's bytes, every called runbook's bytes, recoverctl's version and
+Python's version are all the same. The cache is private (0700 folder, 0600
+files owned by the user, checked before reading, since entries are pickles)
+and best effort: any problem reading or writing it means "compile as
+usual", never an error. RECOVERCTL_NO_CACHE=1 turns it off;
+RECOVERCTL_CACHE_DIR moves it (default $XDG_CACHE_HOME/recoverctl/plans).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from recoverctl import __version__
+from recoverctl.compile.plan import Plan
+
+FORMAT = 1
+
+
+def _read_only(mapping: dict[str, Any]) -> MappingProxyType[str, Any]:
+    return MappingProxyType(mapping)
+
+
+copyreg.pickle(MappingProxyType, lambda m: (_read_only, (dict(m),)))
+
+
+def cache_dir() -> Path | None:
+    if os.environ.get("RECOVERCTL_NO_CACHE"):
+        return None
+    explicit = os.environ.get("RECOVERCTL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "recoverctl" / "plans"
+
+
+def _text_hash(raw: bytes) -> str:
+    """The hash the loader records (`Runbook.sha256`): of the decoded text."""
+    return hashlib.sha256(raw.decode("utf-8-sig").encode("utf-8")).hexdigest()
+
+
+def _key(path: Path, raw: bytes) -> str:
+    identity = f"{FORMAT}\0{__version__}\0{sys.version}\0{path.resolve()}\0".encode()
+    return hashlib.sha256(identity + raw).hexdigest()
+
+
+def load(path: Path) -> Plan | None:
+    """The cached plan of `path`, or None (not cached, stale, or not trustworthy)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        raw = path.read_bytes()
+        entry = folder / f"{_key(path, raw)}.pickle"
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                return None
+            stored: dict[str, Any] = pickle.load(handle)  # noqa: S301 - our own private file
+        plan = stored["plan"]
+        if not isinstance(plan, Plan):
+            return None
+        for called, digest in stored["called"]:
+            if _text_hash(Path(called).read_bytes()) != digest:
+                return None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.PickleError, AttributeError):
+        return None
+    return plan
+
+
+def store(path: Path, raw: bytes, plan: Plan) -> None:
+    """Keep `plan` for the runbook whose bytes were `raw`; silently skipped on any problem."""
+    folder = cache_dir()
+    if folder is None or plan.runbook.sha256 != _text_hash(raw):
+        return  # changed while it was being validated: do not cache a mismatch
+    called = [(str(p.runbook.path), p.runbook.sha256) for p in _callees(plan)]
+    with contextlib.suppress(OSError, pickle.PickleError, RecursionError, ValueError):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plan.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump({"plan": plan, "called": called}, handle, pickle.HIGHEST_PROTOCOL)
+            Path(tmp).replace(folder / f"{_key(path, raw)}.pickle")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                Path(tmp).unlink()
+
+
+def _callees(plan: Plan) -> list[Plan]:
+    found: list[Plan] = []
+    for node in plan.nodes.values():
+        if node.callee is not None:
+            found.append(node.callee)
+            found += _callees(node.callee)
+    return found
