@@ -139,7 +139,7 @@ def runbooks(draw: st.DrawFn) -> dict[str, Any]:
 
     data: dict[str, Any] = {
         "version": 1,
-        "name": draw(st.sampled_from(["fuzz", "db-failover", "ünïcode"])),
+        "name": draw(st.sampled_from(["fuzz", "db-failover", "cache.rebuild_2"])),
         "params": {
             "word": {"type": "string", "default": draw(texts)},
             "count": {"type": "integer", "default": draw(st.integers(0, 5))},
@@ -234,7 +234,7 @@ def test_the_generator_reaches_the_later_stages(tmp_path: Path) -> None:
     """Not a vacuous fuzzer: most unmutated cases are valid and get as far as the dry run."""
     reached: list[str] = []
 
-    @settings(max_examples=60, deadline=None, database=None)
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
     @given(data=runbooks())
     def sample(data: dict[str, Any]) -> None:
         path = tmp_path / "sample.yaml"
@@ -242,4 +242,4 @@ def test_the_generator_reaches_the_later_stages(tmp_path: Path) -> None:
         reached.append(_through_everything(path))
 
     sample()
-    assert reached.count("ran") >= len(reached) * 0.8, reached
+    assert reached.count("ran") >= len(reached) * 0.9, reached
