@@ -1,7 +1,8 @@
-"""Run every benchmark and gather their results in bench/RESULTS.md.
+"""Run the benchmarks and gather their results in bench/RESULTS.md.
 
-Run: python bench/run_all.py   (a few minutes; the machine should be otherwise idle)
-     python bench/run_all.py --gather   (only rebuild bench/RESULTS.md from bench/results/)
+Run: python bench/run_all.py          (the quick ones, a few minutes; the machine should be idle)
+     python bench/run_all.py --all    (also the peers, the long hardening runs and the soak: ~1.5 h)
+     python bench/run_all.py --gather (only rebuild bench/RESULTS.md from bench/results/)
 """
 
 from __future__ import annotations
@@ -11,15 +12,48 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_engine, bench_lint, bench_scenarios, bench_validate, bench_view
 from bench.common import RESULTS, ROOT
+
+ORDER = (
+    "peers",
+    "engine",
+    "validate",
+    "scale",
+    "lint",
+    "scenarios",
+    "view",
+    "hardening",
+    "soak",
+)
+"""Sections of RESULTS.md: the side-by-side comparison first."""
 
 
 def main() -> None:
-    """Run every benchmark, then gather; `--gather` only rebuilds RESULTS.md from bench/results/."""
+    """Run the benchmarks asked for, then gather every result file there is."""
     if "--gather" not in sys.argv:
-        for bench in (bench_validate, bench_engine, bench_lint, bench_scenarios, bench_view):
+        from bench import (
+            bench_engine,
+            bench_lint,
+            bench_scale,
+            bench_scenarios,
+            bench_validate,
+            bench_view,
+        )
+
+        for bench in (
+            bench_validate,
+            bench_engine,
+            bench_scale,
+            bench_lint,
+            bench_scenarios,
+            bench_view,
+        ):
             bench.main()
+        if "--all" in sys.argv:
+            import subprocess
+
+            for script in ("bench_peers.py", "hardening.py", "soak.py"):
+                subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=False)
     parts = [
         "# Benchmark results",
         "",
@@ -27,8 +61,11 @@ def main() -> None:
         "Absolute times vary on this shared 2-core machine: read the ratios, taken in the same run.",
         "",
     ]
-    for name in ("validate", "engine", "lint", "scenarios", "view"):
-        text = (RESULTS / f"{name}.md").read_text(encoding="utf-8")
+    for name in ORDER:
+        path = RESULTS / f"{name}.md"
+        if not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
         # one level deeper: each file's title becomes a section of RESULTS.md
         parts += ["#" + line if line.startswith("#") else line for line in text.splitlines()]
         parts.append("")

@@ -76,8 +76,16 @@ def _params(tmp_path: Path, port: int, start: str, previous: str) -> list[str]:
 
 
 def _stop(pidfile: Path) -> None:
+    """Kill the service the runbook started, and the process group it runs in.
+
+    The runbook starts it from a step's shell, so its group is that step's
+    (the pid is not a group id): kill the group, then the process itself.
+    """
     with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
-        os.killpg(int(pidfile.read_text()), signal.SIGKILL)
+        pid = int(pidfile.read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_service_restart_replaces_a_hung_process_and_waits_for_health(tmp_path: Path) -> None:
