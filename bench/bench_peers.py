@@ -388,16 +388,18 @@ def main() -> None:
     commands = {name: TOOLS[name].par(work, venvs[name]) for name in names}
     results["par"] = run_workload(commands, bash_par(work), runs, env, work)
     print("par done", file=sys.stderr)
-    fixed = fixed_costs(venvs["recoverctl"], venvs.get("Chaos Toolkit"), work, env, args.runs)
+    fixed_runs = max(15, args.runs)
+    fixed = fixed_costs(venvs["recoverctl"], venvs.get("Chaos Toolkit"), work, env, fixed_runs)
     versions = {name: version(name, venvs[name]) for name in names}
-    write_report(results, fixed, versions, runs, names)
+    write_report(results, fixed, versions, runs, names, fixed_runs)
     shutil.rmtree(work, ignore_errors=True)
 
 
 def fixed_costs(
     rc: Path, chaos: Path | None, work: Path, env: dict[str, str], runs: int
-) -> dict[str, tuple[float, float]]:
-    """`--version`, `validate` and a 1-step `run`: recoverctl (warm and cold plan cache) and CTK."""
+) -> dict[str, tuple[float, float, float]]:
+    """`--version`, `validate` and a 1-step `run` of recoverctl (plan cache warm and off) and
+    Chaos Toolkit; each run paired with a `chaos run` just before it for the ratio."""
     one = work / "one.yaml"
     one.write_text(
         json.dumps({"version": 1, "name": "one", "steps": [{"id": "s", "run": ["/bin/true"]}]})
@@ -433,23 +435,37 @@ def fixed_costs(
             str(experiment),
         ]
         commands["chaos run (1 action)"] = chaos_cmd(chaos, experiment, work)
-    samples: dict[str, tuple[list[float], list[int]]] = {name: ([], []) for name in commands}
+    reference = commands.get("chaos run (1 action)")
+    samples: dict[str, tuple[list[float], list[int], list[float]]] = {
+        name: ([], [], []) for name in commands
+    }
     for argv in commands.values():
         measure(argv, env, work)
     for _ in range(runs):
         for name, argv in commands.items():
+            base = measure(reference, env, work)[0] if reference else 0.0
             wall, rss = measure(argv, env, work)
             samples[name][0].append(wall)
             samples[name][1].append(rss)
-    return {name: (statistics.median(w), max(r) / 1024) for name, (w, r) in samples.items()}
+            if base:
+                samples[name][2].append(wall / base)
+    return {
+        name: (
+            statistics.median(w),
+            max(r) / 1024,
+            statistics.median(q) if q else 0.0,
+        )
+        for name, (w, r, q) in samples.items()
+    }
 
 
 def write_report(
     results: dict[str, dict[str, Samples]],
-    fixed: dict[str, tuple[float, float]],
+    fixed: dict[str, tuple[float, float, float]],
     versions: dict[str, str],
     runs: dict[str, int],
     names: list[str],
+    fixed_runs: int,
 ) -> None:
     lines = [
         "# recoverctl and its peers, side by side",
