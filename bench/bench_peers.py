@@ -23,14 +23,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, ROOT, machine
+from bench.common import RESULTS, ROOT, machine, time_with_rss
 
 PEERS = {
     "go-task": "go-task-bin",
@@ -299,23 +298,7 @@ def version(name: str, venv: Path) -> str:
 
 def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of the largest process of one run."""
-    gnu_time = shutil.which("time") or "/usr/bin/time"
-    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
-        started = time.perf_counter()
-        result = subprocess.run(
-            [gnu_time, "-q", "-f", "%M", "-o", rss.name, *argv],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0:
-            raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
-        text = Path(rss.name).read_text().strip().splitlines()
-    return elapsed, int(text[-1]) if text else 0
+    return time_with_rss(argv, env, cwd)
 
 
 @dataclass

@@ -19,37 +19,20 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, bench_env, machine, python
+from bench.common import RESULTS, bench_env, machine, python, time_with_rss
 from bench.generate import big_runbook, write
 
 SIZES = (1_000, 5_000, 10_000)
 RUNS = 3
-
-
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    gnu_time = shutil.which("time") or "/usr/bin/time"
-    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
-        started = time.perf_counter()
-        subprocess.run(
-            [gnu_time, "-q", "-f", "%M", "-o", rss.name, *argv],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=True,
-        )
-        elapsed = time.perf_counter() - started
-        return elapsed, int(Path(rss.name).read_text().split()[-1])
 
 
 def scaling(tmp: Path) -> list[str]:
@@ -72,7 +55,7 @@ def scaling(tmp: Path) -> list[str]:
         samples: dict[str, list[tuple[float, int]]] = {k: [] for k in commands}
         for _ in range(RUNS):
             for name, argv in commands.items():
-                samples[name].append(timed(argv, env))
+                samples[name].append(time_with_rss(argv, env))
         wall = {k: statistics.median(t for t, _ in v) for k, v in samples.items()}
         rss = max(m for _, m in samples["dry"]) / 1024
         lines.append(

@@ -52,6 +52,34 @@ def time_command(
     return elapsed, max(before, after)
 
 
+def time_with_rss(argv: Sequence[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of the largest process of one run, via GNU time.
+
+    GNU time is a fresh process, so unlike our own wait4 figures it does not
+    count memory a child inherited from this (large) benchmark process.
+    """
+    import shutil
+    import tempfile
+
+    gnu_time = shutil.which("time") or "/usr/bin/time"
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        started = time.perf_counter()
+        result = subprocess.run(
+            [gnu_time, "-q", "-f", "%M", "-o", rss.name, *argv],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
+        text = Path(rss.name).read_text().strip().splitlines()
+    return elapsed, int(text[-1]) if text else 0
+
+
 def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment users have: bytecode caching on (pip installs compile .pyc files)."""
     env = {**os.environ, **(extra or {})}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from jinja2 import nodes
 
-from recoverctl.expr.references import parse_expression, parse_template
+from recoverctl.expr.references import dotted_name, parse_expression, parse_template
 
 
 class Untranslatable(Exception):
@@ -171,7 +171,7 @@ class _Translator:
 
     def node(self, node: nodes.Node) -> str:  # noqa: PLR0912 - one case per AST node
         d = self.dialect
-        chain = _chain(node)
+        chain = dotted_name(node, strict=True)
         if chain is not None:
             return self.resolve(chain)
         if isinstance(node, nodes.Const):
@@ -243,16 +243,3 @@ class _Translator:
                 return f"$floor({number})" if name == "int" else number
             return f"{target}(trim(string({inner})))"
         return f"{target}({inner})"
-
-
-def _chain(node: nodes.Node) -> tuple[str, ...] | None:
-    if isinstance(node, nodes.Name) and node.ctx == "load":
-        return (node.name,)
-    if isinstance(node, nodes.Getattr):
-        inner = _chain(node.node)
-        return (*inner, node.attr) if inner else None
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        inner = _chain(node.node)
-        if inner is not None and isinstance(node.arg.value, str):
-            return (*inner, node.arg.value)
-    return None

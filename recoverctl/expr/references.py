@@ -92,7 +92,7 @@ def references(tree: nodes.Node) -> list[Reference]:
 
 
 def _collect(node: nodes.Node, stored: set[str], found: list[Reference]) -> None:
-    chain = _chain(node)
+    chain = dotted_name(node)
     if chain is not None:
         if chain[0] not in stored:
             found.append(Reference(chain))
@@ -104,19 +104,24 @@ def _collect(node: nodes.Node, stored: set[str], found: list[Reference]) -> None
         _collect(child, stored, found)
 
 
-def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+def dotted_name(node: nodes.Node, *, strict: bool = False) -> tuple[str, ...] | None:
+    """`steps.a["b"]` → ("steps", "a", "b"); None when `node` is not a name chain.
+
+    A computed subscript (`steps[params.name]`) ends the chain at what precedes
+    it, or with `strict` makes the whole node not a name.
+    """
     if isinstance(node, nodes.Name) and node.ctx == "load":
         return (node.name,)
     if isinstance(node, nodes.Getattr):
-        inner = _chain(node.node)
+        inner = dotted_name(node.node, strict=strict)
         return (*inner, node.attr) if inner else None
     if isinstance(node, nodes.Getitem):
-        inner = _chain(node.node)
+        inner = dotted_name(node.node, strict=strict)
         if inner is None:
             return None
         if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
             return (*inner, node.arg.value)
-        return inner
+        return None if strict else inner
     return None
 
 
