@@ -91,6 +91,12 @@ def to_asl(
     return _AslExport(plan, findings, _Options(resource, function, approval_function)).machine()
 
 
+def state_name(step_id: str) -> str:
+    """A state's name from a step id: generated ids (`x.rollback`) lose the dot, so every
+    name keeps to the characters CloudWatch logging accepts (letters, digits, - and _)."""
+    return step_id.replace(".", "-")
+
+
 def var(step_id: str) -> str:
     """A step id as a variable name (`x.rollback` → `x__rollback`)."""
     return step_id.replace(".", "__")
@@ -162,7 +168,7 @@ class _AslExport:
         finally_entry = self._finally(end)
         self._add(
             states,
-            "Run succeeded",
+            "Run-succeeded",
             {"Type": "Pass", "Assign": {"run_status": "succeeded"}, "Next": finally_entry},
         )
         self._add(
@@ -171,7 +177,7 @@ class _AslExport:
             {"Type": "Pass", "Assign": {"run_status": "failed"}, "Next": finally_entry},
         )
         rollback_entry = self._rollback_chain(finally_entry)
-        first = self._sequence(rb.steps, "Run succeeded", Route(rollback_entry, "Stop"), self.top)
+        first = self._sequence(rb.steps, "Run-succeeded", Route(rollback_entry, "Stop"), self.top)
         start = self._start(first)
         machine: dict[str, Any] = {
             "Comment": f"recoverctl runbook {rb.name} (plan {self.plan.hash[:12]})",
@@ -228,23 +234,23 @@ class _AslExport:
         if checks:
             self._add(
                 self.top.states,
-                "Check params",
+                "Check-params",
                 {
                     "Type": "Choice",
                     "Choices": [{"Condition": "{% " + " and ".join(checks) + " %}", "Next": first}],
-                    "Default": "Bad params",
+                    "Default": "Bad-params",
                 },
             )
             self._add(
                 self.top.states,
-                "Bad params",
+                "Bad-params",
                 {
                     "Type": "Fail",
                     "Error": "Recoverctl.BadParams",
                     "Cause": "a required param is missing or a param is not one of its choices",
                 },
             )
-            nxt = "Check params"
+            nxt = "Check-params"
         self._add(
             self.top.states,
             "Start",
@@ -268,10 +274,10 @@ class _AslExport:
                 "Type": "Choice",
                 "Choices": [
                     {"Condition": '{% $run_status = "succeeded" %}', "Next": "Succeeded"},
-                    {"Condition": '{% $run_status = "rolled_back" %}', "Next": "Rolled back"},
+                    {"Condition": '{% $run_status = "rolled_back" %}', "Next": "Rolled-back"},
                     {
                         "Condition": '{% $run_status = "rollback_failed" %}',
-                        "Next": "Rollback failed",
+                        "Next": "Rollback-failed",
                     },
                 ],
                 "Default": "Failed",
@@ -280,8 +286,8 @@ class _AslExport:
         self._add(states, "Succeeded", {"Type": "Succeed"})
         cause = "{% $exists($failure) ? $string($failure) : 'the run failed' %}"
         for name, error in (
-            ("Rolled back", "Recoverctl.RolledBack"),
-            ("Rollback failed", "Recoverctl.RollbackFailed"),
+            ("Rolled-back", "Recoverctl.RolledBack"),
+            ("Rollback-failed", "Recoverctl.RollbackFailed"),
             ("Failed", "Recoverctl.Failed"),
         ):
             self._add(states, name, {"Type": "Fail", "Error": error, "Cause": cause})
@@ -304,14 +310,14 @@ class _AslExport:
             if not step.is_action:
                 self.findings.lost(step, "the rollback of a group", "only action steps are undone")
                 continue
-            failed = f"{step.rollback.id}: failed"
+            failed = f"{state_name(step.rollback.id)}-failed"
             self._add(
                 states,
                 failed,
                 {"Type": "Pass", "Assign": {"run_status": "rollback_failed"}, "Next": nxt},
             )
             undo = self._step(step.rollback, nxt, Route(failed, failed), self.top)
-            ask = f"undo {sid}?"
+            ask = f"undo-{state_name(sid)}"
             done = f'{self._result(sid, ())}.status = "succeeded"'
             self._add(
                 states,
@@ -325,10 +331,10 @@ class _AslExport:
             nxt = ask
         self._add(
             states,
-            "Roll back",
+            "Roll-back",
             {"Type": "Pass", "Assign": {"run_status": "rolled_back"}, "Next": nxt},
         )
-        return "Roll back"
+        return "Roll-back"
 
     # -- structure ---------------------------------------------------------------------------------
 
@@ -350,13 +356,13 @@ class _AslExport:
             entry = self._action(step, nxt, route, scope)
         entry = self._guard(step, entry, nxt, route, scope)
         if step.when is not None:
-            skipped = f"{step.id}: skipped"
+            skipped = f"{state_name(step.id)}-skipped"
             self._add(
                 scope.states,
                 skipped,
                 {"Type": "Pass", "Assign": self._records(step, "skipped"), "Next": nxt},
             )
-            ask = f"{step.id}: when"
+            ask = f"{state_name(step.id)}-when"
             self._add(
                 scope.states,
                 ask,
@@ -376,14 +382,14 @@ class _AslExport:
         guard = step.skip_if
         if guard is None:
             return entry
-        unchanged = f"{step.id}: unchanged"
+        unchanged = f"{state_name(step.id)}-unchanged"
         self._add(
             scope.states,
             unchanged,
             {"Type": "Pass", "Assign": self._records(step, "unchanged"), "Next": nxt},
         )
         if isinstance(guard, Expression):
-            ask = f"{step.id}: done already?"
+            ask = f"{state_name(step.id)}-done-already"
             self._add(
                 scope.states,
                 ask,
@@ -404,8 +410,7 @@ class _AslExport:
             {"ErrorEquals": ["States.Timeout"], "Next": failed},
             {"ErrorEquals": ["States.ALL"], "Next": entry},
         ]
-        self._add(scope.states, guard.id, task)
-        return guard.id
+        return self._add(scope.states, guard.id, task)
 
     def _group(self, step: Step, body: Group, nxt: str, route: Route, scope: _Scope) -> str:
         if step.timeout_explicit and step.timeout is not None:
@@ -429,9 +434,9 @@ class _AslExport:
             inner = self._scope({}, chain)
             results = self._branch_results(child, chain)
             done, stop_rb, stop_ab = (
-                f"{child.id}: branch done",
-                f"{child.id}: branch stopped to roll back",
-                f"{child.id}: branch stopped",
+                f"{state_name(child.id)}-branch-done",
+                f"{state_name(child.id)}-branch-stopped-to-roll-back",
+                f"{state_name(child.id)}-branch-stopped",
             )
             for name, marker in ((done, None), (stop_rb, "rollback"), (stop_ab, "abort")):
                 output = (
@@ -447,7 +452,7 @@ class _AslExport:
             start = self._step(child, done, Route(stop_rb, stop_ab), inner)
             ordered = {start: inner.states.pop(start), **inner.states}
             branches.append({"StartAt": start, "States": _reachable(ordered, start)})
-        check = f"{step.id}: failed?"
+        check = f"{state_name(step.id)}-failed"
         group_var = f"$g_{var(step.id)}"
         self._add(
             scope.states,
@@ -464,7 +469,7 @@ class _AslExport:
                 "Default": nxt,
             },
         )
-        self._add(
+        return self._add(
             scope.states,
             step.id,
             {
@@ -474,7 +479,6 @@ class _AslExport:
                 "Next": check,
             },
         )
-        return step.id
 
     def _branch_results(self, child: Step, chain: tuple[str, ...]) -> str:
         """A branch's output: the results of every action step in it, by variable name."""
@@ -513,8 +517,9 @@ class _AslExport:
                 )
         if not choices:
             return default
-        self._add(scope.states, step.id, {"Type": "Choice", "Choices": choices, "Default": default})
-        return step.id
+        return self._add(
+            scope.states, step.id, {"Type": "Choice", "Choices": choices, "Default": default}
+        )
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -678,7 +683,9 @@ class _AslExport:
         if not step.rescue:
             return after
         if step.id not in self.rescues:
-            rescued = self._add(scope.states, f"{step.id}: rescued", {"Type": "Pass", "Next": nxt})
+            rescued = self._add(
+                scope.states, f"{state_name(step.id)}-rescued", {"Type": "Pass", "Next": nxt}
+            )
             self.rescues[step.id] = self._sequence(step.rescue, rescued, Route(after, after), scope)
         return self.rescues[step.id]
 
@@ -720,7 +727,7 @@ class _AslExport:
     def _assert(self, step: Step, body: AssertAction, nxt: str, route: Route, scope: _Scope) -> str:
         holds = " and ".join(f"({self._bool(step, e, scope)})" for e in body.that)
         message = self._text(step, body.message or Text("assertion failed", step.span), scope)
-        passed, failed = f"{step.id}: holds", f"{step.id}: does not hold"
+        passed, failed = f"{state_name(step.id)}-holds", f"{state_name(step.id)}-does-not-hold"
         self._add(
             scope.states,
             passed,
@@ -787,7 +794,7 @@ class _AslExport:
                 step, self.findings, "approval timeout", step.timeout
             )
             if body.default_approve:
-                approved = f"{step.id}: approved by default"
+                approved = f"{state_name(step.id)}-approved-by-default"
                 self._add(
                     scope.states,
                     approved,
@@ -809,11 +816,11 @@ class _AslExport:
             polls = max(1, math.ceil(bound / body.interval))
         counter = f"w_{var(step.id)}"
         check, until, again, pause, gave_up = (
-            f"{step.id}: check",
-            f"{step.id}: until",
-            f"{step.id}: again?",
-            f"{step.id}: pause",
-            f"{step.id}: gave up",
+            f"{state_name(step.id)}-check",
+            f"{state_name(step.id)}-until",
+            f"{state_name(step.id)}-again",
+            f"{state_name(step.id)}-pause",
+            f"{state_name(step.id)}-gave-up",
         )
         task = self._runner_task(step, scope)
         result = self._runner_result()
@@ -933,6 +940,7 @@ class _AslExport:
         return _literal("".join(out)), values
 
     def _add(self, states: dict[str, Any], name: str, state: dict[str, Any]) -> str:
+        name = state_name(name)
         if name in self.options.names:
             raise Untranslatable(f"two states would be named '{name}'")
         if len(name) > 80:

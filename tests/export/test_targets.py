@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,23 @@ def test_export_has_the_plan_shape(path: Path, target: Target) -> None:
     text, _ = _export(path, target)
     document = yaml.safe_load(text) if target is Target.argo else json.loads(text)
     assert shape_differences(plan, "argo" if target is Target.argo else "asl", document) == []
+
+
+def _asl_state_names(states: dict[str, object]) -> list[str]:
+    names = list(states)
+    for state in states.values():
+        for branch in state.get("Branches", []) if isinstance(state, dict) else []:
+            names += _asl_state_names(branch["States"])
+    return names
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_names_keep_to_what_the_targets_accept_everywhere(path: Path) -> None:
+    """ASL: letters, digits, - and _ (CloudWatch logging); Argo: DNS-label-like names."""
+    machine = json.loads(_export(path, Target.step_functions)[0])
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,80}", n) for n in _asl_state_names(machine["States"]))
+    workflow = yaml.safe_load(_export(path, Target.argo)[0])
+    for template in workflow["spec"]["templates"]:
+        assert re.fullmatch(r"[a-z0-9][-a-z0-9]{0,62}", template["name"])
+        for task in template.get("dag", {}).get("tasks", []):
+            assert re.fullmatch(r"[a-z0-9][-a-z0-9]{0,62}", task["name"])
