@@ -498,11 +498,13 @@ def write_report(
         "",
         "## Fixed cost",
         "",
-        "| command | median | peak memory |",
-        "|---|---|---|",
+        f"Median of {fixed_runs} runs, each paired with a `chaos run` of one action just before it.",
+        "",
+        "| command | median | vs `chaos run` | peak memory |",
+        "|---|---|---|---|",
         *(
-            f"| `{name}` | {wall * 1000:.0f} ms | {rss:.0f} MiB |"
-            for name, (wall, rss) in fixed.items()
+            f"| `{name}` | {wall * 1000:.0f} ms | {ratio:.2f}x | {rss:.0f} MiB |"
+            for name, (wall, rss, ratio) in fixed.items()
         ),
         "",
     ]
