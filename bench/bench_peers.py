@@ -374,6 +374,13 @@ def main() -> None:
     fixed_runs = max(15, args.runs)
     fixed = fixed_costs(venvs["recoverctl"], venvs.get("Chaos Toolkit"), work, env, fixed_runs)
     versions = {name: version(name, venvs[name]) for name in names}
+    raw = {
+        "results": {w: {n: vars(x) for n, x in by.items()} for w, by in results.items()},
+        "fixed": fixed,
+        "versions": versions,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "peers.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
     write_report(results, fixed, versions, runs, names, fixed_runs)
     shutil.rmtree(work, ignore_errors=True)
 

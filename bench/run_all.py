@@ -16,6 +16,7 @@ from bench.common import RESULTS, ROOT
 
 ORDER = (
     "peers",
+    "targets",
     "engine",
     "validate",
     "scale",
