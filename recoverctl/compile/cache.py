@@ -53,7 +53,9 @@ def _text_hash(raw: bytes) -> str:
 
 
 def _key(path: Path, raw: bytes) -> str:
-    identity = f"{FORMAT}\0{__version__}\0{sys.version}\0{path.resolve()}\0".encode()
+    """The plan records the path as it was given (messages, the journal quote it), so the
+    key holds that path and the folder it is relative to, not just the file's identity."""
+    identity = f"{FORMAT}\0{__version__}\0{sys.version}\0{Path.cwd()}\0{path}\0".encode()
     return hashlib.sha256(identity + raw).hexdigest()
 
 

@@ -108,3 +108,16 @@ def test_an_unwritable_cache_does_not_stop_a_run(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert blocker.is_file()
+
+
+def test_the_same_file_named_from_another_folder_keeps_its_own_path(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "runbooks").mkdir()
+    write_runbook(tmp_path / "runbooks", runbook_data({"id": "a", "run": "true"}))
+    monkeypatch.chdir(tmp_path)
+    first, _ = load_plan(Path("runbooks/rb.yaml"), [], None)
+    monkeypatch.chdir(tmp_path / "runbooks")
+    second, _ = load_plan(Path("rb.yaml"), [], None)
+    assert first.runbook.path == Path("runbooks/rb.yaml")
+    assert second.runbook.path == Path("rb.yaml")
