@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from recoverctl.compile.plan import Plan
@@ -103,7 +104,7 @@ class _ArgoExport:
     def manifest(self, *, template: bool) -> dict[str, Any]:
         rb = self.runbook
         main: list[dict[str, Any]] = []
-        self._sequence(rb.steps, [], [], main, self.main_refs)
+        self._sequence(rb.steps, [], [], _Dag(main, self.main_refs))
         self.templates.insert(0, {"name": "main", "dag": {"tasks": main}})
         spec: dict[str, Any] = {"entrypoint": "main"}
         exit_tasks = self._exit_handler()
@@ -172,11 +173,10 @@ class _ArgoExport:
         steps: tuple[Step, ...],
         after: list[str],
         when: list[str],
-        tasks: list[dict[str, Any]],
-        refs: References,
+        dag: _Dag,
     ) -> list[str]:
         for step in steps:
-            after = self._step(step, after, when, tasks, refs)
+            after = self._step(step, after, when, dag)
         return after
 
     def _step(
@@ -184,34 +184,31 @@ class _ArgoExport:
         step: Step,
         after: list[str],
         when: list[str],
-        tasks: list[dict[str, Any]],
-        refs: References,
+        dag: _Dag,
     ) -> list[str]:
         """Emit `step`'s tasks after `after` (depends terms); returns the terms that follow it."""
         when = list(when)
         if step.when is not None:
-            when.append(self._condition(step, step.when, refs))
+            when.append(self._condition(step, step.when, dag.refs))
         if isinstance(step.skip_if, Expression):
-            when.append(f"!({self._condition(step, step.skip_if, refs)})")
+            when.append(f"!({self._condition(step, step.skip_if, dag.refs)})")
         elif isinstance(step.skip_if, Step):
-            guard = self._task(step.skip_if, after, when, tasks, refs, continue_on_failure=True)
+            guard = self._task(step.skip_if, after, when, dag, continue_on_failure=True)
             after = [_done(guard)]
             when.append(f"tasks['{guard}'].status != 'Succeeded'")
         body = step.body
         if isinstance(body, Group):
-            return self._group(step, body, after, when, tasks, refs)
+            return self._group(step, body, after, when, dag)
         if isinstance(body, Branch):
-            return self._branch(step, body, after, when, tasks, refs)
+            return self._branch(step, body, after, when, dag)
         if isinstance(body, CallAction):
             self.findings.lost(step, "`call`", "sub-runbooks are not exported; inline the steps")
             return after
         continues = step.on_failure is OnFailure.CONTINUE or bool(step.rescue)
-        name = self._task(step, after, when, tasks, refs, continue_on_failure=continues)
+        name = self._task(step, after, when, dag, continue_on_failure=continues)
         exits = [_accepts(name, step.on_failure is OnFailure.CONTINUE)]
         if step.rescue:
-            rescued = self._sequence(
-                step.rescue, [f"({name}.Failed || {name}.Errored)"], when, tasks, refs
-            )
+            rescued = self._sequence(step.rescue, [f"({name}.Failed || {name}.Errored)"], when, dag)
             exits = [
                 f"({_accepts(name, step.on_failure is OnFailure.CONTINUE)} || {' && '.join(rescued)})"
             ]
@@ -223,8 +220,7 @@ class _ArgoExport:
         body: Group,
         after: list[str],
         when: list[str],
-        tasks: list[dict[str, Any]],
-        refs: References,
+        dag: _Dag,
     ) -> list[str]:
         if step.timeout_explicit and step.timeout is not None:
             self.findings.lost(
@@ -233,7 +229,7 @@ class _ArgoExport:
         if step.rescue:
             self.findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
         if not body.parallel:
-            return self._sequence(body.steps, after, when, tasks, refs)
+            return self._sequence(body.steps, after, when, dag)
         if body.max_parallel is not None and body.max_parallel < len(body.steps):
             self.findings.lost(
                 step,
@@ -242,7 +238,7 @@ class _ArgoExport:
             )
         exits: list[str] = []
         for child in body.steps:
-            exits += self._step(child, after, when, tasks, refs)
+            exits += self._step(child, after, when, dag)
         return exits
 
     def _branch(
@@ -251,19 +247,18 @@ class _ArgoExport:
         body: Branch,
         after: list[str],
         when: list[str],
-        tasks: list[dict[str, Any]],
-        refs: References,
+        dag: _Dag,
     ) -> list[str]:
         earlier: list[str] = []
         exits: list[str] = []
         for case in body.cases:
             guard = [f"!({c})" for c in earlier]
             if case.when is not None:
-                this = self._condition(step, case.when, refs)
+                this = self._condition(step, case.when, dag.refs)
                 guard.append(this)
                 earlier.append(this)
             case_when = [*when, " && ".join(guard)] if guard else list(when)
-            exits += self._sequence(case.steps, after, case_when, tasks, refs) if case.steps else []
+            exits += self._sequence(case.steps, after, case_when, dag) if case.steps else []
         return exits or after
 
     def _task(
@@ -271,8 +266,7 @@ class _ArgoExport:
         step: Step,
         after: list[str],
         when: list[str],
-        tasks: list[dict[str, Any]],
-        refs: References,
+        dag: _Dag,
         *,
         continue_on_failure: bool,
     ) -> str:
@@ -284,8 +278,8 @@ class _ArgoExport:
             task["when"] = "{{=" + " && ".join(f"({w})" for w in when) + "}}"
         if continue_on_failure:
             task["continueOn"] = {"failed": True}
-        tasks.append(task)
-        self._action_template(step, name, refs)
+        dag.tasks.append(task)
+        self._action_template(step, name, dag.refs)
         return name
 
     def _name(self, step_id: str) -> str:
@@ -565,7 +559,7 @@ class _ArgoExport:
     # -- the exit handler: rollbacks, then finally ---------------------------------------------
 
     def _exit_handler(self) -> list[dict[str, Any]]:
-        tasks: list[dict[str, Any]] = []
+        dag = _Dag([], self.exit_refs)
         aborted = [
             f"workflow.outputs.parameters['{_status_param(sid)}'] == 'failed'"
             for sid in sorted(self.tracked)
@@ -584,12 +578,10 @@ class _ArgoExport:
                 f"workflow.outputs.parameters['{_status_param(sid)}'] == 'succeeded'",
                 *(f"!({a})" for a in aborted),
             ]
-            name = self._task(
-                step.rollback, after, completed, tasks, self.exit_refs, continue_on_failure=True
-            )
+            name = self._task(step.rollback, after, completed, dag, continue_on_failure=True)
             after = [_done(name)]
-        self._sequence(self.runbook.finally_steps, after, [], tasks, self.exit_refs)
-        return tasks
+        self._sequence(self.runbook.finally_steps, after, [], dag)
+        return dag.tasks
 
     def _task_field(self, step: Step, field: str, rest: tuple[str, ...]) -> str:
         task = f"tasks['{argo_task_name(step.id)}']"
@@ -601,6 +593,14 @@ class _ArgoExport:
             "exit_code": f"asInt({task}.exitCode)",
             "stdout": f"{task}.outputs.result",
         }[field]
+
+
+@dataclass(frozen=True, slots=True)
+class _Dag:
+    """A DAG template being filled: its tasks, and how its conditions read names."""
+
+    tasks: list[dict[str, Any]]
+    refs: References
 
 
 def _no_results_in_exit_handler(step: Step, field: str, rest: tuple[str, ...]) -> str:
