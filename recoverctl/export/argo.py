@@ -27,6 +27,7 @@ from recoverctl.export.common import (
     argo_task_name,
     condition,
     dns_label,
+    note_wait_for_retry,
     whole_seconds,
 )
 from recoverctl.export.expressions import EXPR, Expr, Untranslatable, translate_template
@@ -322,13 +323,18 @@ class _ArgoExport:
         self._limits(step, tpl, refs)
         self.templates.append(tpl)
 
-    def _limits(self, step: Step, tpl: dict[str, Any], refs: References) -> None:
+    def _limits(
+        self, step: Step, tpl: dict[str, Any], refs: References, *, retries: bool = True
+    ) -> None:
+        """Timeout, retries, locks and the recorded status of `step`, on its template."""
         if step.timeout is not None and "suspend" not in tpl:
             tpl["activeDeadlineSeconds"] = whole_seconds(
                 step, self.findings, "timeout", step.timeout
             )
         retry = step.retry
-        if retry.attempts > 1:
+        if not retries:
+            note_wait_for_retry(step, self.findings)
+        elif retry.attempts > 1:
             backoff: dict[str, Any] = {
                 "duration": f"{retry.delay:g}s",
                 "factor": _int_or_str(retry.factor if retry.backoff is Backoff.EXPONENTIAL else 1),
@@ -505,20 +511,13 @@ class _ArgoExport:
         remaining = "asInt(inputs.parameters.remaining)"
         again = "{{=!(" + done + f") && {remaining} > 1" + "}}"
         give_up = "{{=!(" + done + f") && {remaining} <= 1" + "}}"
-        check_step = Step(
-            id=step.id, span=step.span, path=step.path, body=body.check, env=step.env, cwd=step.cwd
-        )
         check_tpl: dict[str, Any] = {"name": check}
         if isinstance(body.check, HttpAction):
             check_tpl["http"] = self._http(step, body.check, refs)
         else:
-            argv, values = self._argv(check_step, body.check, refs)
-            check_tpl["container"] = self._container(check_step, argv, refs, extra_env=values)
-        self._limits(
-            Step(id=step.id, span=step.span, path=step.path, body=body.check, timeout=step.timeout),
-            check_tpl,
-            refs,
-        )
+            argv, values = self._argv(step, body.check, refs)
+            check_tpl["container"] = self._container(step, argv, refs, extra_env=values)
+        self._limits(step, check_tpl, refs, retries=False)  # the poll itself is the retry loop
         self.templates += [
             {
                 "name": name,

@@ -30,6 +30,7 @@ from recoverctl.export.common import (
     all_steps,
     condition,
     join_parts,
+    note_wait_for_retry,
     whole_seconds,
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
@@ -822,6 +823,7 @@ class _AslExport:
             f"{state_name(step.id)}-pause",
             f"{state_name(step.id)}-gave-up",
         )
+        note_wait_for_retry(step, self.findings)
         task = self._runner_task(step, scope)
         result = self._runner_result()
         task["Assign"] = {

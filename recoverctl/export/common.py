@@ -77,6 +77,15 @@ def whole_seconds(
     return rounded
 
 
+def note_wait_for_retry(step: Step, findings: Findings) -> None:
+    """Both targets repeat a wait_for's check until its deadline; retrying the whole wait
+    (what `retry:` on a wait_for step means) is not expressed."""
+    if step.retry.attempts > 1:
+        findings.lost(
+            step, "retry of a wait_for", "its checks repeat until the deadline; the wait does not"
+        )
+
+
 def dns_label(step_id: str) -> str:
     """A step id as a Kubernetes-style name: lower case, digits and `-`."""
     return re.sub(r"[^a-z0-9-]+", "-", step_id.lower()).strip("-") or "step"

@@ -192,3 +192,16 @@ def test_steps_named_like_expression_functions_get_safe_argo_names(tmp_path: Pat
     tasks = argo["spec"]["templates"][0]["dag"]["tasks"]
     assert [t["name"] for t in tasks] == ["split-step", "map-step"]
     assert tasks[1]["depends"] == "(split-step.Succeeded || split-step.Skipped)"
+
+
+def test_a_retried_wait_for_is_reported_by_both_targets(tmp_path: Path) -> None:
+    step = {
+        "id": "ready",
+        "wait_for": {"run": "true", "interval": "1s", "timeout": "5s"},
+        "retry": {"attempts": 3, "delay": "1s"},
+    }
+    path = write_runbook(tmp_path, runbook_data(step))
+    for target in ("argo", "step-functions"):
+        result = run_cli(["export", str(path), "--to", target])
+        assert result.returncode == 2, result.stderr
+        assert "step 'ready': retry of a wait_for cannot be exported" in result.stderr
