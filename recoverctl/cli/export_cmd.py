@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +10,13 @@ import typer
 
 from recoverctl.cli.app import app, reports_errors
 from recoverctl.errors import UsageError
-from recoverctl.export.options import ExportOptions, Target
+from recoverctl.export.options import (
+    DEFAULT_FUNCTION,
+    DEFAULT_IMAGE,
+    LAMBDA_INVOKE,
+    ExportOptions,
+    Target,
+)
 
 _ARGO_ONLY = "--template and --image are Argo options"
 _ASL_ONLY = "--resource, --function and --approval-function are Step Functions options"
@@ -75,17 +79,14 @@ def export(
         raise UsageError(_ASL_ONLY, hint="drop them, or use --to step-functions")
     if to is Target.step_functions and (template or image):
         raise UsageError(_ARGO_ONLY, hint="drop them, or use --to argo")
-    options = ExportOptions(lossy=lossy, template=template)
-    if image:
-        options = ExportOptions(lossy=lossy, template=template, image=image)
-    if to is Target.step_functions:
-        defaults = ExportOptions()
-        options = ExportOptions(
-            lossy=lossy,
-            resource=resource or defaults.resource,
-            function=function or defaults.function,
-            approval_function=approval_function,
-        )
+    options = ExportOptions(
+        lossy=lossy,
+        template=template,
+        image=image or DEFAULT_IMAGE,
+        resource=resource or LAMBDA_INVOKE,
+        function=function or DEFAULT_FUNCTION,
+        approval_function=approval_function,
+    )
     checked = require_valid(runbook)
     exported = export_plan(compile_plan(checked.model, checked.callees), to, options)
     write_diagnostics(exported.warnings, sys.stderr)
@@ -98,12 +99,10 @@ def export(
 
 def _write_atomically(path: Path, text: str) -> None:
     """A failed write never leaves half a manifest where a deploy job would pick it up."""
+    from recoverctl.files import replace_file, shared_mode
+
     try:
-        directory = path.parent if str(path.parent) else Path()
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).replace(path)
+        replace_file(path, text.encode("utf-8"), mode=shared_mode())
     except OSError as exc:
         raise UsageError(
             f"cannot write {path}: {exc.strerror or exc}",

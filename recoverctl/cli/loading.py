@@ -22,12 +22,12 @@ def load_plan(
     from recoverctl.compile import cache, compile_plan
     from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
 
-    plan = cache.load(runbook)
+    try:
+        raw: bytes | None = runbook.read_bytes()
+    except OSError:
+        raw = None  # require_valid says what is wrong with the path
+    plan = cache.load(runbook, raw) if raw is not None else None
     if plan is None:
-        try:
-            raw: bytes | None = runbook.read_bytes()
-        except OSError:
-            raw = None  # require_valid says what is wrong with the path
         from recoverctl.validate.pipeline import require_valid
 
         checked = require_valid(runbook)

@@ -19,13 +19,13 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from recoverctl import __version__
 from recoverctl.compile.plan import Plan
+from recoverctl.files import replace_file
 
 FORMAT = 1
 
@@ -59,13 +59,13 @@ def _key(path: Path, raw: bytes) -> str:
     return hashlib.sha256(identity + raw).hexdigest()
 
 
-def load(path: Path) -> Plan | None:
-    """The cached plan of `path`, or None (not cached, stale, or not trustworthy)."""
+def load(path: Path, raw: bytes) -> Plan | None:
+    """The cached plan of `path` whose bytes are `raw`, or None (not cached, stale, or not
+    trustworthy)."""
     folder = cache_dir()
     if folder is None:
         return None
     try:
-        raw = path.read_bytes()
         entry = folder / f"{_key(path, raw)}.pickle"
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as handle:
@@ -92,14 +92,8 @@ def store(path: Path, raw: bytes, plan: Plan) -> None:
     called = [(str(p.runbook.path), p.runbook.sha256) for p in _callees(plan)]
     with contextlib.suppress(OSError, pickle.PickleError, RecursionError, ValueError):
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plan.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"plan": plan, "called": called}, handle, pickle.HIGHEST_PROTOCOL)
-            Path(tmp).replace(folder / f"{_key(path, raw)}.pickle")
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                Path(tmp).unlink()
+        data = pickle.dumps({"plan": plan, "called": called}, pickle.HIGHEST_PROTOCOL)
+        replace_file(folder / f"{_key(path, raw)}.pickle", data)
 
 
 def _callees(plan: Plan) -> list[Plan]:

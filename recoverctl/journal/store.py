@@ -13,13 +13,13 @@ created 0700 and files 0600: a journal holds what a recovery did.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recoverctl.errors import RecoverctlError
+from recoverctl.files import replace_file
 
 META_VERSION = 1
 
@@ -42,13 +42,7 @@ def private_dir(path: Path) -> Path:
 
 def write_private(path: Path, text: str) -> None:
     """Atomically replace `path` with `text`, mode 0600 (write, fsync, rename)."""
-    temp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(path)
+    replace_file(path, text.encode("utf-8"), durable=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -205,3 +206,17 @@ def test_a_retried_wait_for_is_reported_by_both_targets(tmp_path: Path) -> None:
         result = run_cli(["export", str(path), "--to", target])
         assert result.returncode == 2, result.stderr
         assert "step 'ready': retry of a wait_for cannot be exported" in result.stderr
+
+
+def test_the_written_manifest_gets_the_usual_mode_and_no_temporary_file(tmp_path: Path) -> None:
+    path = write_runbook(tmp_path, runbook_data({"id": "a", "run": "true"}))
+    out = tmp_path / "out" / "wf.yaml"
+    out.parent.mkdir()
+    old = os.umask(0o022)
+    try:
+        result = invoke(["export", str(path), "--to", "argo", "-o", str(out)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o644  # a manifest to share, not a private file
+    assert [p.name for p in out.parent.iterdir()] == ["wf.yaml"]
