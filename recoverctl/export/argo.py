@@ -287,7 +287,10 @@ class _ArgoExport:
         name = argo_task_name(step_id)
         owner = self.names.setdefault(name, step_id)
         if owner != step_id:
-            raise Untranslatable(f"steps '{owner}' and '{step_id}' both become Argo name '{name}'")
+            raise Untranslatable(
+                f"steps '{owner}' and '{step_id}' both become Argo name '{name}'",
+                self.steps.get(step_id),
+            )
         return name
 
     # -- templates of actions -----------------------------------------------------------------

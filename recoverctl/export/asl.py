@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from recoverctl.compile.plan import Plan
@@ -77,7 +77,6 @@ class _Options:
     resource: str
     function: str
     approval_function: str | None
-    names: set[str] = field(default_factory=set)
 
 
 def to_asl(
@@ -112,6 +111,8 @@ class _AslExport:
         self._index_chains(self.runbook.steps, ())
         self._index_chains(self.runbook.finally_steps, ())
         self.top = self._scope({}, ())
+        self.names: set[str] = set()
+        """Every state name used so far: ASL wants them unique across the whole machine."""
         self.rescues: dict[str, str] = {}
         """Step id → the entry of its rescue steps (emitted once, however many ways lead there)."""
 
@@ -345,6 +346,13 @@ class _AslExport:
         return nxt
 
     def _step(self, step: Step, nxt: str, route: Route, scope: _Scope) -> str:
+        try:
+            return self._emit(step, nxt, route, scope)
+        except Untranslatable as exc:
+            exc.step = exc.step or step  # the innermost step names the place
+            raise
+
+    def _emit(self, step: Step, nxt: str, route: Route, scope: _Scope) -> str:
         body = step.body
         if isinstance(body, Group):
             entry = self._group(step, body, nxt, route, scope)
@@ -445,11 +453,14 @@ class _AslExport:
                     if marker is None
                     else f'$merge([{results}, {{"rc_failed": "{marker}"}}])'
                 )
-                self._add(
-                    inner.states,
-                    name,
-                    {"Type": "Pass", "Output": "{% " + output + " %}", "End": True},
-                )
+                try:
+                    self._add(
+                        inner.states,
+                        name,
+                        {"Type": "Pass", "Output": "{% " + output + " %}", "End": True},
+                    )
+                except Untranslatable as exc:
+                    raise Untranslatable(str(exc), child) from None  # named after the member
             start = self._step(child, done, Route(stop_rb, stop_ab), inner)
             ordered = {start: inner.states.pop(start), **inner.states}
             branches.append({"StartAt": start, "States": _reachable(ordered, start)})
@@ -943,11 +954,11 @@ class _AslExport:
 
     def _add(self, states: dict[str, Any], name: str, state: dict[str, Any]) -> str:
         name = state_name(name)
-        if name in self.options.names:
+        if name in self.names:
             raise Untranslatable(f"two states would be named '{name}'")
         if len(name) > 80:
             raise Untranslatable(f"the state name '{name}' is longer than 80 characters")
-        self.options.names.add(name)
+        self.names.add(name)
         states[name] = state
         return name
 

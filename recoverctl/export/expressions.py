@@ -19,10 +19,15 @@ from dataclasses import dataclass
 from jinja2 import nodes
 
 from recoverctl.expr.references import dotted_name, parse_expression, parse_template
+from recoverctl.model.runbook import Step
 
 
 class Untranslatable(Exception):
-    """An expression the target language cannot evaluate the same way."""
+    """An expression (or a name) the target cannot take; `step` is where, once known."""
+
+    def __init__(self, message: str, step: Step | None = None) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 Resolver = Callable[[tuple[str, ...]], str]

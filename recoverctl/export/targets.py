@@ -18,7 +18,7 @@ from recoverctl.export.common import Findings
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.export.options import ExportOptions, Target
 from recoverctl.export.shape import shape_differences
-from recoverctl.model.source import Diagnostic
+from recoverctl.model.source import Diagnostic, Span
 
 
 @dataclass(slots=True)
@@ -42,9 +42,17 @@ def export_plan(plan: Plan, target: Target, options: ExportOptions) -> Exported:
                 approval_function=options.approval_function,
             )
     except Untranslatable as exc:
+        span = exc.step.span if exc.step is not None else Span(1, 1, 1, 1)
         raise RecoverctlError(
-            message=f"{plan.runbook.path}: cannot export to {target.label}: {exc}",
-            hint="rename the steps involved",
+            [
+                Diagnostic(
+                    file=plan.runbook.path,
+                    span=span,
+                    message=f"cannot export to {target.label}: {exc}",
+                    code="export",
+                    hint="rename the step",
+                )
+            ]
         ) from None
     findings.raise_if_blocking()
     problems = shape_differences(plan, "argo" if target is Target.argo else "asl", document)

@@ -220,3 +220,18 @@ def test_the_written_manifest_gets_the_usual_mode_and_no_temporary_file(tmp_path
     assert result.exit_code == 0, result.output
     assert out.stat().st_mode & 0o777 == 0o644  # a manifest to share, not a private file
     assert [p.name for p in out.parent.iterdir()] == ["wf.yaml"]
+
+
+def test_a_name_the_target_cannot_take_is_a_positioned_error(tmp_path: Path) -> None:
+    long_id = "warm_" + "x" * 59
+    data = runbook_data(
+        {"id": "g", "parallel": [{"id": long_id, "run": "true"}, {"id": "b", "run": "true"}]}
+    )
+    path = write_runbook(tmp_path, data)
+    result = run_cli(["export", str(path), "--to", "step-functions"])
+    assert result.returncode == 2, result.stderr
+    assert (
+        f"rb.yaml:5:5: error: cannot export to AWS Step Functions: the state name '{long_id}-branch"
+        in result.stderr
+    )
+    assert "hint: rename the step" in result.stderr
