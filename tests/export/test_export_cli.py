@@ -231,7 +231,7 @@ def test_a_name_the_target_cannot_take_is_a_positioned_error(tmp_path: Path) -> 
     result = run_cli(["export", str(path), "--to", "step-functions"])
     assert result.returncode == 2, result.stderr
     assert (
-        f"rb.yaml:5:5: error: cannot export to AWS Step Functions: the state name '{long_id}-branch"
+        f"rb.yaml:6:5: error: cannot export to AWS Step Functions: the state name '{long_id}-branch"
         in result.stderr
     )
     assert "hint: rename the step" in result.stderr
