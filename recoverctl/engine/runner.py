@@ -802,9 +802,9 @@ def exit_code_for(status: str) -> ExitCode:
 
 def _values_read(source: str, context: dict[str, Any]) -> dict[str, Any]:
     """The value of every name a condition reads, for the decision record."""
-    values: dict[str, Any] = {}
     from recoverctl.expr.references import parse_expression, references
 
+    values: dict[str, Any] = {}
     for ref in references(parse_expression(source)):
         try:
             values[str(ref)] = evaluate(str(ref), context)
