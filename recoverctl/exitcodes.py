@@ -14,5 +14,12 @@ class ExitCode(IntEnum):
     """Invalid input or usage: nothing was run."""
     ROLLBACK_FAILED = 3
     """The run failed and its rollback failed too: a human is needed."""
+    BLOCKED = 4
+    """The run stopped at an approval gate nobody could answer; `resume` continues it."""
+    JOURNAL_FAILED = 5
+    """The journal could not be written (disk full, I/O error): the run stopped before its
+    next step, nothing after the last record ran; free the space and `resume`."""
     INTERRUPTED = 130
-    """Interrupted by Ctrl-C or SIGTERM; the run can be resumed."""
+    """Interrupted by Ctrl-C, SIGTERM or SIGHUP; the run can be resumed."""
+    INTERNAL = 70
+    """A bug in recoverctl (never a traceback; RECOVERCTL_DEBUG=1 shows it)."""

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from recoverctl.compile.plan import Plan
-from recoverctl.engine.bus import EventBus
 from recoverctl.engine.state import RunState
 from recoverctl.journal.lock import RunLock
 from recoverctl.journal.store import RunDir, Store
@@ -22,17 +21,14 @@ class Recorder:
         self.run: RunDir | None = None
         self.writer: JournalWriter | None = None
         self.meta: dict[str, Any] = {}
-        self.prior_duration = 0.0
 
     def start(
         self,
-        bus: EventBus,
         params: dict[str, Any],
         *,
-        on_error: Any,
         existing: RunDir | None = None,
         seq: int = 0,
-    ) -> RunDir:
+    ) -> JournalWriter:
         self.lock.acquire(self.run_id)
         try:
             self.run = existing or self.store.create(self.run_id, self.plan.runbook.text)
@@ -50,32 +46,34 @@ class Recorder:
                     "rto": self.plan.runbook.objectives.rto,
                 }
             )
-            self.prior_duration = float(self.meta.get("duration") or 0.0) if existing else 0.0
             self.meta.update({"status": "running", "pid": _pid()})
             self.run.write_meta(self.meta)
-            self.writer = JournalWriter(self.run, self.plan.hash, on_error=on_error, seq=seq)
+            self.writer = JournalWriter(self.run, self.plan.hash, seq=seq)
         except BaseException:
             self.lock.release()
             raise
-        bus.subscribe(self.writer, "journal")
-        return self.run
+        return self.writer
 
     def finish(self, state: RunState) -> None:
         try:
             if self.writer is not None:
                 self.writer.close()
             if self.run is not None:
+                lost = self.writer.failed if self.writer is not None else None
                 self.meta.update(
                     {
-                        "status": state.status,
+                        # the journal is the truth: one that stopped recording ends the run unknown
+                        "status": "interrupted" if lost else state.status,
                         "exit_code": state.exit_code,
-                        "duration": self.prior_duration + (state.duration or 0.0),
+                        "duration": state.duration,
                         "finished": time.time(),
                         "path_taken": [
                             f"{d.step_id}→{d.label}" for d in state.decisions if d.label
                         ],
                         "failed_step": state.failed_step,
-                        "error": state.error,
+                        "error": f"the journal could not be written: {lost}"
+                        if lost
+                        else state.error,
                         "steps": {
                             sid: {
                                 "status": s.status,

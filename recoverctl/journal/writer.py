@@ -12,16 +12,19 @@ which is the same case as a power cut while it ran: resume asks before
 running a non-idempotent step again. Process ids are not fsynced: after a
 power cut there is no process left to kill.
 
-A write that fails (disk full) stops the run through `on_error`: a recovery
-whose record is lost cannot be resumed safely.
+A write that fails (disk full, I/O error) raises OSError to the emit point,
+which stops the run before its next side effect: a recovery whose record is
+lost cannot be resumed safely. After one failed write nothing more is
+written — a journal with a hole in it would tell a resume a false story.
+Events arrive already cleaned (engine/encode.py), so encoding cannot fail.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-from collections.abc import Callable
 
 from recoverctl.engine.events import (
     EVENT_SCHEMA_VERSION,
@@ -44,35 +47,74 @@ SYNC_ON = (
 
 
 class JournalWriter:
-    def __init__(
-        self, run: RunDir, plan_hash: str, *, on_error: Callable[[str], None], seq: int = 0
-    ) -> None:
-        self.run, self.plan_hash, self.on_error = run, plan_hash, on_error
+    def __init__(self, run: RunDir, plan_hash: str, *, seq: int = 0) -> None:
+        self.run, self.plan_hash = run, plan_hash
         self.seq = seq
         self.failed: str | None = None
-        fd = os.open(run.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(run.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        _drop_torn_tail(fd)
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
 
-    def __call__(self, event: Event) -> None:
+    def append(self, event: Event) -> None:
         if self.failed is not None:
-            return
-        self.seq += 1
+            raise OSError(errno.EIO, self.failed)
         record = {
             "v": EVENT_SCHEMA_VERSION,
-            "seq": self.seq,
+            "seq": self.seq + 1,
             "run_id": self.run.run_id,
             "plan_hash": self.plan_hash,
             **event.to_dict(),
         }
         try:
-            self.handle.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+            line = json.dumps(record, default=_marked, ensure_ascii=False, allow_nan=False)
+        except ValueError:  # never reached for cleaned events; a record is never dropped
+            from recoverctl.engine.encode import json_safe
+
+            line = json.dumps(json_safe(record, str), ensure_ascii=False)
+        try:
+            self.handle.write(line + "\n")
             self.handle.flush()
             if isinstance(event, SYNC_ON):
                 os.fsync(self.handle.fileno())
         except OSError as exc:
-            self.failed = f"cannot write the journal {self.run.journal}: {exc.strerror or exc}"
-            self.on_error(self.failed)
+            self.failed = f"{exc.strerror or exc} ({self.run.journal})"
+            raise
+        self.seq += 1
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.handle.close()
+
+
+def _marked(value: object) -> str:
+    """Belt and braces: events are cleaned before they get here, but a record never fails."""
+    from recoverctl.engine.encode import marked
+
+    return marked(value)
+
+
+def _drop_torn_tail(fd: int) -> None:
+    """A crash can leave half a line at the end: cut it before appending after it.
+
+    Appending after a torn line would glue the next record to it and turn a
+    tolerated torn tail into a corrupt record in the middle of the journal.
+    """
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    window = min(size, 1 << 20)
+    tail = os.pread(fd, window, size - window)
+    keep = size
+    if not tail.endswith(b"\n"):
+        if b"\n" in tail:
+            keep = size - window + tail.rfind(b"\n") + 1
+        elif window == size:
+            keep = 0  # the only line is torn
+    else:
+        last = tail[: len(tail) - 1].rsplit(b"\n", 1)[-1]
+        try:
+            json.loads(last)
+        except ValueError:  # a complete-looking last line that does not parse: torn as well
+            keep = size - len(last) - 1
+    if keep < size:
+        os.ftruncate(fd, keep)

@@ -1,0 +1,54 @@
+"""How a run (one session of it) ended: status, cause, exit code — decided in one place.
+
+The cause is what `failure` means in rollback and `finally` templates: the
+step and error that ended the run, empty strings when it succeeded (never
+undefined, never a tolerated failure from earlier in the run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from recoverctl.exitcodes import ExitCode
+
+EXIT_CODES = {
+    "succeeded": ExitCode.OK,
+    "failed": ExitCode.FAILED,
+    "rolled_back": ExitCode.FAILED,
+    "rollback_failed": ExitCode.ROLLBACK_FAILED,
+    "interrupted": ExitCode.INTERRUPTED,
+    "blocked": ExitCode.BLOCKED,
+}
+
+
+def exit_code_for(status: str) -> ExitCode:
+    return EXIT_CODES[status]
+
+
+@dataclass(slots=True)
+class RunEnding:
+    status: str = "succeeded"
+    error: str | None = None
+    failed_step: str | None = None
+    rollback: bool = False
+    lost: bool = False
+    """The journal could not be written: nothing more may run, not even a rollback."""
+
+    def fail(self, error: str, step: str | None = None, *, rollback: bool = True) -> None:
+        self.status, self.error, self.failed_step, self.rollback = "failed", error, step, rollback
+
+    def journal_lost(self, error: str) -> None:
+        self.status, self.rollback, self.lost = "interrupted", False, True
+        self.error = (
+            f"{error}: the run stopped before its next step (nothing after the last record ran, "
+            "nothing was rolled back); free the space, then `recoverctl resume` continues it"
+        )
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.JOURNAL_FAILED if self.lost else exit_code_for(self.status)
+
+    def failure(self) -> dict[str, Any]:
+        """`failure` as rollback and finally templates see it."""
+        return {"step": self.failed_step or "", "error": self.error or "", "status": self.status}
