@@ -22,6 +22,9 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
 
     url = ctx.render(action.url)
     headers = {name: ctx.render(value) for name, value in action.headers}
+    problem = _bad_header(headers)
+    if problem is not None:
+        return AttemptResult(ok=False, error=problem, retryable=False)
     content = ctx.render(action.body) if action.body is not None else None
     payload = _render_json(action.json, ctx) if action.json is not None else None
     timeout = action.timeout or ctx.step.timeout or DEFAULT_TIMEOUT
@@ -56,6 +59,27 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
     }
     error = _check(action, response.status_code, body, parsed, response.headers.get("location"))
     return AttemptResult(ok=error is None, stdout=body, error=error, data=data, exit_code=None)
+
+
+_CONTROL_NAMES = {"\r": "a carriage return (\\r)", "\n": "a newline (\\n)", "\x00": "a NUL byte"}
+
+
+def _bad_header(headers: dict[str, str]) -> str | None:
+    """A header value no server may receive, named by its header — never by its value.
+
+    A token pasted from a file often ends in `\\r` or `\\n`; the HTTP client's own
+    error would quote the whole value, secret or not.
+    """
+    for name, value in headers.items():
+        for position, char in enumerate(value):
+            if (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F:
+                what = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+                return (
+                    f"header '{name}': its value holds {what} at position {position + 1} "
+                    "(header values cannot hold control characters); hint: strip it where "
+                    "the value is set, or in the template with `| trim`"
+                )
+    return None
 
 
 def _check(

@@ -1,25 +1,66 @@
-"""Secrets never leave the process: every text bound for an event passes here."""
+"""Secrets never leave the process: every text bound for an event passes here.
+
+A secret does not only appear as itself. recoverctl shell-quotes it into
+commands, JSON-escapes it into bodies and URL-encodes it into query strings,
+and libraries quote it back in their error messages (`repr` escapes a pasted
+trailing `\\r`). Every one of those forms is masked, longest first, so no
+spelling of a secret survives in a journal, a view or a report.
+"""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
+"""What a secret reads as wherever recoverctl shows or stores it."""
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The spellings of `secret` that recoverctl itself or a library's error text produces."""
+    forms: set[str] = set()
+    for base in {secret, secret.strip()}:  # a pasted token is often trimmed before use
+        forms |= {
+            base,
+            repr(base)[1:-1],  # Python's escaping, as in httpx's "Invalid header value b'…\\r'"
+            json.dumps(base)[1:-1],
+            json.dumps(base, ensure_ascii=False)[1:-1],
+            shlex.quote(base),
+            quote(base, safe=""),
+            quote(base),
+            quote_plus(base, safe=""),
+        }
+        if "'" in base:
+            # shlex.quote splits a quote into '"'"': the pieces between appear on their own too
+            forms.update(piece for piece in base.split("'") if len(piece) >= 4)
+    return {form for form in forms if form}
 
 
 class Redactor:
-    """Replaces every occurrence of any secret value with `***`."""
+    """Replaces every occurrence of any secret value, in any of its forms, with `***`."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        values = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+        self.secrets = tuple(sorted({s for s in secrets if s}))
+        forms: set[str] = set()
+        for secret in self.secrets:
+            forms |= secret_forms(secret)
+        ordered = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
 
     def text(self, value: str) -> str:
         if self._pattern is None or not value:
             return value
         return self._pattern.sub(MASK, value)
+
+    def contains_secret(self, value: str) -> bool:
+        return self._pattern is not None and self._pattern.search(value) is not None
 
     def value(self, value: Any) -> Any:
         """Redact inside any JSON-like value."""
@@ -32,3 +73,7 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]
         return value
+
+    def extended(self, secrets: Iterable[str]) -> Redactor:
+        """This redactor plus more secrets (a sub-runbook's own)."""
+        return Redactor([*self.secrets, *secrets])
