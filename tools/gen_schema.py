@@ -26,6 +26,8 @@ SCENARIO_TARGETS = [
 """The schema compiled to Python by fastjsonschema: the fast path for valid files."""
 
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
+POSITIVE_DURATION_PATTERN = r"^(?!(0+(\.0+)?(ms|s|m|h|d))+$)([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
+"""A duration greater than zero: `0s`, `0m0s` and `0.0h` are refused, as the docs say."""
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -46,10 +48,11 @@ def schema() -> dict[str, Any]:
     defs: dict[str, Any] = {
         "duration": {
             "description": "A duration: 250ms, 30s, 5m, 1h30m, 1d, or a number of seconds.",
-            "x-expected": "a duration such as 250ms, 30s, 5m, 1h30m or a number of seconds",
+            "x-expected": "a duration greater than zero, such as 250ms, 30s, 5m, 1h30m or a "
+            "number of seconds",
             "anyOf": [
                 {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": DURATION_PATTERN},
+                {"type": "string", "pattern": POSITIVE_DURATION_PATTERN},
             ],
         },
         "expression": {

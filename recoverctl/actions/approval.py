@@ -17,7 +17,7 @@ async def approval(action: ApprovalAction, ctx: ActionContext) -> AttemptResult:
     except TimeoutError:
         approved = action.default_approve
         who = f"no answer within {timeout:g}s: default ({'approve' if approved else 'deny'})"
-    ctx.log("info", f"approval '{prompt}': {'approved' if approved else 'denied'} by {who}")
+    ctx.answered(prompt, approved, who)
     data = {"approved": approved, "approved_by": who}
     if approved:
         return AttemptResult(ok=True, stdout="approved", data=data)

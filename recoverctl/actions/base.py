@@ -26,6 +26,10 @@ class AttemptResult:
     """False for failures no retry can fix (a template that cannot render)."""
     outputs: dict[str, Any] | None = None
     """Outputs given directly (a scenario's mock) instead of computed from the result."""
+    invented: bool = False
+    """A dry run's stand-in with nothing behind it: its outputs cannot be computed, and
+    that is no failure. Every other result — real or scripted by a scenario — gets the
+    run's semantics exactly."""
 
     def names(self) -> dict[str, Any]:
         """The result as the names `outputs`, `retry.when` and `until` can read."""
@@ -80,6 +84,9 @@ class ActionContext(Protocol):
 
     async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:
         """Ask for approval; returns (approved, who/how)."""
+
+    def answered(self, prompt: str, approved: bool, who: str) -> None:
+        """Record the answer to an approval gate, with who gave it."""
 
     def holds(self, expression: str, names: dict[str, Any]) -> bool:
         """Whether `expression` holds with the result `names` added to the context."""

@@ -13,6 +13,7 @@ from recoverctl.actions.http import http
 from recoverctl.actions.run import run
 from recoverctl.actions.simple import assert_, log, sleep
 from recoverctl.actions.wait_for import wait_for
+from recoverctl.model.kinds import OWN_TIMEOUT
 
 HANDLERS: dict[str, Handler] = {
     "run": run,
@@ -24,5 +25,4 @@ HANDLERS: dict[str, Handler] = {
     "assert": assert_,
 }
 
-OWN_TIMEOUT = frozenset({"approval"})
-"""Kinds that apply the step's timeout themselves (an approval's timeout is its default answer)."""
+__all__ = ["HANDLERS", "OWN_TIMEOUT"]

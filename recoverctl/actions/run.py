@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from pathlib import Path
 
 from recoverctl.actions.base import ActionContext, AttemptResult
 from recoverctl.model.runbook import RunAction
@@ -76,6 +77,10 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         argv = ["/bin/sh", "-c", ctx.render(action.command[0], shell=True)]
     else:
         argv = [ctx.render(part) for part in action.command]
+    cwd = ctx.working_directory()
+    if cwd is not None and not Path(cwd).is_dir():
+        what = "is not a directory" if Path(cwd).exists() else "does not exist"
+        return AttemptResult(ok=False, retryable=False, error=f"working directory {what}: {cwd}")
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -83,16 +88,14 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=dict(ctx.environment()),
-            cwd=ctx.working_directory(),
+            cwd=cwd,
             start_new_session=True,  # its own process group: a timeout kills the whole tree
         )
     except FileNotFoundError as exc:
         missing = exc.filename or argv[0]
         return AttemptResult(ok=False, exit_code=127, error=f"command not found: {missing}")
     except NotADirectoryError:
-        return AttemptResult(
-            ok=False, error=f"working directory is not a directory: {ctx.working_directory()}"
-        )
+        return AttemptResult(ok=False, error=f"working directory is not a directory: {cwd}")
     except PermissionError as exc:
         return AttemptResult(
             ok=False, exit_code=126, error=f"permission denied: {exc.filename or argv[0]}"

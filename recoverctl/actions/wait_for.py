@@ -1,25 +1,45 @@
-"""`wait_for`: poll a check until it succeeds (and `until` holds) or time runs out."""
+"""`wait_for`: poll a check until it succeeds (and `until` holds) or its bound runs out.
+
+The wait applies its own bound (`wait_for.timeout`, else the step's): each
+poll gets only the time that is left, so a check that hangs still ends the
+wait on time, and a wait that gives up says what it last saw.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from recoverctl.actions.base import ActionContext, AttemptResult
 from recoverctl.actions.http import http
 from recoverctl.actions.run import run
+from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import HttpAction, WaitForAction
 
 
 async def wait_for(action: WaitForAction, ctx: ActionContext) -> AttemptResult:
     started = ctx.clock.monotonic()
-    deadline = started + (action.timeout if action.timeout is not None else math.inf)
+    bound = action.timeout if action.timeout is not None else math.inf
+    deadline = started + bound
     polls = 0
+    error: str | None = None
+    result = AttemptResult(ok=False)
     while True:
         polls += 1
-        if isinstance(action.check, HttpAction):
-            result = await http(action.check, ctx)
-        else:
-            result = await run(action.check, ctx)
+        left = deadline - ctx.clock.monotonic()
+        try:
+            async with asyncio.timeout(None if math.isinf(left) else max(left, 0.0)):
+                if isinstance(action.check, HttpAction):
+                    result = await http(action.check, ctx)
+                else:
+                    result = await run(action.check, ctx)
+        except TimeoutError:
+            return _gave_up(
+                polls,
+                ctx.clock.monotonic() - started,
+                f"{error}; then a poll did not answer within the {format_duration(bound)} bound",
+                result,
+            )
         error = result.error
         if (
             result.ok
@@ -32,14 +52,17 @@ async def wait_for(action: WaitForAction, ctx: ActionContext) -> AttemptResult:
             return result
         ctx.poll(polls, error)
         if ctx.clock.monotonic() + action.interval > deadline:
-            waited = ctx.clock.monotonic() - started
-            return AttemptResult(
-                ok=False,
-                timed_out=True,
-                exit_code=result.exit_code,
-                stdout=result.stdout,
-                stderr=result.stderr,
-                error=f"not ready after {polls} polls in {waited:.0f}s; last: {error}",
-                data={"polls": polls},
-            )
+            return _gave_up(polls, ctx.clock.monotonic() - started, error, result)
         await ctx.clock.sleep(action.interval)
+
+
+def _gave_up(polls: int, waited: float, last: str | None, result: AttemptResult) -> AttemptResult:
+    return AttemptResult(
+        ok=False,
+        timed_out=True,
+        exit_code=result.exit_code,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        error=f"not ready after {polls} polls in {format_duration(waited)}; last: {last}",
+        data={"polls": polls},
+    )

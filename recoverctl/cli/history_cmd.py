@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from recoverctl.cli.app import app, reports_errors
-from recoverctl.cli.journal_options import StateDirOption, open_store
+from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 
 
 def _alive(pid: Any) -> bool:
@@ -226,11 +226,10 @@ class LoadedRun:
 def load_run(run_id: str, state_dir: Path | None) -> LoadedRun:
     """A run's journal and the plan of the runbook as it was run (the copy in its folder)."""
     from recoverctl.compile import compile_plan
-    from recoverctl.journal.reader import read_journal
     from recoverctl.validate.pipeline import require_valid
 
     run = open_store(state_dir).find(run_id)
-    journal = read_journal(run.journal)
+    journal = read_run_journal(run.journal)
     meta = run.meta()
     original = Path(str(meta.get("path", "")))
     # the original file when unchanged (its call: paths resolve), else the copy kept with the run

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from recoverctl.cli.app import app, reports_errors
-from recoverctl.cli.journal_options import StateDirOption, open_store
+from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
 
@@ -38,8 +38,16 @@ def resume(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why: recorded with the overrides.")
     ] = None,
+    rerun: Annotated[
+        bool,
+        typer.Option(
+            "--rerun",
+            help="Run again the steps that were in flight and are not idempotent (you checked "
+            "they did not complete).",
+        ),
+    ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Re-run in-flight steps that are not idempotent.")
+        bool, typer.Option("--yes", "-y", help="Approve every approval gate, as for `run`.")
     ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Resume even though the runbook file changed.")
@@ -60,21 +68,19 @@ def resume(
             message=f"run {run.run_id} already succeeded; there is nothing to resume"
         )
     overrides = _overrides(plan, state, skip or [], mark_done or [], from_step)
+    overridden = {step_id for step_id, _ in overrides}
     in_flight = [
         sid
         for sid, s in state.steps.items()
-        if s.status in ("running", "retrying") and _is_action(plan, sid)
+        if s.status in ("running", "retrying") and _is_action(plan, sid) and sid not in overridden
     ]
-    unsafe = [
-        sid
-        for sid in in_flight
-        if plan.nodes[sid].step.idempotent is not True and sid not in {o[0] for o in overrides}
-    ]
-    if unsafe and not yes and not _confirm(unsafe):
+    unsafe = [sid for sid in in_flight if not _safe_to_repeat(plan.nodes[sid].step)]
+    if unsafe and not rerun and not _confirm(unsafe):
         raise RecoverctlError(
             message=f"step(s) {', '.join(unsafe)} were running when the run stopped and are not marked "
             "idempotent: running them again could do the work twice",
-            hint="check by hand; then `--mark-done STEP --reason ...` if it completed, or `--yes` to run it again",
+            hint="check by hand; then `--mark-done STEP --reason ...` if it completed, or `--rerun` "
+            "to run it again",
         )
     _stop_leftovers(state, in_flight)
     from recoverctl.cli.approvals import operator
@@ -124,10 +130,22 @@ def rollback(
     force: Annotated[
         bool, typer.Option("--force", help="Even though the runbook file changed.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Undo a run that succeeded without asking, and approve its gates.",
+        ),
+    ] = False,
     param: ParamOption = None,
     state_dir: StateDirOption = None,
 ) -> None:
-    """Roll back a stopped run: its completed steps' compensations, last completed first."""
+    """Roll back a stopped run: its completed steps' compensations, last completed first.
+
+    Undoing a run that succeeded asks first (or `--yes`), and a destructive step's
+    compensation waits at the approval gate the step was behind in the run.
+    """
     from recoverctl.cli.approvals import operator
     from recoverctl.cli.run_cmd import RunSettings, execute
     from recoverctl.engine.runner import RunOptions
@@ -135,6 +153,8 @@ def rollback(
     run, journal, plan, params, state = _stopped_run(
         run_id, state_dir, force=force, cli_params=param or []
     )
+    if state.status == "succeeded" and not yes:
+        _confirm_undo_of_success(run.run_id, plan, state)
     options = RunOptions(
         run_id=run.run_id,
         params=params.values,
@@ -148,7 +168,7 @@ def rollback(
         execute(
             plan,
             options,
-            RunSettings(state_dir=state_dir),
+            RunSettings(state_dir=state_dir, yes=yes),
             existing=run,
             seq=journal.last_seq,
             replay=journal.events,
@@ -161,10 +181,9 @@ def rollback(
 def _stopped_run(run_id: str, state_dir: Path | None, *, force: bool, cli_params: list[str]) -> Any:
     """A stopped run: its folder, journal, the plan as the runbook is now, params, replayed state."""
     from recoverctl.engine.state import replay
-    from recoverctl.journal.reader import read_journal
 
     run = open_store(state_dir).find(run_id)
-    journal = read_journal(run.journal)
+    journal = read_run_journal(run.journal)
     plan, params = _current_plan(run.meta(), run, journal, force=force, cli_params=cli_params)
     return run, journal, plan, params, replay(journal.events)
 
@@ -258,6 +277,36 @@ def _group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _confirm_undo_of_success(run_id: str, plan: Any, state: Any) -> None:
+    """A succeeded run is a recovered system: undoing it takes a yes from a person."""
+    undo = [
+        sid
+        for sid in reversed(state.completed)
+        if (node := plan.nodes.get(sid)) is not None and node.step.rollback is not None
+    ]
+    listing = ", ".join(dict.fromkeys(undo)) or "nothing"
+    question = f"run {run_id} SUCCEEDED; undo its completed steps ({listing})? [y/N] "
+    if sys.stdin.isatty():
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+        if answer.strip().lower() in ("y", "yes"):
+            return
+        raise RecoverctlError(message=f"not rolled back: run {run_id} is left as it succeeded")
+    raise RecoverctlError(
+        message=f"run {run_id} succeeded: undoing it ({listing}) needs a confirmation, and "
+        "there is no terminal to ask on; nothing was undone",
+        hint=f"recoverctl rollback {run_id} --yes",
+    )
+
+
+def _safe_to_repeat(step: Any) -> bool:
+    """Polls, sleeps, asserts and approvals change nothing; idempotent steps say so."""
+    from recoverctl.model.kinds import SAFE_TO_REPEAT
+
+    return step.idempotent is True or step.kind in SAFE_TO_REPEAT
 
 
 def _is_action(plan: Any, step_id: str) -> bool:

@@ -18,6 +18,7 @@ import typer
 from recoverctl.cli.app import app, reports_errors
 from recoverctl.cli.journal_options import StateDirOption, open_store
 from recoverctl.cli.plan_cmd import ParamOption, ParamsFileOption
+from recoverctl.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from recoverctl.engine.events import Event
     from recoverctl.engine.executor import Executor
     from recoverctl.engine.runner import Approver, Engine, RunOptions
+    from recoverctl.engine.state import RunState
     from recoverctl.journal.store import RunDir
     from recoverctl.present.live_view import LiveView
     from recoverctl.validate.params import ResolvedParams
@@ -244,10 +246,9 @@ async def execute(
     if settings.journal and not settings.dry_run:
         recorder = Recorder(open_store(settings.state_dir), plan, options.run_id)
     live = _subscribe_views(bus, plan, settings)
-    for event in replay or ():
-        for _, subscriber in bus.subscribers():
-            subscriber(event)  # the views start from what the run had already done
     approver = _approver(settings, live)
+    if rollback_only is None:
+        _refuse_unanswerable_gates(plan, approver, options.prior)
     engine = Engine(
         plan,
         options,
@@ -257,16 +258,12 @@ async def execute(
     )
     if hasattr(approver, "engine"):
         approver.engine = engine
+    for event in replay or ():
+        bus.emit(event)  # the views start from what the run had already done
     run_dir = None
     if recorder is not None:
-
-        def journal_failed(message: str) -> None:
-            engine.note("error", f"{message}: stopping the run, it could not be resumed safely")
-            engine.interrupt()
-
-        run_dir = recorder.start(
-            bus, engine.shown_params(), on_error=journal_failed, existing=existing, seq=seq
-        )
+        engine.record_to(recorder.start(engine.shown_params(), existing=existing, seq=seq))
+        run_dir = recorder.run
     try:
         async with _interruptible(engine, live):
             if before is not None:
@@ -278,8 +275,8 @@ async def execute(
     finally:
         if recorder is not None:
             recorder.finish(engine.state)
-    if recorder is not None and recorder.writer is not None and recorder.writer.failed:
-        code = max(code, 1)
+    if engine.emitter.journal_error is not None:
+        code = int(ExitCode.JOURNAL_FAILED)
     _write_reports(plan, engine, settings)
     if settings.human:
         _print_summary(plan, engine, run_dir)
@@ -328,16 +325,24 @@ def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveVi
         from recoverctl.present.json_events import JsonLines
 
         bus.subscribe(JsonLines(sys.stdout), "json")
+    from recoverctl.present.plain_log import PlainLog
+
+    def plain() -> PlainLog:
+        return PlainLog(sys.stderr, verbose=settings.verbose, quiet=settings.quiet)
+
     if settings.live():
         from recoverctl.present.live_view import LiveView
 
         live = LiveView(plan, stderr_console())
-        bus.subscribe(live, "live view")
+
+        def instead_of_live() -> PlainLog:
+            live.abandon()
+            return plain()
+
+        bus.subscribe(live, "live view", fallback=instead_of_live)
         return live
     if settings.human:
-        from recoverctl.present.plain_log import PlainLog
-
-        bus.subscribe(PlainLog(sys.stderr, verbose=settings.verbose, quiet=settings.quiet), "log")
+        bus.subscribe(plain(), "log", fallback=plain)
     return None
 
 
@@ -349,6 +354,26 @@ def _approver(settings: RunSettings, live: LiveView | None) -> Approver:
     if sys.stdin.isatty():
         return TerminalApprover(live)
     return NoTerminal()
+
+
+def _refuse_unanswerable_gates(plan: Plan, approver: Approver, prior: RunState | None) -> None:
+    """No terminal and no --yes: refuse before the first step, not in the middle of the run.
+
+    On resume only the gates the run has not passed yet count.
+    """
+    from recoverctl.cli.approvals import NoTerminal
+    from recoverctl.errors import RecoverctlError
+
+    if not isinstance(approver, NoTerminal):
+        return
+    passed = {sid for sid, s in prior.steps.items() if s.final} if prior is not None else set()
+    gates = [gate for gate in plan.approval_gates() if gate not in passed]
+    if gates:
+        raise RecoverctlError(
+            message=f"{plan.runbook.path}: approval gate(s) {', '.join(gates)} cannot be answered: "
+            "there is no terminal to ask on; nothing was run",
+            hint="run it on a terminal, or pass --yes to approve every gate",
+        )
 
 
 def _fast_child_watcher() -> None:

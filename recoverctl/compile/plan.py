@@ -102,6 +102,16 @@ class Plan:
             yield node
             yield from self.walk(node.children)
 
+    def approval_gates(self) -> list[str]:
+        """Every approval step a run could reach, called runbooks' included (`call/gate`)."""
+        gates: list[str] = []
+        for node in self.nodes.values():
+            if node.kind == "approval":
+                gates.append(node.id)
+            elif node.callee is not None:
+                gates += [f"{node.id}/{gate}" for gate in node.callee.approval_gates()]
+        return gates
+
     @property
     def rto_met(self) -> bool | None:
         """Whether the worst case fits the RTO (None when the runbook sets none)."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from recoverctl.engine.state import RunState
+from recoverctl.model.runbook import Runbook
 
 
 class StepsView(Mapping[str, dict[str, Any]]):
@@ -42,20 +43,44 @@ class StepsView(Mapping[str, dict[str, Any]]):
         return len(self._state.steps)
 
 
+class ParamValues(Mapping[str, Any]):
+    """`params.<name>`: an optional param that was given no value is *not set*.
+
+    Reading it is an error that names the param and says how to give it a value
+    (`RunUndefined`), never the text `None` in a command or a header;
+    `params.x | default('…')` and `params.x is defined` work as in Jinja.
+    """
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = {k: v for k, v in values.items() if v is not None}
+        self.unset = frozenset(k for k, v in values.items() if v is None)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 def build_context(
     *,
     params: Mapping[str, Any],
     state: RunState,
     raw: Mapping[str, dict[str, Any]],
-    run_name: str,
+    runbook: Runbook,
     environ: Mapping[str, str],
     failure: Mapping[str, Any] | None = None,
     local: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    path = runbook.path.resolve()
     context: dict[str, Any] = {
-        "params": params,
+        "params": params if isinstance(params, ParamValues) else ParamValues(params),
         "steps": StepsView(state, raw),
-        "run": {"id": state.run_id, "name": run_name, "status": state.status},
+        "run": {"id": state.run_id, "name": runbook.name, "status": state.status},
+        "runbook": {"name": runbook.name, "path": str(path), "dir": str(path.parent)},
         "env": environ,
     }
     if failure is not None:

@@ -166,6 +166,17 @@ class BranchDecided(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalAnswered(Event):
+    """An approval gate was answered: by whom (or by its timeout's default), and how."""
+
+    kind: ClassVar[str] = "approval_answered"
+    step_id: str
+    approved: bool
+    who: str
+    prompt: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepRescued(Event):
     """A failed step's rescue steps succeeded: the run goes on."""
 
@@ -208,6 +219,8 @@ class FinallyStarted(Event):
     """The `finally` steps are starting."""
 
     kind: ClassVar[str] = "finally_started"
+    status: str = ""
+    """The run's status as `finally` sees it (`run.status`): how the run ended."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +243,9 @@ class RunFinished(Event):
     """succeeded, failed, rolled_back, rollback_failed or interrupted."""
     exit_code: int
     duration: float
+    """Seconds this session (run, resume or rollback) took."""
+    elapsed: float | None = None
+    """Seconds since the run first started, across resumes: the time to recovery."""
     error: str | None = None
     failed_step: str | None = None
 
@@ -248,6 +264,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RetryScheduled,
         StepFinished,
         BranchDecided,
+        ApprovalAnswered,
         StepRescued,
         RollbackStarted,
         StepRolledBack,

@@ -9,6 +9,7 @@ the path that does the work), unless a script of outcomes says otherwise —
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Protocol
 
 from recoverctl.actions.base import ActionContext, AttemptResult
@@ -58,7 +59,7 @@ class SimulatedExecutor:
     async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
         scripted = self.outcomes.get(ctx.scripted_id)
         if scripted:
-            result = scripted[min(attempt, len(scripted)) - 1]
+            result = replace(scripted[min(attempt, len(scripted)) - 1])  # the engine annotates it
             delay = float(result.data.get("delay", 0.0))
             if result.data.get("hang"):
                 if step.timeout is None:
@@ -73,10 +74,12 @@ class SimulatedExecutor:
             return await HANDLERS["assert"](step.body, ctx)
         if isinstance(step.body, LogAction):
             ctx.log(step.body.level, ctx.render(step.body.message))
-        return AttemptResult(ok=True, stdout="", data={"approved": True, "approved_by": "dry run"})
+        return AttemptResult(
+            ok=True, stdout="", data={"approved": True, "approved_by": "dry run"}, invented=True
+        )
 
     async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
         scripted = self.outcomes.get(ctx.scripted_id)
         if scripted:
-            return scripted[0]
+            return replace(scripted[0])
         return AttemptResult(ok=False, error="simulated: not done yet")

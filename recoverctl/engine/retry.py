@@ -46,7 +46,7 @@ async def with_retries(
     *,
     sleep: Callable[[float], Awaitable[None]],
     retryable: Callable[[AttemptResult], bool],
-    on_retry: Callable[[int, float], None],
+    on_retry: Callable[[int, float], object],
     rng: random.Random | None = None,
 ) -> AttemptResult:
     """Run `attempt(n)` until it succeeds, is not retryable, or attempts run out."""

@@ -16,7 +16,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from recoverctl.actions.base import AttemptResult
@@ -24,6 +24,8 @@ from recoverctl.actions.registry import OWN_TIMEOUT
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.bus import EventBus
 from recoverctl.engine.clock import Clock, RealClock
+from recoverctl.engine.emitter import Emitter, JournalLost, JournalSink, ScopedEmitter
+from recoverctl.engine.ending import RunEnding
 from recoverctl.engine.events import (
     AttemptFailed,
     BranchDecided,
@@ -31,7 +33,6 @@ from recoverctl.engine.events import (
     FinallyStarted,
     LogMessage,
     RetryScheduled,
-    RollbackStarted,
     RunFinished,
     RunResumed,
     RunStarted,
@@ -43,10 +44,11 @@ from recoverctl.engine.executor import Executor
 from recoverctl.engine.redact import Redactor
 from recoverctl.engine.retry import with_retries
 from recoverctl.engine.saga import Saga
-from recoverctl.engine.state import RunState, reduce
+from recoverctl.engine.state import RunState
 from recoverctl.engine.step_context import StepRun
 from recoverctl.exitcodes import ExitCode
 from recoverctl.expr.render import RenderError, evaluate, render, render_value
+from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
 
 TAIL = 4096
@@ -111,13 +113,18 @@ class Engine:
         self.plan, self.options, self.bus, self.executor = plan, options, bus, executor
         self.clock = clock or RealClock()
         self.approver = approver or Approver()
-        self.redactor = Redactor(options.secrets)
+        self.redactor: Redactor = (
+            parent.redactor.extended(options.secrets) if parent else Redactor(options.secrets)
+        )
         self.state = options.prior if options.prior is not None else RunState(run_id=options.run_id)
         self.resuming = options.prior is not None
         self.parent, self.prefix = parent, prefix
         self.children: dict[str, Engine] = {}
-        if parent is None:
-            bus.subscribe(self._record, "state")
+        self.emitter: Emitter | ScopedEmitter = (
+            ScopedEmitter(parent.emitter, prefix, self.state, self.redactor)
+            if parent is not None
+            else Emitter(self.state, self.redactor, self.clock, bus)
+        )
         self.raw: dict[str, dict[str, Any]] = {}
         """Unredacted stdout/outputs per step, for templates only (events carry redacted copies)."""
         self.failure: dict[str, Any] | None = None
@@ -129,20 +136,28 @@ class Engine:
         self.interrupts = 0
         self.phase: asyncio.Task[Any] | None = None
         self.approval_blocked: ApprovalUnavailable | None = None
+        self.in_finally = False
         self._base_env: dict[str, str] | None = None
         self.saga = Saga(self)
         if parent is not None:  # a sub-runbook shares its caller's resources and clock origin
             self.locks, self.slots, self.started = parent.locks, parent.slots, parent.started
 
-    def _record(self, event: Event) -> None:
-        reduce(self.state, event)
+    def record_to(self, journal: JournalSink) -> None:
+        """Journal every event from now on (before anything else sees it)."""
+        assert isinstance(self.emitter, Emitter)  # noqa: S101 - only the root engine journals
+        self.emitter.journal = journal
 
     # -- the run -------------------------------------------------------------------------
 
+    def begin(self) -> None:
+        """This session of the run starts now: events' `mono` counts from here."""
+        self.started = self.clock.monotonic()
+        if isinstance(self.emitter, Emitter):
+            self.emitter.origin = self.started
+
     async def run(self) -> int:
         rb = self.plan.runbook
-        self.started = self.clock.monotonic()
-        status, error, failed_step, rollback = "succeeded", None, None, False
+        self.begin()
         if self.resuming:
             self.emit(
                 RunResumed(
@@ -165,52 +180,57 @@ class Engine:
                     injected=list(self.options.injected),
                 )
             )
-        exit_code = ExitCode.FAILED
+        ending = RunEnding()
         try:
             try:
                 await self._phase(self._main())
             except RunAborted as aborted:
-                status, error, failed_step, rollback = (
-                    "failed",
-                    aborted.error,
-                    aborted.step_id,
-                    aborted.rollback,
-                )
+                ending.fail(aborted.error, aborted.step_id, rollback=aborted.rollback)
             except TimeoutError:
-                status, error = "failed", f"the run's timeout of {rb.timeout:g}s was reached"
-                rollback = True
+                ending.fail(f"the run's timeout of {format_duration(rb.timeout or 0)} was reached")
             except asyncio.CancelledError:
-                status, error, rollback = "interrupted", "interrupted", True
+                ending.status, ending.error, ending.rollback = "interrupted", "interrupted", True
+            except JournalLost as lost:
+                ending.journal_lost(str(lost))
             except Exception as exc:  # still roll back and run finally: a human needs to know
-                status, rollback = "failed", True
-                error = f"internal error: {type(exc).__name__}: {exc} (a bug in recoverctl)"
+                ending.fail(f"internal error: {type(exc).__name__}: {exc} (a bug in recoverctl)")
             if self.approval_blocked is not None:
-                status, error, rollback = "blocked", str(self.approval_blocked), False
-                failed_step = self.approval_blocked.step_id
-            if rollback and self.interrupts < 2:
-                order = self.saga.order()
-                ok = await self.saga.run(error or "failure", order)
-                if ok is False:
-                    status = "rollback_failed"
-                elif status == "failed" and ok is True and order:
-                    status = "rolled_back"
-            self.state.status = status
-            await self._finally(status)
-            exit_code = exit_code_for(status)
+                ending.status, ending.error = "blocked", str(self.approval_blocked)
+                ending.failed_step, ending.rollback = self.approval_blocked.step_id, False
+            await self._wind_up(ending)
         finally:
-            self.finish_run(status, exit_code, error, failed_step)
-        return int(exit_code)
+            self.finish_run(ending.status, ending.exit_code, ending.error, ending.failed_step)
+        return int(ending.exit_code)
+
+    async def _wind_up(self, ending: RunEnding) -> None:
+        """After the main steps: roll back if asked, then `finally` with the final status."""
+        self.failure = ending.failure()
+        try:
+            if ending.rollback and self.interrupts < 2 and not ending.lost:
+                order = self.saga.order()
+                ok = await self.saga.run(ending.error or "failure", order)
+                if ok is False:
+                    ending.status = "rollback_failed"
+                elif ending.status == "failed" and ok is True and order:
+                    ending.status = "rolled_back"
+            if not ending.lost:
+                await self._finally(ending.status)
+        except JournalLost as lost:
+            ending.journal_lost(str(lost))
 
     def finish_run(
         self, status: str, code: ExitCode, error: str | None, failed_step: str | None = None
     ) -> None:
         """The last event of every run, resume or rollback: always emitted, from a `finally`."""
+        first = self.state.started
+        session = self.clock.monotonic() - self.started
         self.emit(
             RunFinished(
                 run_id=self.options.run_id,
                 status=status,
                 exit_code=int(code),
-                duration=self.clock.monotonic() - self.started,
+                duration=session,
+                elapsed=max(session, self.clock.wall() - first) if first else session,
                 error=error,
                 failed_step=failed_step,
             )
@@ -245,8 +265,13 @@ class Engine:
         for step in steps:
             await self._step(step)
 
+    @property
+    def replaying(self) -> bool:
+        """Resuming outside `finally`: what the run already did is kept, not done again."""
+        return self.resuming and not self.in_finally
+
     async def _step(self, step: Step) -> None:
-        if self.resuming and self._done_before(step):
+        if self.replaying and self._done_before(step):
             return
         if step.when is not None:
             try:
@@ -315,7 +340,10 @@ class Engine:
                     0.0,
                 )
                 return True
-            self._finish(guard, "succeeded" if result.ok else "failed", 1, duration, result)
+            # the check answered, either way: "not done yet" is no failure, it means "run it"
+            answer = "already done" if result.ok else f"not done yet → running '{step.id}'"
+            result.error = None
+            self._finish(guard, "succeeded", 1, duration, result, reason=answer)
             done, reason = result.ok, f"skip_if check succeeded: {self._describe(guard)}"
         if done:
             self.emit(StepFinished(step_id=step.id, status="unchanged", reason=reason))
@@ -391,12 +419,14 @@ class Engine:
             raise aborted.exceptions[0] from None
         except* TimeoutError as timed_out:
             raise timed_out.exceptions[0] from None
+        except* JournalLost as lost:
+            raise lost.exceptions[0] from None
 
     async def _branch(self, step: Step, body: Branch) -> None:
         started = self.clock.monotonic()
         self.emit(StepStarted(step_id=step.id, attempt=1, action="branch"))
         earlier = next((d for d in self.state.decisions if d.step_id == step.id), None)
-        if self.resuming and earlier is not None:
+        if self.replaying and earlier is not None:
             # a resumed run follows the path the run had taken: no second decision
             chosen = body.cases[earlier.case_index] if earlier.case_index is not None else None
             if chosen is not None:
@@ -515,6 +545,18 @@ class Engine:
         ctx = StepRun(self, step, attempt)
         if not guard_check:
             self.emit(StepStarted(step_id=step.id, attempt=attempt, action=self._describe(step)))
+        try:
+            self.emitter.require_journal()  # no side effect without its record
+        except JournalLost:
+            self.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status="cancelled",
+                    attempts=attempt - 1,
+                    error="not started: the journal could not record it",
+                )
+            )
+            raise
         began = self.clock.monotonic()
         timeout = None if step.kind in OWN_TIMEOUT else step.timeout
         try:
@@ -575,7 +617,7 @@ class Engine:
             try:
                 outputs[output.name] = render_value(output.template.source, context)
             except RenderError as exc:
-                if self.executor.simulated:
+                if result.invented:
                     outputs[output.name] = None  # a dry run has no real output to compute from
                     continue
                 raise RenderError(f"output '{output.name}' could not be computed: {exc}") from None
@@ -591,6 +633,8 @@ class Engine:
         duration: float,
         result: AttemptResult | None = None,
         outputs: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         raw = self.raw.setdefault(step.id, {})
         raw["outputs"] = outputs or {}
@@ -605,6 +649,7 @@ class Engine:
                 error=self.redactor.text(result.error)
                 if result and result.error and status != "succeeded"
                 else None,
+                reason=reason,
                 stdout=self.redactor.text(result.stdout[-TAIL:]) if result else "",
                 stderr=self.redactor.text(result.stderr[-TAIL:]) if result else "",
             )
@@ -625,9 +670,14 @@ class Engine:
         await self._handle_failure(step, self.redactor.text(error))
 
     async def _handle_failure(self, step: Step, error: str) -> None:
-        self.failure = {"step": step.id, "error": error, "status": self.state.step(step.id).status}
         if step.rescue:
             self.note("info", f"'{step.id}' failed: running its rescue steps")
+            outer = self.failure  # `failure` in a rescue is the step it rescues, only there
+            self.failure = {
+                "step": step.id,
+                "error": error,
+                "status": self.state.step(step.id).status,
+            }
             try:
                 await self._sequence(step.rescue)
             except RunAborted as rescue_failed:
@@ -635,6 +685,8 @@ class Engine:
             else:
                 self.emit(StepRescued(step_id=step.id))
                 return
+            finally:
+                self.failure = outer
         if step.on_failure is OnFailure.CONTINUE:
             return
         raise RunAborted(
@@ -660,21 +712,27 @@ class Engine:
         return await self.saga.only(reason)
 
     async def _finally(self, status: str) -> None:
+        """`finally` at the end of every session (run, resume, rollback), with its status."""
         steps = self.plan.runbook.finally_steps
         if not steps or self.interrupts >= 2:
             return
-        self.emit(FinallyStarted())
+        self.emit(FinallyStarted(status=status))
         try:
             await self._phase(self._finally_steps(steps))
         except asyncio.CancelledError:
             self.note("warning", "finally steps interrupted")
 
     async def _finally_steps(self, steps: tuple[Step, ...]) -> None:
-        for step in steps:
-            try:
-                await self._step(step)
-            except RunAborted as aborted:
-                self.note("error", f"finally step failed: {aborted.error}")
+        """Run again on every session: they report how this one ended, they are not work done."""
+        self.in_finally = True
+        try:
+            for step in steps:
+                try:
+                    await self._step(step)
+                except RunAborted as aborted:
+                    self.note("error", f"finally step failed: {aborted.error}")
+        finally:
+            self.in_finally = False
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -685,28 +743,15 @@ class Engine:
             params=self.options.params,
             state=self.state,
             raw=self.raw,
-            run_name=self.plan.runbook.name,
+            runbook=self.plan.runbook,
             environ=self.options.environ,
             failure=self.failure,
             local=local,
         )
 
-    def emit(self, event: Event) -> None:
-        """Stamp an event with the time and publish it (a sub-runbook's with prefixed ids)."""
-        event = replace(event, ts=self.clock.wall(), mono=self.clock.monotonic() - self.started)
-        if self.parent is None:
-            self.bus.emit(event)
-            return
-        reduce(self.state, event)
-        self.parent.forward(_prefixed(event, self.prefix))
-
-    def forward(self, event: Event) -> None:
-        """A child's already-stamped event, on its way to the bus."""
-        if self.parent is None:
-            self.bus.emit(event)
-        else:
-            reduce(self.state, event)
-            self.parent.forward(_prefixed(event, self.prefix))
+    def emit(self, event: Event) -> Event:
+        """Through the one emit point: stamped, cleaned, journaled, reduced, then shown."""
+        return self.emitter.emit(event)
 
     # -- sub-runbooks (see engine/calls.py) ----------------------------------------------------
 
@@ -759,6 +804,10 @@ class Engine:
             self._base_env = env
         return self._base_env
 
+    def runbook_dir(self) -> str:
+        """The folder of the runbook this engine runs (a called runbook's for a child)."""
+        return str(self.plan.runbook.path.resolve().parent)
+
     def idempotency_key_for(self, owner: str, step_id: str) -> str:
         """Stable across retries and resume: the run id and the step id, hashed."""
         return hashlib.sha256(f"{self.options.run_id}/{step_id}".encode()).hexdigest()[:32]
@@ -774,30 +823,6 @@ class Engine:
             k: ("***" if self.redactor.text(str(v)) != str(v) else v)
             for k, v in self.options.params.items()
         }
-
-
-_ID_FIELDS = ("step_id",)
-
-
-def _prefixed(event: Event, prefix: str) -> Event:
-    """The event as the caller sees it: step ids under the call step."""
-    if isinstance(event, RollbackStarted):
-        return replace(event, steps=[prefix + s for s in event.steps])
-    step_id = getattr(event, "step_id", None)
-    if step_id is None:
-        return event
-    return replace(event, step_id=prefix + step_id)  # type: ignore[call-arg]
-
-
-def exit_code_for(status: str) -> ExitCode:
-    return {
-        "succeeded": ExitCode.OK,
-        "failed": ExitCode.FAILED,
-        "rolled_back": ExitCode.FAILED,
-        "rollback_failed": ExitCode.ROLLBACK_FAILED,
-        "interrupted": ExitCode.INTERRUPTED,
-        "blocked": ExitCode.INVALID,
-    }[status]
 
 
 def _values_read(source: str, context: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from recoverctl.actions.base import AttemptResult
+from recoverctl.engine.emitter import JournalLost
+from recoverctl.engine.ending import exit_code_for
 from recoverctl.engine.events import (
     RetryScheduled,
     RollbackFinished,
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 class Saga:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.gated = False
+        """Destructive compensations wait at their approval gate (`recoverctl rollback`)."""
 
     def order(self) -> list[str]:
         """Completed steps that declare a rollback, last completed first (each once)."""
@@ -57,27 +61,71 @@ class Saga:
         return not failed
 
     async def only(self, reason: str) -> int:
-        """`recoverctl rollback`, or resuming a run stopped while it rolled back."""
-        from recoverctl.engine.runner import exit_code_for
+        """`recoverctl rollback`, or resuming a run stopped while it rolled back.
 
+        Operator-initiated: a destructive step's compensation waits at the approval
+        gate the step was behind in the run, and `finally` runs with the outcome.
+        """
         engine = self.engine
-        engine.started = engine.clock.monotonic()
+        engine.begin()
         engine.emit(RunResumed(run_id=engine.options.run_id, plan_hash=engine.plan.hash))
         status, code = "rolled_back", ExitCode.OK
+        self.gated = True
+        engine.failure = {"step": "", "error": reason, "status": "rolled_back"}
         try:
-            ok = await self.run(reason, self.order())
-            if ok is False:
-                status = "rollback_failed"
-            elif ok is None:
-                status = "interrupted"
+            try:
+                ok = await self.run(reason, self.order())
+                if ok is False:
+                    status = "rollback_failed"
+                elif ok is None:
+                    status = "interrupted"
+                engine.failure["status"] = status
+                await engine._finally(status)
+            except JournalLost as lost:
+                status, reason = "interrupted", str(lost)
             code = ExitCode.OK if status == "rolled_back" else exit_code_for(status)
         finally:
             engine.finish_run(status, code, reason)
         return int(code)
 
+    def gate_before(self, step_id: str) -> str | None:
+        """The approval gate the run passed last before `step_id` completed, if any."""
+        state = self.engine.state
+        if step_id not in state.completed:
+            return None
+        earlier = state.completed[: state.completed.index(step_id)]
+        gates = [
+            sid
+            for sid in earlier
+            if (node := self.engine.plan.nodes.get(sid)) is not None and node.kind == "approval"
+        ]
+        return gates[-1] if gates else None
+
+    async def _approved(self, step_id: str) -> tuple[bool, str]:
+        """Before undoing a destructive step by an operator's command: its gate, asked again."""
+        engine = self.engine
+        owner, local = engine._owner(step_id)
+        node = owner.plan.nodes.get(local)
+        gate = self.gate_before(step_id)
+        if not self.gated or node is None or not node.step.destructive or gate is None:
+            return True, ""
+        prompt = f"Undo destructive step '{step_id}' (it ran after the gate '{gate}')?"
+        from recoverctl.engine.runner import ApprovalUnavailable
+
+        try:
+            return await engine.approver.ask(node.step, prompt, False)
+        except ApprovalUnavailable:
+            return False, "no terminal to ask on: `recoverctl rollback RUN_ID --yes` approves it"
+
     async def _compensate_all(self, order: list[str]) -> None:
         engine = self.engine
         for sid in order:
+            approved, who = await self._approved(sid)
+            if not approved:
+                engine.emit(
+                    StepRolledBack(step_id=sid, ok=False, error=f"undo not approved ({who})")
+                )
+                continue
             owner, local = engine._owner(sid)
             compensation = owner.saga.compensation(local)
             assert compensation is not None  # noqa: S101 - order() keeps only steps that have one

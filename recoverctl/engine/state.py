@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recoverctl.engine.events import (
+    ApprovalAnswered,
     AttemptFailed,
     BranchDecided,
     Event,
+    FinallyStarted,
     OperatorOverride,
     ProcessStarted,
     RetryScheduled,
@@ -61,6 +63,8 @@ class StepState:
     """An operator's decision on this step, as recorded in the journal."""
     pid: int | None = None
     """Process group of the running command (cleared when the step finishes)."""
+    answered_by: str | None = None
+    """Who answered an approval gate (or that its default was taken)."""
 
     @property
     def ok(self) -> bool:
@@ -95,11 +99,27 @@ class RunState:
     rollback_ok: bool | None = None
     started: float | None = None
     duration: float | None = None
+    """Time to recovery: from the run's first start to its end, across resumes."""
     exit_code: int | None = None
     error: str | None = None
     failed_step: str | None = None
+    undone: list[tuple[str, bool]] = field(default_factory=list)
+    """Compensations in the order they ran: (step, ok)."""
     events: int = 0
     resumes: int = 0
+
+    def rolled_back(self) -> list[str]:
+        """Steps undone, in the order their compensations ran."""
+        return [sid for sid, ok in self.undone if ok]
+
+    def rollback_failures(self) -> list[str]:
+        return [sid for sid, ok in self.undone if not ok]
+
+    def rto_verdict(self, rto: float) -> str:
+        """`met`, `missed`, or `not recovered` (a run that failed or rolled back met nothing)."""
+        if self.status != "succeeded":
+            return "not recovered"
+        return "met" if (self.duration or 0.0) <= rto else "missed"
 
     def step(self, step_id: str) -> StepState:
         state = self.steps.get(step_id)
@@ -201,6 +221,10 @@ def _branch_decided(state: RunState, e: BranchDecided) -> None:
     state.decisions.append(Decision(e.step_id, e.case_index, e.label, e.condition, dict(e.values)))
 
 
+def _approval_answered(state: RunState, e: ApprovalAnswered) -> None:
+    state.step(e.step_id).answered_by = f"{'approved' if e.approved else 'denied'} by {e.who}"
+
+
 def _step_rescued(state: RunState, e: StepRescued) -> None:
     state.step(e.step_id).rescued = True
 
@@ -211,6 +235,7 @@ def _rollback_started(state: RunState, e: RollbackStarted) -> None:
 
 def _step_rolled_back(state: RunState, e: StepRolledBack) -> None:
     step = state.step(e.step_id)
+    state.undone.append((e.step_id, e.ok))
     step.rollback = "rolled_back" if e.ok else "rollback_failed"
     if e.ok:
         step.status = "rolled_back"
@@ -221,8 +246,14 @@ def _rollback_finished(state: RunState, e: RollbackFinished) -> None:
     state.rollback_ok = e.ok and not e.skipped
 
 
+def _finally_started(state: RunState, e: FinallyStarted) -> None:
+    if e.status:
+        state.status = e.status
+
+
 def _run_finished(state: RunState, e: RunFinished) -> None:
-    state.status, state.exit_code, state.duration = e.status, e.exit_code, e.duration
+    state.status, state.exit_code = e.status, e.exit_code
+    state.duration = e.elapsed if e.elapsed is not None else e.duration
     state.error, state.failed_step = e.error, e.failed_step
 
 
@@ -238,9 +269,11 @@ _HANDLERS: dict[type[Event], Any] = {
     RetryScheduled: _retry_scheduled,
     StepFinished: _step_finished,
     BranchDecided: _branch_decided,
+    ApprovalAnswered: _approval_answered,
     StepRescued: _step_rescued,
     RollbackStarted: _rollback_started,
     StepRolledBack: _step_rolled_back,
     RollbackFinished: _rollback_finished,
+    FinallyStarted: _finally_started,
     RunFinished: _run_finished,
 }

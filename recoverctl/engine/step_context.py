@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recoverctl.engine.clock import Clock
-from recoverctl.engine.events import LogMessage, ProcessStarted, StepOutput, WaitPolled
+from recoverctl.engine.events import (
+    ApprovalAnswered,
+    LogMessage,
+    ProcessStarted,
+    StepOutput,
+    WaitPolled,
+)
 from recoverctl.expr.render import evaluate, render
 from recoverctl.model.runbook import HttpAction, LogAction, RunAction, Step, Text
 
@@ -52,9 +59,15 @@ class StepRun:
         return env
 
     def working_directory(self) -> str | None:
+        """Where the step's commands run: the runbook's folder, or `cwd` relative to it.
+
+        One rule for every relative path a runbook holds (`cwd`, `./bin/x` in `run`,
+        `call:`): it means the same wherever recoverctl is started from.
+        """
+        folder = self.engine.runbook_dir()
         if self.step.cwd is None:
-            return None
-        return render(self.step.cwd.source, self.engine.context())
+            return folder
+        return str(Path(folder) / render(self.step.cwd.source, self.engine.context()))
 
     def output(self, stream: str, text: str) -> None:
         self.engine.emit(
@@ -82,6 +95,11 @@ class StepRun:
 
     async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:
         return await self.engine.approver.ask(self.step, prompt, default)
+
+    def answered(self, prompt: str, approved: bool, who: str) -> None:
+        self.engine.emit(
+            ApprovalAnswered(step_id=self.step.id, approved=approved, who=who, prompt=prompt)
+        )
 
     def describe(self) -> str:
         """The action as it will run: the rendered command, URL or message."""

@@ -29,17 +29,47 @@ def _configure(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironm
     return env
 
 
+def _text_finalize(value: Any) -> Any:
+    """One spelling for every value a template prints: `true`/`false`, and nothing for null.
+
+    A param gives `false`, an output computed by a comparison gives Python's `False`:
+    both must read the same in a command, a header or a message.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return value
+
+
 def _shell_finalize(value: Any) -> str:
     """Quote every value a template puts into a shell command."""
-    if isinstance(value, bool):
-        value = str(value).lower()
-    return shlex.quote(str(value))
+    return shlex.quote(str(_text_finalize(value)))
+
+
+class RunUndefined(StrictUndefined):
+    """An undefined name, explained: an optional param without a value says so."""
+
+    @property
+    def _undefined_message(self) -> str:
+        owner, name = self._undefined_obj, self._undefined_name
+        unset = getattr(owner, "unset", None)
+        if isinstance(unset, frozenset) and name in unset:
+            return (
+                f"param '{name}' has no value (it is optional and has no default); pass it "
+                f"with -p {name}=..., or write `params.{name} | default('...')`"
+            )
+        return str(super()._undefined_message)
 
 
 @cache
 def expression_env() -> ImmutableSandboxedEnvironment:
     """For conditions and plain templates: undefined names are errors."""
-    return _configure(ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False))
+    return _configure(
+        ImmutableSandboxedEnvironment(
+            undefined=RunUndefined, autoescape=False, finalize=_text_finalize
+        )
+    )
 
 
 @cache
@@ -47,6 +77,6 @@ def shell_env() -> ImmutableSandboxedEnvironment:
     """For `run:` strings: like `expression_env`, and every value is shell-quoted."""
     return _configure(
         ImmutableSandboxedEnvironment(
-            undefined=StrictUndefined, autoescape=False, finalize=_shell_finalize
+            undefined=RunUndefined, autoescape=False, finalize=_shell_finalize
         )
     )

@@ -10,6 +10,7 @@ line of output, branch decisions inline, and the rollback phase set apart.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from recoverctl.engine.state import Decision, RunState, StepState, reduce
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch
 from recoverctl.model.runbook import Group as GroupBody
-from recoverctl.present.fit import clip, last_line
+from recoverctl.present.fit import clip, last_line, show_value
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
@@ -67,8 +68,9 @@ class LiveView:
         self.rollback_order: list[str] = []
         self.injected: list[str] = []
         self.show_output = True
+        self.broken: Exception | None = None
         self.live = Live(
-            get_renderable=self.render,
+            get_renderable=self._safe_render,
             console=console,
             refresh_per_second=refresh_per_second,
             transient=False,
@@ -77,6 +79,8 @@ class LiveView:
         )
 
     def __call__(self, event: Event) -> None:
+        if self.broken is not None:
+            raise self.broken  # drawing failed in rich's refresh thread: hand over on the bus
         if self.started_at is None:
             self.started_at = self.clock() - event.mono
         if isinstance(event, RunStarted) and event.injected:
@@ -90,6 +94,22 @@ class LiveView:
 
     def stop(self) -> None:
         self.live.stop()
+
+    def abandon(self) -> None:
+        """Give the terminal up after a failure; plain lines take over from here."""
+        self.broken = self.broken or RuntimeError("abandoned")
+        with contextlib.suppress(Exception):  # already failing: the replacement must still start
+            self.live.stop()
+
+    def _safe_render(self) -> RenderableType:
+        """A frame that cannot be drawn must not kill rich's refresh thread silently."""
+        if self.broken is not None:
+            return Text("")
+        try:
+            return self.render()
+        except Exception as exc:
+            self.broken = exc
+            return Text("(live view failed: plain lines follow)")
 
     def pause(self) -> None:
         """Stop redrawing (an approval prompt needs the terminal)."""
@@ -237,7 +257,9 @@ class LiveView:
                 text.append("  → ", style="yellow")
                 text.append(decision.label or "no case matched", style="bold yellow")
                 if decision.values:
-                    seen = ", ".join(f"{k} = {clip(v, 30)}" for k, v in decision.values.items())
+                    seen = ", ".join(
+                        f"{k} = {clip(show_value(v), 30)}" for k, v in decision.values.items()
+                    )
                     text.append(f" ({seen})", style="yellow")
             else:
                 text.append("  branch", style="yellow")

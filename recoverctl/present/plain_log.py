@@ -9,6 +9,7 @@ import time
 from typing import TextIO
 
 from recoverctl.engine.events import (
+    ApprovalAnswered,
     AttemptFailed,
     BranchDecided,
     Event,
@@ -27,7 +28,7 @@ from recoverctl.engine.events import (
     WaitPolled,
 )
 from recoverctl.model.duration import format_duration
-from recoverctl.present.fit import clip
+from recoverctl.present.fit import clip, show_value
 
 STATUS_WORDS = {
     "succeeded": "ok",
@@ -47,8 +48,8 @@ class PlainLog:
         self.groups: set[str] = set()
 
     def __call__(self, event: Event) -> None:
-        if self.quiet and not isinstance(event, RunFinished | RollbackStarted | RollbackFinished):
-            return
+        if self.quiet:
+            return  # -q: only the summary, which the command prints at the end
         line = self.line(event)
         if line is None:
             return
@@ -88,9 +89,12 @@ class PlainLog:
         if isinstance(event, StepFinished):
             return self._finished(event)
         if isinstance(event, BranchDecided):
-            seen = ", ".join(f"{k} = {clip(v, 60)}" for k, v in event.values.items())
+            seen = ", ".join(f"{k} = {clip(show_value(v), 60)}" for k, v in event.values.items())
             taken = event.label if event.case_index is not None else "no case matched: nothing runs"
             return f"branch   {event.step_id} → {taken}" + (f" ({seen})" if seen else "")
+        if isinstance(event, ApprovalAnswered):
+            answer = "approved" if event.approved else "denied"
+            return f"approval {event.step_id}: {answer} by {event.who}"
         if isinstance(event, StepRescued):
             return f"rescued  {event.step_id}: its rescue steps succeeded, the run goes on"
         if isinstance(event, RollbackStarted):
@@ -113,13 +117,16 @@ class PlainLog:
             return f"{event.level:<8} {source}: {event.message}"
         if isinstance(event, RunFinished):
             error = f": {event.error}" if event.error else ""
-            return f"done     run {event.status} in {format_duration(event.duration)} (exit {event.exit_code}){error}"
+            took = event.elapsed if event.elapsed is not None else event.duration
+            return f"done     run {event.status} in {format_duration(took)} (exit {event.exit_code}){error}"
         return None
 
     def _finished(self, event: StepFinished) -> str | None:
         word = STATUS_WORDS.get(event.status, event.status)
         if event.step_id in self.groups and event.status == "succeeded":
             return f"{'ok':<8} {event.step_id} (group) {format_duration(event.duration)}"
+        if event.status == "succeeded" and event.reason and event.step_id.endswith(".skip_if"):
+            return f"{'check':<8} {event.step_id}: {event.reason}"
         if event.status == "succeeded":
             attempts = f" after {event.attempts} attempts" if event.attempts > 1 else ""
             outputs = ", ".join(f"{k}={clip(v, 60)}" for k, v in event.outputs.items())

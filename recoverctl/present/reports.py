@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.events import (
+    ApprovalAnswered,
     BranchDecided,
     Event,
     LogMessage,
@@ -29,6 +30,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.engine.state import RunState
 from recoverctl.model.duration import format_duration
+from recoverctl.present.fit import plain, show_value
 
 REPORT_VERSION = 1
 
@@ -49,13 +51,14 @@ def report_json(plan: Plan, state: RunState) -> str:
         "objectives": {"rto": rto, "rpo": rb.objectives.rpo},
         "rto_met": None
         if rto is None or state.duration is None
-        else (state.status == "succeeded" and state.duration <= rto),
+        else state.rto_verdict(rto) == "met",
+        "rto_verdict": None if rto is None else state.rto_verdict(rto),
         "worst_case_seconds": None if math.isinf(plan.worst_case) else plan.worst_case,
         "decisions": [
             {"step": d.step_id, "case": d.label, "case_index": d.case_index, "values": d.values}
             for d in state.decisions
         ],
-        "rolled_back": [sid for sid, s in state.steps.items() if s.rollback == "rolled_back"],
+        "rolled_back": state.rolled_back(),
         "rollback_failed": [
             sid for sid, s in state.steps.items() if s.rollback == "rollback_failed"
         ],
@@ -184,22 +187,30 @@ def markdown_timeline(plan: Plan, state: RunState, events: list[Event]) -> str:
         f"- **Result:** {state.status} (exit {state.exit_code})",
         f"- **Started:** {_iso(start)}",
         f"- **Time to recovery:** {format_duration(state.duration or 0)}"
-        + (
-            f" against an RTO of {format_duration(rto)}: "
-            f"{'met' if state.status == 'succeeded' and (state.duration or 0) <= rto else 'missed'}"
-            if rto
-            else ""
-        ),
+        + (f" against an RTO of {format_duration(rto)}: {state.rto_verdict(rto)}" if rto else ""),
         f"- **Path taken:** {'; '.join(f'{d.step_id} → {d.label}' for d in state.decisions) or 'no branches'}",
     ]
     if state.error:
         lines.append(f"- **Why it failed:** {state.error}")
-    undone = [sid for sid, s in state.steps.items() if s.rollback == "rolled_back"]
-    if undone:
-        lines.append(f"- **Rolled back:** {', '.join(undone)}")
+    if state.undone:
+        lines.append(f"- **Rolled back:** {', '.join(state.rolled_back()) or 'nothing'}")
+    if state.rollback_failures():
+        lines.append(f"- **Rollback FAILED for:** {', '.join(state.rollback_failures())}")
     lines += ["", "## Timeline", "", "| time | event |", "|---|---|"]
+    open_session = False
+    last_ts = start
     for event in events:
-        text = _timeline_entry(event)
+        if isinstance(event, RunResumed) and open_session:
+            lines.append(
+                f"| +{format_duration(max(0.0, last_ts - start))} | run interrupted: the "
+                "process stopped without finishing (killed, or the machine went down) |"
+            )
+        if isinstance(event, RunStarted | RunResumed):
+            open_session = True
+        elif isinstance(event, RunFinished):
+            open_session = False
+        last_ts = event.ts
+        text = _timeline_entry(event, plan)
         if text:
             lines.append(
                 f"| +{format_duration(max(0.0, event.ts - start))} | {text.replace('|', '/')} |"
@@ -211,11 +222,9 @@ def markdown_timeline(plan: Plan, state: RunState, events: list[Event]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _timeline_entry(event: Event) -> str | None:
+def _timeline_entry(event: Event, plan: Plan) -> str | None:
     if isinstance(event, RunStarted):
-        return (
-            f"run started ({', '.join(f'{k}={v}' for k, v in event.params.items()) or 'no params'})"
-        )
+        return f"run started ({', '.join(f'{k}={plain(v)}' for k, v in event.params.items()) or 'no params'})"
     if isinstance(event, RunResumed):
         return "run resumed" + (f"; running again: {', '.join(event.rerun)}" if event.rerun else "")
     if isinstance(event, OperatorOverride):
@@ -224,11 +233,17 @@ def _timeline_entry(event: Event) -> str | None:
         )
     if isinstance(event, StepFinished) and event.status not in ("skipped",):
         extra = f": {event.error}" if event.error else ""
-        return f"{event.step_id} {event.status} after {event.attempts} attempt(s){extra}"
+        if not _is_action(plan, event.step_id) or not event.attempts:
+            return f"{event.step_id} {event.status}{extra}"
+        tries = f"{event.attempts} attempts" if event.attempts > 1 else "1 attempt"
+        return f"{event.step_id} {event.status} after {tries}{extra}"
+    if isinstance(event, ApprovalAnswered):
+        answer = "approved" if event.approved else "denied"
+        return f"{event.step_id}: {answer} by {event.who}"
     if isinstance(event, RetryScheduled):
         return f"{event.step_id}: retry {event.next_attempt} in {format_duration(event.delay)}"
     if isinstance(event, BranchDecided):
-        seen = ", ".join(f"{k} = {v}" for k, v in event.values.items())
+        seen = ", ".join(f"{k} = {show_value(v)}" for k, v in event.values.items())
         return f"decision {event.step_id} → {event.label or 'no case'}" + (
             f" ({seen})" if seen else ""
         )

@@ -103,8 +103,7 @@ def _outcome(plan: Plan, state: RunState, journal: str | None) -> Text:
     ]
     if path:
         lines.append("path: ", style="bold").append("; ".join(path) + "\n")
-    undone = [sid for sid, s in state.steps.items() if s.rollback == "rolled_back"]
-    failed_undo = [sid for sid, s in state.steps.items() if s.rollback == "rollback_failed"]
+    undone, failed_undo = state.rolled_back(), state.rollback_failures()
     if undone or failed_undo:
         lines.append("rolled back: ", style="bold").append(", ".join(undone) or "nothing")
         if failed_undo:
@@ -117,10 +116,10 @@ def _outcome(plan: Plan, state: RunState, journal: str | None) -> Text:
         lines.append(f" in {format_duration(state.duration)}")
     rto = plan.runbook.objectives.rto
     if rto is not None and state.duration is not None:
-        met = state.duration <= rto and state.status == "succeeded"
+        verdict = state.rto_verdict(rto)
         lines.append(
-            f"; RTO {format_duration(rto)} {'met' if met else 'missed'}",
-            style="green" if met else "red",
+            f"; RTO {format_duration(rto)} {verdict}",
+            style="green" if verdict == "met" else "red",
         )
     if plan.runbook.objectives.rpo is not None:
         lines.append(f"; RPO {format_duration(plan.runbook.objectives.rpo)} (declared)")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from recoverctl.load import LoadedDocument
 from recoverctl.model.duration import parse_duration
+from recoverctl.model.kinds import RETRIED_BY_DEFAULT
 from recoverctl.model.runbook import (
     Action,
     ApprovalAction,
@@ -145,6 +147,8 @@ class _Builder:
     def step(self, data: Data, path: JsonPath) -> Step:
         step_id: str = data["id"]
         own_timeout = _duration(data.get("timeout"))
+        body, timeout = self.bounded(self.body(data, path), own_timeout)
+        inherited = self.default_retry if body.kind in RETRIED_BY_DEFAULT else RetryPolicy()
         rollback = None
         if "rollback" in data:
             rollback = self.compensation(step_id, data["rollback"], (*path, "rollback"))
@@ -157,13 +161,13 @@ class _Builder:
             id=step_id,
             span=self.spans.value_span(path),
             path=path,
-            body=self.body(data, path),
+            body=body,
             name=data.get("name"),
             description=data.get("description"),
             when=self.expr(data.get("when"), (*path, "when")),
-            timeout=own_timeout if own_timeout is not None else self.default_timeout,
+            timeout=timeout,
             timeout_explicit=own_timeout is not None,
-            retry=self.retry(data.get("retry"), (*path, "retry"), self.default_retry),
+            retry=self.retry(data.get("retry"), (*path, "retry"), inherited),
             on_failure=OnFailure(data.get("on_failure", self.default_on_failure)),
             rollback=rollback,
             rescue=self.steps(data.get("rescue", []), (*path, "rescue")),
@@ -179,6 +183,19 @@ class _Builder:
             destructive=data.get("destructive", False),
         )
 
+    def bounded(
+        self, body: Action | Group | Branch, own_timeout: float | None
+    ) -> tuple[Action | Group | Branch, float | None]:
+        """The body and the step's effective timeout; a wait's own bound wins over
+        `defaults.timeout` and a longer step timeout (a shorter one is a semantic error)."""
+        timeout = own_timeout if own_timeout is not None else self.default_timeout
+        if isinstance(body, WaitForAction):
+            if body.timeout is None:
+                body = replace(body, timeout=timeout)
+            elif own_timeout is None or own_timeout >= body.timeout:
+                timeout = body.timeout  # a longer step timeout could never fire first
+        return body, timeout
+
     def compensation(self, owner: str, data: Data, path: JsonPath) -> Step:
         """A rollback action becomes a step of its own: it has attempts and a timeout."""
         return self._action_step(f"{owner}.rollback", data, path, data.get("retry"))
@@ -190,13 +207,14 @@ class _Builder:
     def _action_step(self, step_id: str, data: Data, path: JsonPath, retry: Data | None) -> Step:
         """A generated step around one action: its failures are reported, never fatal by themselves."""
         own_timeout = _duration(data.get("timeout"))
+        body, timeout = self.bounded(self.action(data, path), own_timeout)
         return Step(
             id=step_id,
             span=self.spans.value_span(path),
             path=path,
-            body=self.action(data, path),
+            body=body,
             name=data.get("name"),
-            timeout=own_timeout if own_timeout is not None else self.default_timeout,
+            timeout=timeout,
             timeout_explicit=own_timeout is not None,
             retry=self.retry(retry, (*path, "retry"), RetryPolicy()),
             on_failure=OnFailure.CONTINUE,

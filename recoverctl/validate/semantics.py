@@ -20,6 +20,8 @@ from recoverctl.expr.references import (
     parse_template,
     references,
 )
+from recoverctl.model.duration import format_duration
+from recoverctl.model.kinds import NEVER_RETRIED
 from recoverctl.model.runbook import (
     AssertAction,
     Branch,
@@ -36,7 +38,7 @@ from recoverctl.model.source import Diagnostic, Span
 from recoverctl.validate.suggest import did_you_mean
 from recoverctl.validate.visibility import Visibility
 
-CONTEXT_ROOTS = frozenset({"params", "steps", "run", "env"})
+CONTEXT_ROOTS = frozenset({"params", "steps", "run", "runbook", "env"})
 FAILURE_ROOT = "failure"
 RESULT_NAMES = frozenset({"stdout", "stderr", "exit_code", "json", "status", "headers", "body"})
 RETRY_NAMES = RESULT_NAMES | {"error", "timed_out"}
@@ -44,6 +46,7 @@ STEP_FIELDS = frozenset(
     {"status", "ok", "exit_code", "stdout", "stderr", "outputs", "attempts", "duration", "error"}
 )
 RUN_FIELDS = frozenset({"id", "name", "status"})
+RUNBOOK_FIELDS = frozenset({"name", "path", "dir"})
 FAILURE_FIELDS = frozenset({"step", "error", "status"})
 
 
@@ -161,6 +164,7 @@ class _Checker:
 
     def _action(self, step: Step, scope: _Scope) -> None:
         body = step.body
+        self._bounds(step)
         for _, text, shell in action_templates(body):
             self._template(text, scope, shell=shell)
         for expression, local in _expressions(body):
@@ -173,6 +177,31 @@ class _Checker:
             self._expression(step.retry.when, replace(scope, local=RETRY_NAMES))
         for output in step.outputs:
             self._template(output.template, replace(scope, local=RESULT_NAMES), shell=False)
+
+    def _bounds(self, step: Step) -> None:
+        """Retries and timeouts that say something the engine will not do."""
+        spans = self.runbook.source_map
+        if step.kind in NEVER_RETRIED and step.retry.explicit and step.retry.attempts > 1:
+            self._error(
+                spans.value_span((*step.path, "retry")),
+                f"step '{step.id}' is an approval with retry.attempts {step.retry.attempts}; "
+                "expected no retry: an operator's answer is final",
+                hint="remove `retry:`; a timeout on the step decides what no answer means",
+            )
+        body = step.body
+        if (
+            isinstance(body, WaitForAction)
+            and step.timeout_explicit
+            and (step.timeout or 0) < (body.timeout or 0)
+        ):
+            self._error(
+                spans.value_span((*step.path, "timeout")),
+                f"step '{step.id}' has timeout {format_duration(step.timeout or 0)} and "
+                f"wait_for.timeout {format_duration(body.timeout or 0)}; expected the step's "
+                "timeout to leave the wait its time",
+                hint="wait_for.timeout is the wait's bound: drop the step's timeout, or lower "
+                "wait_for.timeout",
+            )
 
     # -- expressions ---------------------------------------------------------------------
 
@@ -245,6 +274,8 @@ class _Checker:
             )
         if root == "run":
             return _field_problem(ref, RUN_FIELDS, "run")
+        if root == "runbook":
+            return _field_problem(ref, RUNBOOK_FIELDS, "runbook")
         if root == "steps":
             return self._step_problem(ref, scope)
         return None

@@ -102,7 +102,7 @@ def _finish(tmp_path: Path) -> None:
         state = replay(journal.events)
         if state.status not in ("running", "pending", "interrupted"):
             return
-        _cli(tmp_path, "resume", next(runs.iterdir()).name, "--yes")
+        _cli(tmp_path, "resume", next(runs.iterdir()).name, "--rerun")
     raise AssertionError("the run did not finish after 3 resumes")
 
 

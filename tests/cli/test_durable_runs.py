@@ -113,7 +113,7 @@ def test_runs_show_report_and_stats(tmp_path: Path, state: dict[str, str]) -> No
         "# Recovery report: history" in markdown
         and "decision pick → steps.probe.outputs.n > 1" in markdown
     )
-    assert "flaky: retry 2 in 10ms" in markdown and "missed" in markdown
+    assert "flaky: retry 2 in 10ms" in markdown and "not recovered" in markdown
     data = json.loads(run_cli(["report", run_id, "--format", "json"], env=state).stdout)
     assert data["status"] == "rolled_back" and data["steps"]["flaky"]["attempts"] == 2
     stats = run_cli(["stats"], env={**state, "COLUMNS": "200"})
@@ -293,8 +293,13 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_a_readable_journal(
 
     from recoverctl.journal.reader import read_journal
 
+    log = tmp_path / "ran"
     path = write_runbook(
-        tmp_path, runbook_data(*[run_step(f"s{i}", "yes x | head -c 300") for i in range(60)])
+        tmp_path,
+        runbook_data(
+            *[run_step(f"s{i}", f"echo s{i} >> {log}; yes x | head -c 300") for i in range(60)],
+            **{"finally": [run_step("tell", f"echo finally >> {log}")]},
+        ),
     )
     limit = 12_000  # bytes: the journal outgrows it part-way through the run
 
@@ -310,13 +315,19 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_a_readable_journal(
         timeout=60,
         check=False,
     )
-    assert proc.returncode != 0
-    assert (
-        "cannot write the journal" in proc.stderr and "could not be resumed safely" in proc.stderr
-    )
+    assert proc.returncode == 5, proc.stderr  # ExitCode.JOURNAL_FAILED
+    assert "cannot write the journal" in proc.stderr
+    assert "stopped before its next step" in proc.stderr
     (run_id,) = _run_ids(tmp_path)
     journal = read_journal(tmp_path / "state" / "runs" / run_id / "journal.jsonl")
     assert journal.events and journal.events[0].kind == "run_started"
+    # no side effect without its record: every step that ran has its start in the journal
+    ran = log.read_text().split()
+    recorded = [e.step_id for e in journal.events if e.kind == "step_started"]
+    assert 0 < len(ran) < 60 and "finally" not in ran
+    assert set(ran) <= set(recorded), (ran, recorded)
+    meta = json.loads((tmp_path / "state" / "runs" / run_id / "meta.json").read_text())
+    assert meta["status"] == "interrupted" and "journal" in meta["error"]
     assert "Traceback" not in proc.stderr
 
 

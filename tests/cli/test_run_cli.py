@@ -135,19 +135,21 @@ def test_invalid_runbook_exits_2_with_position(tmp_path: Path) -> None:
     assert f"{path}:5:10: error:" in result.stderr
 
 
-def test_approval_without_a_terminal_stops_before_the_gate(tmp_path: Path) -> None:
-    marker = tmp_path / "after"
+def test_approval_without_a_terminal_is_refused_before_the_first_step(tmp_path: Path) -> None:
+    before, marker = tmp_path / "before", tmp_path / "after"
     path = write_runbook(
         tmp_path,
         runbook_data(
+            run_step("prepare", f"touch {before}"),
             {"id": "gate", "approval": "Switch DNS?", "timeout": "1m"},
             run_step("dns", f"touch {marker}"),
         ),
     )
     result = run_cli(["run", str(path)], input="")
-    assert result.returncode == 2
-    assert "needs approval" in result.stderr and "--yes" in result.stderr
-    assert not marker.exists()
+    assert result.returncode == 2  # exit 2 means what the docs say: nothing was run
+    assert "gate" in result.stderr and "nothing was run" in result.stderr
+    assert "--yes" in result.stderr
+    assert not before.exists() and not marker.exists()
     result = run_cli(["run", str(path), "--yes"])
     assert result.returncode == 0, result.stderr
     assert marker.exists()
