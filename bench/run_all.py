@@ -18,6 +18,7 @@ ORDER = (
     "peers",
     "targets",
     "engine",
+    "emit-point",
     "validate",
     "scale",
     "lint",

@@ -4,58 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.cli.durable import journal_records as _journal
+from tests.cli.durable import killed_at as _killed_at
+from tests.cli.durable import run_ids as _run_ids
+from tests.cli.durable import start as _start
+from tests.cli.durable import wait_until as _wait_for
 from tests.conftest import run_cli
 from tests.helpers import run_step, runbook_data, write_runbook
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> dict[str, str]:
-    return {"RECOVERCTL_STATE_DIR": str(tmp_path / "state")}
-
-
-def _run_ids(tmp_path: Path) -> list[str]:
-    return sorted(p.name for p in (tmp_path / "state" / "runs").iterdir())
-
-
-def _journal(tmp_path: Path, run_id: str) -> list[dict[str, object]]:
-    text = (tmp_path / "state" / "runs" / run_id / "journal.jsonl").read_text()
-    return [json.loads(line) for line in text.splitlines()]
-
-
-def _start(path: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", str(path), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", **env},
-    )
-
-
-def _killed_at(path: Path, state: dict[str, str], marker: Path) -> str:
-    """Start a run, SIGKILL it once `marker` exists (a step is in flight), return its run id."""
-    proc = _start(path, state)
-    _wait_for(marker.exists)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    (run_id,) = _run_ids(marker.parent)
-    return run_id
-
-
-def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
 
 
 def test_every_run_writes_a_private_versioned_journal(

@@ -7,33 +7,15 @@ log lines, the exit code, the journal, the report, `plan`.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli.durable import killed_at, run_ids
 from tests.conftest import run_cli
 from tests.helpers import run_step, runbook_data, write_runbook
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> dict[str, str]:
-    return {"RECOVERCTL_STATE_DIR": str(tmp_path / "state")}
-
-
-def _run_ids(tmp_path: Path) -> list[str]:
-    return sorted(p.name for p in (tmp_path / "state" / "runs").iterdir())
-
-
-def _journal(tmp_path: Path, run_id: str) -> list[dict[str, Any]]:
-    path = tmp_path / "state" / "runs" / run_id / "journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
 
 # 1. approvals are never retried; defaults.retry only for run and http
 
@@ -89,7 +71,7 @@ def test_resume_runs_finally_again_with_the_final_status(
     )
     assert run_cli(["run", str(path)], env=state).returncode == 1
     flag.touch()
-    (run_id,) = _run_ids(tmp_path)
+    (run_id,) = run_ids(tmp_path)
     result = run_cli(["resume", run_id], env=state)
     assert result.returncode == 0, result.stderr
     assert said.read_text().split() == ["failed", "succeeded"]
@@ -151,21 +133,9 @@ def test_time_to_recovery_spans_the_resume(tmp_path: Path, state: dict[str, str]
             objectives={"rto": "1h"},
         ),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", str(path)],
-        env={**os.environ, **state, "NO_COLOR": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    run_id = killed_at(path, state, started)
     time.sleep(2.0)
     path.write_text(path.read_text().replace("sleep 30", "true"))
-    (run_id,) = _run_ids(tmp_path)
     result = run_cli(["resume", run_id, "--force"], env=state)
     assert result.returncode == 0, result.stderr
     meta = json.loads((tmp_path / "state" / "runs" / run_id / "meta.json").read_text())
@@ -189,7 +159,7 @@ def test_rolling_back_a_succeeded_run_needs_a_yes(tmp_path: Path, state: dict[st
         ),
     )
     assert run_cli(["run", str(path)], env=state).returncode == 0
-    (run_id,) = _run_ids(tmp_path)
+    (run_id,) = run_ids(tmp_path)
     refused = run_cli(["rollback", run_id], env=state, input="")
     assert refused.returncode == 2
     assert "succeeded" in refused.stderr and f"recoverctl rollback {run_id} --yes" in refused.stderr
@@ -213,7 +183,7 @@ def test_rollback_of_a_destructive_step_waits_at_its_gate(
         ),
     )
     assert run_cli(["run", str(path), "--yes"], env=state).returncode == 1
-    (run_id,) = _run_ids(tmp_path)
+    (run_id,) = run_ids(tmp_path)
     unattended = run_cli(["rollback", run_id], env=state, input="")
     assert unattended.returncode == 3
     assert "undo not approved" in unattended.stderr and not undone.exists()
@@ -284,19 +254,8 @@ def test_an_in_flight_wait_runs_again_and_yes_does_not_rerun_work(
             },
         ),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", str(path)],
-        env={**os.environ, **state, "NO_COLOR": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    run_id = killed_at(path, state, marker)
     (tmp_path / "ready").touch()
-    (run_id,) = _run_ids(tmp_path)
     result = run_cli(["resume", run_id], env=state, input="")
     assert result.returncode == 0, result.stderr
 
@@ -304,18 +263,7 @@ def test_an_in_flight_wait_runs_again_and_yes_does_not_rerun_work(
 def test_resume_hint_names_rerun_not_yes(tmp_path: Path, state: dict[str, str]) -> None:
     started = tmp_path / "started"
     path = write_runbook(tmp_path, runbook_data(run_step("promote", f"touch {started}; sleep 30")))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", str(path)],
-        env={**os.environ, **state, "NO_COLOR": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    (run_id,) = _run_ids(tmp_path)
+    run_id = killed_at(path, state, started)
     refused = run_cli(["resume", run_id, "--yes"], env=state, input="")
     assert refused.returncode == 2
     assert "--rerun" in refused.stderr
@@ -387,7 +335,7 @@ def test_rolled_back_lists_the_order_it_ran_and_guards_are_not_failures(
     assert "rolled back: b, a" in result.stderr
     assert "FAILED   a.skip_if" not in result.stderr
     assert "a.skip_if: not done yet → running 'a'" in result.stderr
-    (run_id,) = _run_ids(tmp_path)
+    (run_id,) = run_ids(tmp_path)
     markdown = run_cli(["report", run_id], env=state).stdout
     assert "**Rolled back:** b, a" in markdown
     stats = run_cli(["stats"], env=state).stdout
@@ -461,7 +409,7 @@ def test_the_timeline_names_the_approver_and_groups_have_no_attempts(
         ),
     )
     assert run_cli(["run", str(path), "--yes"], env=state).returncode == 0
-    (run_id,) = _run_ids(tmp_path)
+    (run_id,) = run_ids(tmp_path)
     markdown = run_cli(["report", run_id], env=state).stdout
     assert "gate: approved by" in markdown
     assert "0 attempt" not in markdown
