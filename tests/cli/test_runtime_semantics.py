@@ -415,3 +415,36 @@ def test_the_timeline_names_the_approver_and_groups_have_no_attempts(
     assert "0 attempt" not in markdown
     assert "| g succeeded |" in markdown
     assert "a succeeded after 1 attempt |" in markdown
+
+
+# 6. a scenario applies the run's semantics to outputs
+
+
+def test_a_scenario_output_that_cannot_be_computed_fails_the_step_as_a_run_would(
+    tmp_path: Path,
+) -> None:
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("lag", "echo lag", outputs={"seconds": "{{ stdout | trim | int(-1) + 'x' }}"}),
+            {
+                "id": "pick",
+                "branch": [
+                    {"when": "steps.lag.outputs.seconds < 10", "steps": [run_step("promote")]},
+                    {"else": [run_step("restore")]},
+                ],
+            },
+        ),
+        name="book.yaml",
+    )
+    (tmp_path / "book.test.yaml").write_text(
+        "version: 1\nscenarios:\n"
+        "  - name: garbage from the lag probe fails the probe, as in a real run\n"
+        "    steps: {lag: {stdout: 'not a number'}}\n"
+        "    expect: {status: failed, statuses: {lag: failed}, not_run: [promote, restore]}\n",
+        encoding="utf-8",
+    )
+    result = run_cli(["test", str(tmp_path / "book.test.yaml")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    real = run_cli(["run", str(path), "--no-journal"])
+    assert real.returncode == 1 and "output 'seconds' could not be computed" in real.stderr
