@@ -366,14 +366,21 @@ def _refuse_unanswerable_gates(plan: Plan, approver: Approver, prior: RunState |
 
     if not isinstance(approver, NoTerminal):
         return
+    from recoverctl.model.source import Diagnostic
+
     passed = {sid for sid, s in prior.steps.items() if s.final} if prior is not None else set()
     gates = [gate for gate in plan.approval_gates() if gate not in passed]
     if gates:
-        raise RecoverctlError(
-            message=f"{plan.runbook.path}: approval gate(s) {', '.join(gates)} cannot be answered: "
-            "there is no terminal to ask on; nothing was run",
-            hint="run it on a terminal, or pass --yes to approve every gate",
+        first = plan.nodes.get(gates[0].split("/", 1)[0])
+        span = first.step.span if first is not None else None
+        message = (
+            f"approval gate(s) {', '.join(gates)} cannot be answered: there is no terminal to "
+            "ask on and no --yes; nothing was run"
         )
+        hint = "run it on a terminal, or pass --yes to approve every gate"
+        if span is None:
+            raise RecoverctlError(message=f"{plan.runbook.path}: {message}", hint=hint)
+        raise RecoverctlError([Diagnostic(plan.runbook.path, span, message, "approval", hint=hint)])
 
 
 def _fast_child_watcher() -> None:
