@@ -42,9 +42,6 @@ class EventBus:
         label = name or str(getattr(subscriber, "__qualname__", "subscriber"))
         self._subscriptions.append(_Subscription(label, subscriber, fallback))
 
-    def subscribers(self) -> list[tuple[str, Subscriber]]:
-        return [(s.name, s.subscriber) for s in self._subscriptions]
-
     def emit(self, event: Event) -> None:
         failed: list[tuple[_Subscription, Exception]] = []
         for subscription in list(self._subscriptions):

@@ -61,15 +61,22 @@ def json_safe(value: Any, redact: Callable[[str], str], depth: int = 0) -> Any:
         return value if math.isfinite(value) else marked(value)
     if depth >= MAX_DEPTH:
         return "<nested too deep>"
-    if isinstance(value, Mapping):
-        return _mapping(value, redact, depth)
-    if isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-        cleaned = [json_safe(item, redact, depth + 1) for item in items[:MAX_ITEMS]]
-        if len(items) > MAX_ITEMS:
-            cleaned.append(f"<cut: {len(items) - MAX_ITEMS} more items>")
-        return cleaned
+    try:
+        if isinstance(value, Mapping):
+            return _mapping(value, redact, depth)
+        if isinstance(value, list | tuple | set | frozenset):
+            return _sequence(value, redact, depth)
+    except Exception:  # a container that cannot be read (items() raises): marked, not fatal
+        return marked(value)
     return _scalar_subclass(value, redact, depth)
+
+
+def _sequence(value: Any, redact: Callable[[str], str], depth: int) -> list[Any]:
+    items = list(value)
+    cleaned = [json_safe(item, redact, depth + 1) for item in items[:MAX_ITEMS]]
+    if len(items) > MAX_ITEMS:
+        cleaned.append(f"<cut: {len(items) - MAX_ITEMS} more items>")
+    return cleaned
 
 
 def _mapping(value: Mapping[Any, Any], redact: Callable[[str], str], depth: int) -> dict[str, Any]:
@@ -118,12 +125,15 @@ def clean_event(event: E, redact: Callable[[str], str]) -> E:
                 changes[name] = 0.0
             continue
         if kind is str:
-            cleaned = bound(redact(value))
-            if cleaned != value:
-                changes[name] = cleaned
+            text = bound(redact(value))
+            if text != value:
+                changes[name] = text
             continue
         if (kind is dict or kind is list) and not value:
             continue
         # never compare: a value may be an object whose == raises (Jinja's StrictUndefined)
-        changes[name] = json_safe(value, redact)
+        cleaned: Any = json_safe(value, redact)
+        if isinstance(value, Mapping) and not isinstance(cleaned, dict):
+            cleaned = {"<unreadable>": cleaned}  # the field keeps its shape for the reducer
+        changes[name] = cleaned
     return dataclasses.replace(event, **changes) if changes else event  # type: ignore[type-var]

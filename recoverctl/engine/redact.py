@@ -51,16 +51,10 @@ class Redactor:
         ordered = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
 
-    def __bool__(self) -> bool:
-        return self._pattern is not None
-
     def text(self, value: str) -> str:
         if self._pattern is None or not value:
             return value
         return self._pattern.sub(MASK, value)
-
-    def contains_secret(self, value: str) -> bool:
-        return self._pattern is not None and self._pattern.search(value) is not None
 
     def value(self, value: Any) -> Any:
         """Redact inside any JSON-like value."""

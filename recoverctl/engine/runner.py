@@ -456,7 +456,7 @@ class Engine:
                 case_index=taken,
                 label=case.label if case else None,
                 condition=case.when.source if case and case.when else None,
-                values=self.redactor.value(values),
+                values=values,
             )
         )
         why = f"branch '{step.id}' took {repr(case.label) if case else 'no case'}"
@@ -583,7 +583,7 @@ class Engine:
                 AttemptFailed(
                     step_id=step.id,
                     attempt=attempt,
-                    error=self.redactor.text(result.error or "failed"),
+                    error=result.error or "failed",
                     exit_code=result.exit_code,
                     timed_out=result.timed_out,
                     duration=self.clock.monotonic() - began,
@@ -645,13 +645,13 @@ class Engine:
                 attempts=attempts,
                 duration=duration,
                 exit_code=result.exit_code if result else None,
-                outputs=self.redactor.value(outputs or {}),
-                error=self.redactor.text(result.error)
-                if result and result.error and status != "succeeded"
-                else None,
+                outputs=outputs or {},
+                error=result.error if result and result.error and status != "succeeded" else None,
                 reason=reason,
-                stdout=self.redactor.text(result.stdout[-TAIL:]) if result else "",
-                stderr=self.redactor.text(result.stderr[-TAIL:]) if result else "",
+                stdout=self.redactor.text(result.stdout)[-TAIL:]
+                if result
+                else "",  # mask, then cut
+                stderr=self.redactor.text(result.stderr)[-TAIL:] if result else "",
             )
         )
 
@@ -790,7 +790,7 @@ class Engine:
         return self, step_id
 
     def note(self, level: str, message: str) -> None:
-        self.emit(LogMessage(step_id=None, level=level, message=self.redactor.text(message)))
+        self.emit(LogMessage(step_id=None, level=level, message=message))
 
     def base_environment(self) -> dict[str, str]:
         """os.environ plus the runbook's `env:` (rendered once: it may only read params)."""
@@ -814,7 +814,7 @@ class Engine:
 
     def _describe(self, step: Step) -> str:
         try:
-            return self.redactor.text(StepRun(self, step, 0).describe())
+            return StepRun(self, step, 0).describe()
         except RenderError:
             return step.body.describe()  # type: ignore[union-attr]
 

@@ -50,7 +50,7 @@ class Saga:
     async def run(self, reason: str, order: list[str]) -> bool | None:
         """Compensate `order`: True when all succeeded, False when one failed, None when skipped."""
         engine = self.engine
-        engine.emit(RollbackStarted(reason=engine.redactor.text(reason), steps=order))
+        engine.emit(RollbackStarted(reason=reason, steps=order))
         try:
             await engine._phase(self._compensate_all(order))
         except asyncio.CancelledError:
@@ -130,7 +130,7 @@ class Saga:
             compensation = owner.saga.compensation(local)
             assert compensation is not None  # noqa: S101 - order() keeps only steps that have one
             result = await owner.saga.compensate(compensation)
-            error = None if result.ok else engine.redactor.text(result.error or "failed")
+            error = None if result.ok else (result.error or "failed")
             engine.emit(StepRolledBack(step_id=sid, ok=result.ok, error=error))
 
     async def compensate(self, compensation: Step) -> AttemptResult:

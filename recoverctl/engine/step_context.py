@@ -70,26 +70,20 @@ class StepRun:
         return str(Path(folder) / render(self.step.cwd.source, self.engine.context()))
 
     def output(self, stream: str, text: str) -> None:
-        self.engine.emit(
-            StepOutput(step_id=self.step.id, stream=stream, text=self.engine.redactor.text(text))
-        )
+        self.engine.emit(StepOutput(step_id=self.step.id, stream=stream, text=text))
 
     def process_started(self, pid: int) -> None:
         self.engine.emit(ProcessStarted(step_id=self.step.id, pid=pid))
 
     def log(self, level: str, message: str) -> None:
-        self.engine.emit(
-            LogMessage(
-                step_id=self.step.id, level=level, message=self.engine.redactor.text(message)
-            )
-        )
+        self.engine.emit(LogMessage(step_id=self.step.id, level=level, message=message))
 
     def poll(self, polls: int, error: str | None) -> None:
         self.engine.emit(
             WaitPolled(
                 step_id=self.step.id,
                 polls=polls,
-                error=self.engine.redactor.text(error) if error else None,
+                error=error,
             )
         )
 

@@ -54,6 +54,11 @@ class _Weird:
     __hash__ = object.__hash__
 
 
+class _BrokenMapping(dict):  # type: ignore[type-arg]
+    def items(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot iterate")
+
+
 def _undefined() -> Any:
     from jinja2 import StrictUndefined
 
@@ -71,6 +76,7 @@ HOSTILE = [
     {"nested": [[[[{"deep": _undefined()}]]]]},
     {1: "int key", (2, 3): "tuple key"},
     {"set": {1, 2}},
+    _BrokenMapping(a=1),
 ]
 
 
