@@ -42,8 +42,10 @@ class TerminalApprover(Approver):
     def __init__(self, live: LiveView | None = None) -> None:
         self.live = live
         self.engine: Engine | None = None
+        self._step_id = ""
 
     async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
+        self._step_id = step.id
         if self.live is not None:
             self.live.pause()
         try:
@@ -92,9 +94,12 @@ class TerminalApprover(Approver):
 
         loop.add_reader(fd, readable)
         try:
-            text = (await answer).strip().lower()
+            line = await answer
         finally:
             loop.remove_reader(fd)
+        if not line:  # EOF (Ctrl-D, the terminal went away) is no answer, least of all "yes"
+            raise ApprovalUnavailable(self._step_id, "the terminal closed before an answer")
+        text = line.strip().lower()
         if not text:
             return default, f"{operator()} (default answer)"
         return text in ("y", "yes"), operator()

@@ -60,7 +60,7 @@ def resume(
     from recoverctl.engine.events import OperatorOverride
     from recoverctl.engine.runner import Engine, RunOptions
 
-    run, journal, plan, params, state = _stopped_run(
+    run, journal, plan, params, state, lock = _stopped_run(
         run_id, state_dir, force=force, cli_params=param or []
     )
     if state.status == "succeeded":
@@ -74,7 +74,7 @@ def resume(
         for sid, s in state.steps.items()
         if s.status in ("running", "retrying") and _is_action(plan, sid) and sid not in overridden
     ]
-    unsafe = [sid for sid in in_flight if not _safe_to_repeat(plan.nodes[sid].step)]
+    unsafe = [sid for sid in in_flight if not _safe_to_repeat(plan.nodes[sid])]
     if unsafe and not rerun and not _confirm(unsafe):
         raise RecoverctlError(
             message=f"step(s) {', '.join(unsafe)} were running when the run stopped and are not marked "
@@ -118,6 +118,7 @@ def resume(
             seq=journal.last_seq,
             replay=journal.events,
             rollback_only=undoing,
+            lock=lock,
         )
     )
     raise typer.Exit(code)
@@ -150,7 +151,7 @@ def rollback(
     from recoverctl.cli.run_cmd import RunSettings, execute
     from recoverctl.engine.runner import RunOptions
 
-    run, journal, plan, params, state = _stopped_run(
+    run, journal, plan, params, state, lock = _stopped_run(
         run_id, state_dir, force=force, cli_params=param or []
     )
     if state.status == "succeeded" and not yes:
@@ -173,6 +174,8 @@ def rollback(
             seq=journal.last_seq,
             replay=journal.events,
             rollback_only=f"operator {operator()} asked to roll back run {run.run_id}",
+            undo_requested=True,
+            lock=lock,
         )
     )
     raise typer.Exit(code)
@@ -182,10 +185,40 @@ def _stopped_run(run_id: str, state_dir: Path | None, *, force: bool, cli_params
     """A stopped run: its folder, journal, the plan as the runbook is now, params, replayed state."""
     from recoverctl.engine.state import replay
 
-    run = open_store(state_dir).find(run_id)
+    store = open_store(state_dir)
+    run = store.find(run_id)
+    lock = _lock_the_run(store, run)
+    # read only now, under the lock: a live run (or another resume) could have moved on
     journal = read_run_journal(run.journal)
     plan, params = _current_plan(run.meta(), run, journal, force=force, cli_params=cli_params)
-    return run, journal, plan, params, replay(journal.events)
+    return run, journal, plan, params, replay(journal.events), lock
+
+
+def _lock_the_run(store: Any, run: Any) -> Any:
+    """Take the run's lock before anything is read or killed: a live run keeps it."""
+    from recoverctl.journal.lock import RunLock
+    from recoverctl.journal.reader import read_journal
+
+    try:
+        started = read_journal(run.journal).started
+    except RecoverctlError:
+        started = None
+    name = started.runbook if started is not None else str(run.meta().get("runbook", ""))
+    if not name:
+        raise RecoverctlError(
+            message=f"run {run.run_id} has no readable record of its runbook; nothing was done",
+            hint=f"look at {run.journal} and {run.meta_path}",
+        )
+    lock = RunLock(store.root, name)
+    try:
+        lock.acquire(run.run_id)
+    except RecoverctlError as busy:
+        raise RecoverctlError(
+            message=f"refusing to touch run {run.run_id}: {busy.message}",
+            hint="a run that is still going (or another resume of it) holds the lock; "
+            "wait for it to end, or stop it with Ctrl-C / kill, then resume",
+        ) from None
+    return lock
 
 
 def _current_plan(
@@ -204,7 +237,8 @@ def _current_plan(
         )
     checked = require_valid(path)
     plan = compile_plan(checked.model, checked.callees)
-    if journal.plan_hash and plan.hash != journal.plan_hash and not force:
+    recorded = journal.plan_hash or meta.get("plan_hash")  # an empty journal: meta.json says
+    if recorded and plan.hash != recorded and not force:
         import difflib
 
         before = run.runbook.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -252,31 +286,16 @@ def _enclosing(plan: Any, step_id: str) -> list[str]:
 
 
 def _stop_leftovers(state: Any, in_flight: list[str]) -> None:
-    """Kill what a crashed run left running (recorded process groups) before running it again."""
-    import signal
-    import time
+    """Stop what a crashed run left running — only processes proven to be the run's."""
+    from recoverctl.engine.processes import stop_group
 
     for step_id in in_flight:
-        pid = state.steps[step_id].pid
-        if not pid or not _group_alive(pid):
+        step = state.steps[step_id]
+        if not step.pid:
             continue
-        sys.stderr.write(
-            f"step '{step_id}' left process group {pid} running: stopping it before resuming\n"
-        )
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 2
-        while _group_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _group_alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+        said = stop_group(step.pid, step.pid_identity)
+        if said:
+            sys.stderr.write(f"step '{step_id}': {said}\n")
 
 
 def _confirm_undo_of_success(run_id: str, plan: Any, state: Any) -> None:
@@ -302,11 +321,13 @@ def _confirm_undo_of_success(run_id: str, plan: Any, state: Any) -> None:
     )
 
 
-def _safe_to_repeat(step: Any) -> bool:
-    """Polls, sleeps, asserts and approvals change nothing; idempotent steps say so."""
+def _safe_to_repeat(node: Any) -> bool:
+    """Polls, sleeps, asserts and approvals change nothing; idempotent steps say so; and a
+    compensation is written to run twice (the README's contract for rollbacks)."""
     from recoverctl.model.kinds import SAFE_TO_REPEAT
 
-    return step.idempotent is True or step.kind in SAFE_TO_REPEAT
+    step = node.step
+    return step.idempotent is True or step.kind in SAFE_TO_REPEAT or node.role == "rollback"
 
 
 def _is_action(plan: Any, step_id: str) -> bool:

@@ -29,9 +29,14 @@ if TYPE_CHECKING:
     from recoverctl.engine.executor import Executor
     from recoverctl.engine.runner import Approver, Engine, RunOptions
     from recoverctl.engine.state import RunState
+    from recoverctl.journal.lock import RunLock
     from recoverctl.journal.store import RunDir
     from recoverctl.present.live_view import LiveView
     from recoverctl.validate.params import ResolvedParams
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, kill, and the SSH session dropping: each stops the run and rolls it back."""
 
 
 class OutputFormat(StrEnum):
@@ -235,6 +240,8 @@ async def execute(
     seq: int = 0,
     replay: list[Event] | None = None,
     rollback_only: str | None = None,
+    undo_requested: bool = False,
+    lock: RunLock | None = None,
 ) -> int:
     """Run (or resume, or roll back) with the journal, the views and the reports wired up."""
     from recoverctl.engine.bus import EventBus
@@ -244,7 +251,7 @@ async def execute(
     bus = EventBus()
     recorder = None
     if settings.journal and not settings.dry_run:
-        recorder = Recorder(open_store(settings.state_dir), plan, options.run_id)
+        recorder = Recorder(open_store(settings.state_dir), plan, options.run_id, lock=lock)
     live = _subscribe_views(bus, plan, settings)
     approver = _approver(settings, live)
     if rollback_only is None:
@@ -269,7 +276,7 @@ async def execute(
             if before is not None:
                 before(engine)
             if rollback_only is not None:
-                code = await engine.rollback_only(rollback_only)
+                code = await engine.rollback_only(rollback_only, requested=undo_requested)
             else:
                 code = await engine.run()
     finally:
@@ -289,7 +296,7 @@ async def _interruptible(engine: Engine, live: LiveView | None) -> AsyncIterator
     import asyncio
 
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, engine.interrupt)
     if live is not None:
         live.start()
@@ -298,7 +305,7 @@ async def _interruptible(engine: Engine, live: LiveView | None) -> AsyncIterator
     finally:
         if live is not None:
             live.stop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
 
 
@@ -404,6 +411,13 @@ def _fast_child_watcher() -> None:
 
 
 def _print_summary(plan: Plan, engine: Engine, run_dir: RunDir | None = None) -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the journal has it all
+        _write_summary(plan, engine, run_dir)
+
+
+def _write_summary(plan: Plan, engine: Engine, run_dir: RunDir | None) -> None:
     from recoverctl.present.console import stderr_console
     from recoverctl.present.summary import render_summary
 

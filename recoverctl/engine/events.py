@@ -87,6 +87,8 @@ class ProcessStarted(Event):
     kind: ClassVar[str] = "process_started"
     step_id: str
     pid: int
+    identity: str | None = None
+    """`<boot id>:<start time>` of the leader: a resume kills the group only if it matches."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

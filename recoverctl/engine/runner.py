@@ -707,9 +707,9 @@ class Engine:
 
     # -- rollback (engine/saga.py) and finally ---------------------------------------------------
 
-    async def rollback_only(self, reason: str) -> int:
+    async def rollback_only(self, reason: str, *, requested: bool = False) -> int:
         """Undo a stopped run's completed steps, nothing else (see Saga.only)."""
-        return await self.saga.only(reason)
+        return await self.saga.only(reason, requested=requested)
 
     async def _finally(self, status: str) -> None:
         """`finally` at the end of every session (run, resume, rollback), with its status."""

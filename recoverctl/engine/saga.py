@@ -43,8 +43,13 @@ class Saga:
             step = state.steps.get(sid)
             if sid in order or step is None or step.status != "succeeded":
                 continue
-            if self.compensation(sid) is not None:
-                order.append(sid)
+            compensation = self.compensation(sid)
+            if compensation is None:
+                continue
+            done = state.steps.get(compensation.id)
+            if done is not None and done.status == "succeeded" and done.override:
+                continue  # an operator recorded it as undone by hand (--mark-done x.rollback)
+            order.append(sid)
         return order
 
     async def run(self, reason: str, order: list[str]) -> bool | None:
@@ -60,17 +65,18 @@ class Saga:
         engine.emit(RollbackFinished(ok=not failed))
         return not failed
 
-    async def only(self, reason: str) -> int:
-        """`recoverctl rollback`, or resuming a run stopped while it rolled back.
+    async def only(self, reason: str, *, requested: bool = False) -> int:
+        """`recoverctl rollback` (`requested`), or resuming a run stopped while it rolled back.
 
-        Operator-initiated: a destructive step's compensation waits at the approval
-        gate the step was behind in the run, and `finally` runs with the outcome.
+        Requested by an operator: a destructive step's compensation waits at the approval
+        gate the step was behind, and a full undo exits 0. Continued after a crash: the
+        run failed, so a full undo exits 1 as it would have. `finally` runs either way.
         """
         engine = self.engine
         engine.begin()
         engine.emit(RunResumed(run_id=engine.options.run_id, plan_hash=engine.plan.hash))
         status, code = "rolled_back", ExitCode.OK
-        self.gated = True
+        self.gated = requested
         engine.failure = {"step": "", "error": reason, "status": "rolled_back"}
         try:
             try:
@@ -83,7 +89,7 @@ class Saga:
                 await engine._finally(status)
             except JournalLost as lost:
                 status, reason = "interrupted", str(lost)
-            code = ExitCode.OK if status == "rolled_back" else exit_code_for(status)
+            code = ExitCode.OK if requested and status == "rolled_back" else exit_code_for(status)
         finally:
             engine.finish_run(status, code, reason)
         return int(code)

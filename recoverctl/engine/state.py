@@ -63,6 +63,8 @@ class StepState:
     """An operator's decision on this step, as recorded in the journal."""
     pid: int | None = None
     """Process group of the running command (cleared when the step finishes)."""
+    pid_identity: str | None = None
+    """The group leader's boot and start time, recorded at spawn."""
     answered_by: str | None = None
     """Who answered an approval gate (or that its default was taken)."""
 
@@ -178,7 +180,8 @@ def _step_started(state: RunState, e: StepStarted) -> None:
 
 
 def _process_started(state: RunState, e: ProcessStarted) -> None:
-    state.step(e.step_id).pid = e.pid
+    step = state.step(e.step_id)
+    step.pid, step.pid_identity = e.pid, e.identity
 
 
 def _step_output(state: RunState, e: StepOutput) -> None:

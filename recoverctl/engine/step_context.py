@@ -73,7 +73,9 @@ class StepRun:
         self.engine.emit(StepOutput(step_id=self.step.id, stream=stream, text=text))
 
     def process_started(self, pid: int) -> None:
-        self.engine.emit(ProcessStarted(step_id=self.step.id, pid=pid))
+        from recoverctl.engine.processes import identity
+
+        self.engine.emit(ProcessStarted(step_id=self.step.id, pid=pid, identity=identity(pid)))
 
     def log(self, level: str, message: str) -> None:
         self.engine.emit(LogMessage(step_id=self.step.id, level=level, message=message))

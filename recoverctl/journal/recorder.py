@@ -15,9 +15,12 @@ from recoverctl.journal.writer import JournalWriter
 class Recorder:
     """`start` before the engine runs, `finish` after; the lock is held in between."""
 
-    def __init__(self, store: Store, plan: Plan, run_id: str) -> None:
+    def __init__(
+        self, store: Store, plan: Plan, run_id: str, *, lock: RunLock | None = None
+    ) -> None:
+        """`lock`: already held (resume takes it before it reads the journal)."""
         self.store, self.plan, self.run_id = store, plan, run_id
-        self.lock = RunLock(store.root, plan.runbook.name)
+        self.lock = lock or RunLock(store.root, plan.runbook.name)
         self.run: RunDir | None = None
         self.writer: JournalWriter | None = None
         self.meta: dict[str, Any] = {}
@@ -29,7 +32,8 @@ class Recorder:
         existing: RunDir | None = None,
         seq: int = 0,
     ) -> JournalWriter:
-        self.lock.acquire(self.run_id)
+        if self.lock.handle is None:
+            self.lock.acquire(self.run_id)
         try:
             self.run = existing or self.store.create(self.run_id, self.plan.runbook.text)
             self.meta = (
