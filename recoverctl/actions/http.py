@@ -7,7 +7,6 @@ A refused connection, a timeout or an unexpected status is a failed attempt
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from recoverctl.actions.base import ActionContext, AttemptResult
@@ -15,6 +14,8 @@ from recoverctl.model.runbook import HttpAction, Webhook
 
 DEFAULT_TIMEOUT = 30.0
 BODY_LIMIT = 1024 * 1024
+REGEX_SECONDS = 1.0
+"""How long one body match may take before it is stopped (hostile pattern or body)."""
 
 
 async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
@@ -91,8 +92,17 @@ def _check(
         if 300 <= status < 400 and location:
             message += f" (redirect to {location}; set follow_redirects: true to follow it)"
         return message
-    if expect.body is not None and not re.search(expect.body, body):
-        return f"body does not match /{expect.body}/"
+    if expect.body is not None:
+        import regex
+
+        try:
+            if not regex.search(expect.body, body, timeout=REGEX_SECONDS):
+                return f"body does not match /{expect.body}/"
+        except TimeoutError:
+            return (
+                f"matching /{expect.body}/ against the {len(body)}-character body took more "
+                f"than {REGEX_SECONDS:g}s and was stopped (a pattern that backtracks: simplify it)"
+            )
     for path, wanted in expect.json:
         found, ok = _lookup(parsed, path)
         if not ok:

@@ -13,9 +13,11 @@ import contextlib
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from recoverctl.actions.base import ActionContext, AttemptResult
 from recoverctl.model.runbook import RunAction
+from recoverctl.processes import TAG_VARIABLE, signal_tagged
 
 CAPTURE_LIMIT = 1024 * 1024
 """Bytes of each stream kept for outputs and reports (the tail, when longer)."""
@@ -81,25 +83,11 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
     if cwd is not None and not Path(cwd).is_dir():
         what = "is not a directory" if Path(cwd).exists() else "does not exist"
         return AttemptResult(ok=False, retryable=False, error=f"working directory {what}: {cwd}")
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=dict(ctx.environment()),
-            cwd=cwd,
-            start_new_session=True,  # its own process group: a timeout kills the whole tree
-        )
-    except FileNotFoundError as exc:
-        missing = exc.filename or argv[0]
-        return AttemptResult(ok=False, exit_code=127, error=f"command not found: {missing}")
-    except NotADirectoryError:
-        return AttemptResult(ok=False, error=f"working directory is not a directory: {cwd}")
-    except PermissionError as exc:
-        return AttemptResult(
-            ok=False, exit_code=126, error=f"permission denied: {exc.filename or argv[0]}"
-        )
+    tag = os.urandom(8).hex()
+    spawned = await _spawn(argv, ctx, cwd, tag)
+    if isinstance(spawned, AttemptResult):
+        return spawned
+    proc, transport, exited = spawned
     ctx.process_started(proc.pid)
     out, err = _Capture(ctx, "stdout"), _Capture(ctx, "stderr")
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE was asked for
@@ -108,14 +96,19 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         asyncio.ensure_future(_pump(proc.stderr, err)),
     ]
     try:
-        code = await proc.wait()
+        # the command's own exit, not its pipes': `server &` keeps them open for hours
+        await exited
         _done, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE)
         for task in pending:
             task.cancel()
+        if pending:
+            transport.close()  # stop reading what a detached child still holds open
+        code = transport.get_returncode()
+        assert code is not None  # noqa: S101 - the protocol said it exited
     except BaseException:
         for task in readers:
             task.cancel()
-        await asyncio.shield(_kill_group(proc))
+        await asyncio.shield(_kill_group(proc, transport, exited, tag))
         raise
     out.close()
     err.close()
@@ -130,19 +123,78 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
     )
 
 
+async def _spawn(
+    argv: list[str], ctx: ActionContext, cwd: str | None, tag: str
+) -> (
+    tuple[asyncio.subprocess.Process, asyncio.SubprocessTransport, asyncio.Future[None]]
+    | AttemptResult
+):
+    """The command started in its own process group, or why it could not start."""
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _Protocol(exited, limit=65536, loop=loop),
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**ctx.environment(), TAG_VARIABLE: tag},
+            cwd=cwd,
+            start_new_session=True,  # its own process group: a timeout kills the whole tree
+        )
+    except FileNotFoundError as exc:
+        missing = exc.filename or argv[0]
+        return AttemptResult(ok=False, exit_code=127, error=f"command not found: {missing}")
+    except NotADirectoryError:
+        return AttemptResult(ok=False, error=f"working directory is not a directory: {cwd}")
+    except PermissionError as exc:
+        return AttemptResult(
+            ok=False, exit_code=126, error=f"permission denied: {exc.filename or argv[0]}"
+        )
+    return asyncio.subprocess.Process(transport, protocol, loop), transport, exited
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's own protocol, telling us when the process exits (its `wait()` also waits
+    for every pipe to close)."""
+
+    def __init__(self, exited: asyncio.Future[None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._exited = exited
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self._exited.done():
+            self._exited.set_result(None)
+
+
 async def _pump(stream: asyncio.StreamReader, capture: _Capture) -> None:
     while chunk := await stream.read(65536):
         capture.feed(chunk)
 
 
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM the process group, SIGKILL it after a grace period, and reap."""
+async def _kill_group(
+    proc: asyncio.subprocess.Process,
+    transport: asyncio.SubprocessTransport,
+    exited: asyncio.Future[None],
+    tag: str,
+) -> None:
+    """Stop everything the attempt started: its process group and every process carrying its
+    tag — children that `setsid` or double-fork out of the group too — then reap the leader.
+
+    SIGTERM first, SIGKILL after a grace period; the pipes are closed whatever still holds
+    them, so a kill can never wait on a child's open stdout.
+    """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
+    signal_tagged(tag, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(proc.wait(), KILL_GRACE)
+        await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
     # SIGKILL the group even when the leader died: its children may still be there
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        await proc.wait()
+    signal_tagged(tag, signal.SIGKILL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
+    transport.close()

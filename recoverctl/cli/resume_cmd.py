@@ -287,7 +287,7 @@ def _enclosing(plan: Any, step_id: str) -> list[str]:
 
 def _stop_leftovers(state: Any, in_flight: list[str]) -> None:
     """Stop what a crashed run left running — only processes proven to be the run's."""
-    from recoverctl.engine.processes import stop_group
+    from recoverctl.processes import stop_group
 
     for step_id in in_flight:
         step = state.steps[step_id]

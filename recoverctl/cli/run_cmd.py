@@ -310,6 +310,7 @@ async def _interruptible(engine: Engine, live: LiveView | None) -> AsyncIterator
 
 
 def _write_reports(plan: Plan, engine: Engine, settings: RunSettings) -> None:
+    from recoverctl.files import replace_file
     from recoverctl.present import reports
 
     for path, render in (
@@ -319,7 +320,9 @@ def _write_reports(plan: Plan, engine: Engine, settings: RunSettings) -> None:
     ):
         if path is not None:
             try:
-                path.write_text(render(plan, engine.state), encoding="utf-8")
+                # private (they hold outputs and output tails) and whole: a textfile
+                # collector or a CI step never reads half a file
+                replace_file(path, render(plan, engine.state).encode("utf-8"))
             except OSError as exc:
                 sys.stderr.write(f"recoverctl: cannot write {path}: {exc.strerror}\n")
 

@@ -91,7 +91,9 @@ def test(
         reports.append((loaded.plan.runbook.name, results))
         coverages.append(coverage(loaded.plan, results))
     if junit is not None:
-        junit.write_text(_junit(reports), encoding="utf-8")
+        from recoverctl.files import replace_file, shared_mode
+
+        replace_file(junit, _junit(reports).encode("utf-8"), mode=shared_mode())
     below = False
     if show_coverage or fail_under is not None:
         below = _print_coverage(coverages, coverage_format, fail_under)

@@ -18,6 +18,7 @@ import copyreg
 import hashlib
 import os
 import pickle
+import stat
 import sys
 from pathlib import Path
 from types import MappingProxyType
@@ -66,6 +67,8 @@ def load(path: Path, raw: bytes) -> Plan | None:
     if folder is None:
         return None
     try:
+        if not _private(folder):
+            return None
         entry = folder / f"{_key(path, raw)}.pickle"
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as handle:
@@ -76,12 +79,20 @@ def load(path: Path, raw: bytes) -> Plan | None:
         plan = stored["plan"]
         if not isinstance(plan, Plan):
             return None
+        if plan.runbook.sha256 != _text_hash(raw) or str(plan.runbook.path) != str(path):
+            return None  # an entry is good only for the very file it was made from
         for called, digest in stored["called"]:
             if _text_hash(Path(called).read_bytes()) != digest:
                 return None
-    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.PickleError, AttributeError):
+    except Exception:  # any unreadable entry (another build's classes, a torn file) is a miss
         return None
     return plan
+
+
+def _private(folder: Path) -> bool:
+    """Only a folder of the user's that no one else can write may hand us pickles."""
+    info = folder.lstat()
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 def store(path: Path, raw: bytes, plan: Plan) -> None:

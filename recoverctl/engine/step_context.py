@@ -73,7 +73,7 @@ class StepRun:
         self.engine.emit(StepOutput(step_id=self.step.id, stream=stream, text=text))
 
     def process_started(self, pid: int) -> None:
-        from recoverctl.engine.processes import identity
+        from recoverctl.processes import identity
 
         self.engine.emit(ProcessStarted(step_id=self.step.id, pid=pid, identity=identity(pid)))
 

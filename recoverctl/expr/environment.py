@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from functools import cache
 from typing import Any
 
 from jinja2 import StrictUndefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -62,13 +64,50 @@ class RunUndefined(StrictUndefined):
         return str(super()._undefined_message)
 
 
+MAX_BITS = 4096
+"""The largest number a template may compute (`**`), in bits."""
+MAX_REPEAT = 1_000_000
+"""The longest text or list a template may build by repetition (`*`)."""
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, and no arithmetic that never ends: `{{ 9 ** (9 ** 9) }}` would
+    hold the event loop — and with it every timeout and Ctrl-C — for hours. Intercepted
+    operators are also never folded at compile time, so validation cannot hang either."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if (
+            operator == "**"
+            and _numbers(left, right)
+            and right > 0
+            and abs(left) > 1
+            and right * math.log2(abs(left)) > MAX_BITS
+        ):
+            raise SecurityError(f"{left!r} ** {right!r} is larger than {MAX_BITS} bits: refused")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_REPEAT
+                ):
+                    raise SecurityError(
+                        f"repeating {len(seq)} items {times} times is over {MAX_REPEAT}: refused"
+                    )
+        return super().call_binop(context, operator, left, right)
+
+
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
 @cache
 def expression_env() -> ImmutableSandboxedEnvironment:
     """For conditions and plain templates: undefined names are errors."""
     return _configure(
-        ImmutableSandboxedEnvironment(
-            undefined=RunUndefined, autoescape=False, finalize=_text_finalize
-        )
+        BoundedSandbox(undefined=RunUndefined, autoescape=False, finalize=_text_finalize)
     )
 
 
@@ -76,7 +115,5 @@ def expression_env() -> ImmutableSandboxedEnvironment:
 def shell_env() -> ImmutableSandboxedEnvironment:
     """For `run:` strings: like `expression_env`, and every value is shell-quoted."""
     return _configure(
-        ImmutableSandboxedEnvironment(
-            undefined=RunUndefined, autoescape=False, finalize=_shell_finalize
-        )
+        BoundedSandbox(undefined=RunUndefined, autoescape=False, finalize=_shell_finalize)
     )

@@ -23,7 +23,13 @@ class RunLock:
         self.handle: IO[str] | None = None
 
     def acquire(self, run_id: str) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise RecoverctlError(
+                message=f"cannot open the run lock {self.path}: {exc.strerror}",
+                hint="the lock must be a plain file of yours (not a symbolic link)",
+            ) from None
         handle = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

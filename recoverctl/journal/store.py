@@ -13,6 +13,8 @@ created 0700 and files 0600: a journal holds what a recovery did.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +36,34 @@ def state_dir(explicit: Path | None, environ: Mapping[str, str]) -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable only by the user."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
+    """Create `path` (and parents) readable only by the user — or refuse one that is not.
+
+    Another local user who can write the state folder (a shared RECOVERCTL_STATE_DIR,
+    XDG_STATE_HOME=/tmp, `sudo -E`) could plant runs, locks or symlinks the operator
+    would then act on; so the folder must be the user's own, a real folder, and is
+    made private (0700) when it was not.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.lstat()
+    except OSError as exc:
+        raise RecoverctlError(
+            message=f"cannot create the state folder {path}: {exc.strerror}",
+            hint="choose a folder of yours with --state-dir or RECOVERCTL_STATE_DIR",
+        ) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise RecoverctlError(
+            message=f"the state folder {path} is a symbolic link or not a folder; refusing it",
+            hint="a state folder must be a real folder of yours: remove the link, or use --state-dir",
+        )
+    if info.st_uid != os.getuid():
+        raise RecoverctlError(
+            message=f"the state folder {path} belongs to another user (uid {info.st_uid}); "
+            "refusing to keep or read runs there",
+            hint="use a folder of your own with --state-dir or RECOVERCTL_STATE_DIR",
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
     return path
 
 
@@ -91,9 +118,10 @@ class Store:
         return self.root / "runs"
 
     def create(self, run_id: str, runbook_text: str) -> RunDir:
+        private_dir(self.root)
+        private_dir(self.runs_dir)
+        folder = private_dir(self.runs_dir / run_id)
         try:
-            private_dir(self.runs_dir)
-            folder = private_dir(self.runs_dir / run_id)
             write_private(folder / "runbook.yaml", runbook_text)
         except OSError as exc:
             raise RecoverctlError(
@@ -103,6 +131,9 @@ class Store:
         return RunDir(folder)
 
     def find(self, run_id: str) -> RunDir:
+        if self.runs_dir.exists():
+            private_dir(self.root)
+            private_dir(self.runs_dir)  # runs read from here are acted on: they must be ours
         folder = self.runs_dir / run_id
         if folder.is_dir():
             return RunDir(folder)

@@ -51,7 +51,16 @@ class JournalWriter:
         self.run, self.plan_hash = run, plan_hash
         self.seq = seq
         self.failed: str | None = None
-        fd = os.open(run.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fd = os.open(run.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            from recoverctl.errors import RecoverctlError
+
+            raise RecoverctlError(
+                message=f"cannot open the journal {run.journal}: {exc.strerror}",
+                hint="a journal must be a plain file of yours (not a symbolic link); "
+                "nothing was run",
+            ) from None
         _drop_torn_tail(fd)
         self.handle = os.fdopen(fd, "a", encoding="utf-8")
 

@@ -28,7 +28,7 @@ from recoverctl.engine.events import (
     WaitPolled,
 )
 from recoverctl.model.duration import format_duration
-from recoverctl.present.fit import clip, show_value
+from recoverctl.present.fit import clip, printable, show_value
 
 STATUS_WORDS = {
     "succeeded": "ok",
@@ -56,7 +56,7 @@ class PlainLog:
         stamp = (
             time.strftime("%H:%M:%S", time.localtime(event.ts)) + f".{int(event.ts % 1 * 1000):03d}"
         )
-        self.stream.write(f"{stamp} {line}\n")
+        self.stream.write(f"{stamp} {printable(line)}\n")
         self.stream.flush()
 
     def line(self, event: Event) -> str | None:  # noqa: PLR0912 - one case per event type

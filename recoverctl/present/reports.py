@@ -30,7 +30,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.engine.state import RunState
 from recoverctl.model.duration import format_duration
-from recoverctl.present.fit import plain, show_value
+from recoverctl.present.fit import plain, printable, show_value
 
 REPORT_VERSION = 1
 
@@ -219,7 +219,7 @@ def markdown_timeline(plan: Plan, state: RunState, events: list[Event]) -> str:
     for sid, s in state.steps.items():
         if s.status != "pending":
             lines.append(f"| {sid} | {s.status} | {s.attempts} | {format_duration(s.duration)} |")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"
 
 
 def _timeline_entry(event: Event, plan: Plan) -> str | None:

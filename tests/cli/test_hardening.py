@@ -143,3 +143,110 @@ def test_eof_at_an_approval_prompt_is_no_answer(tmp_path: Path, state: dict[str,
     child.close()
     assert child.exitstatus == 4  # blocked at the gate, resumable
     assert not marker.exists()
+
+
+def test_a_template_bomb_fails_its_step_and_ctrl_c_still_works(tmp_path: Path) -> None:
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("bomb", "echo {{ 9 ** (9 ** 9) }}", on_failure="continue"),
+            {"id": "rope", "log": "{{ 'x' * 100000000 }}", "on_failure": "continue"},
+        ),
+    )
+    assert run_cli(["validate", str(path)], timeout=20).returncode == 0
+    result = run_cli(["run", str(path), "--no-journal"], timeout=20)
+    assert "larger than 4096 bits: refused" in result.stderr
+    assert "over 1000000: refused" in result.stderr
+
+
+def test_terminal_escapes_from_a_step_never_reach_the_terminal_or_the_report(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    forged = (
+        r"printf 'x\033]52;c;cHduZWQ=\007\033]0;owned\007\033[2K\033[1A\rall steps succeeded\n'"
+    )
+    path = write_runbook(tmp_path, runbook_data(run_step("evil", forged + "; exit 1")))
+    result = run_cli(["run", str(path), "-v"], env=state)
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    (run_id,) = run_ids(tmp_path)
+    for command in (["show", run_id], ["report", run_id]):
+        out = run_cli(command, env=state).stdout
+        assert "\x1b" not in out and "\x07" not in out, command
+
+
+def test_reports_are_private_and_whole(tmp_path: Path) -> None:
+    path = write_runbook(tmp_path, runbook_data(run_step("a")))
+    files = {name: tmp_path / name for name in ("r.json", "j.xml", "m.prom")}
+    result = run_cli(
+        [
+            "run",
+            str(path),
+            "--no-journal",
+            "--report",
+            str(files["r.json"]),
+            "--junit",
+            str(files["j.xml"]),
+            "--metrics",
+            str(files["m.prom"]),
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    for file in files.values():
+        assert file.stat().st_mode & 0o777 == 0o600, file
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_state_folder_that_is_a_link_or_not_ours_is_refused(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    path = write_runbook(tmp_path, runbook_data(run_step("a")))
+    result = run_cli(["run", str(path)], env={"RECOVERCTL_STATE_DIR": str(link)})
+    assert result.returncode == 2
+    assert "symbolic link" in result.stderr and "Traceback" not in result.stderr
+    if os.getuid() == 0:  # root can make a folder that belongs to someone else
+        other = tmp_path / "other"
+        other.mkdir()
+        os.chown(other, 65534, 65534)
+        result = run_cli(["run", str(path)], env={"RECOVERCTL_STATE_DIR": str(other)})
+        assert result.returncode == 2
+        assert "belongs to another user" in result.stderr
+
+
+def test_a_cache_entry_that_cannot_be_loaded_is_a_miss(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    path = write_runbook(tmp_path, runbook_data(run_step("a")))
+    env = {"RECOVERCTL_CACHE_DIR": str(cache)}
+    assert run_cli(["run", str(path), "--no-journal"], env=env).returncode == 0
+    (entry,) = cache.glob("*.pickle")
+    # an entry from another build: its class moved, unpickling raises ModuleNotFoundError
+    entry.write_bytes(b"crecoverctl.compile.moved_away\nPlan\n.")
+    entry.chmod(0o600)
+    result = run_cli(["run", str(path), "--no-journal"], env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_background_child_holding_stdout_does_not_hold_the_step(tmp_path: Path) -> None:
+    path = write_runbook(tmp_path, runbook_data(run_step("start", "sleep 20 & echo started")))
+    began = time.monotonic()
+    result = run_cli(["run", str(path), "--no-journal"])
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - began < 10
+    subprocess.run(["pkill", "-f", "^sleep 20$"], check=False)
+
+
+def test_children_that_escape_the_process_group_die_with_the_steps_timeout(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    escape = (
+        f"setsid sh -c 'echo $$ >> {pids}; exec sleep 61' > /dev/null 2>&1 < /dev/null & "
+        f"(sh -c 'echo $$ >> {pids}; exec sleep 62' &) ; sleep 30"
+    )
+    path = write_runbook(tmp_path, runbook_data(run_step("a", escape, timeout="1s")))
+    result = run_cli(["run", str(path), "--no-journal"])
+    assert result.returncode == 1 and "timed out after 1s" in result.stderr
+    wait_until(lambda: len(pids.read_text().split()) == 2 if pids.exists() else False)
+    for pid in map(int, pids.read_text().split()):
+        wait_until(lambda pid=pid: not _alive(pid), timeout=5)

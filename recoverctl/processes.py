@@ -16,6 +16,35 @@ import time
 from pathlib import Path
 
 _PROC = Path("/proc")
+TAG_VARIABLE = "RECOVERCTL_PROCESS_TAG"
+"""Set to a fresh value for each attempt's command and inherited by all it starts: a
+child that leaves the process group (`setsid`, a double fork) still carries it."""
+
+
+def tagged(tag: str) -> list[int]:
+    """The live processes (of this user) whose environment carries `tag`."""
+    needle = f"{TAG_VARIABLE}={tag}".encode()
+    found = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def signal_tagged(tag: str, sig: int) -> list[int]:
+    """Send `sig` to every process carrying `tag`; returns whom it reached."""
+    reached = []
+    for pid in tagged(tag):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+            reached.append(pid)
+    return reached
 
 
 def _boot_id() -> str:
