@@ -69,6 +69,9 @@ class ActionContext(Protocol):
     def render(self, text: Text, *, shell: bool = False) -> str:
         """A template rendered with the run's context (shell-quoted with `shell`)."""
 
+    def render_command(self, text: Text) -> tuple[str, dict[str, str]]:
+        """A `run:` string for `sh -c`, and the secret values it reads from its environment."""
+
     def environment(self) -> Mapping[str, str]:
         """The full environment for a command of this step."""
 

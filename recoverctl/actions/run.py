@@ -75,8 +75,10 @@ class _Capture:
 
 
 async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
+    hidden: dict[str, str] = {}
     if action.shell:
-        argv = ["/bin/sh", "-c", ctx.render(action.command[0], shell=True)]
+        command, hidden = ctx.render_command(action.command[0])
+        argv = ["/bin/sh", "-c", command]
     else:
         argv = [ctx.render(part) for part in action.command]
     cwd = ctx.working_directory()
@@ -84,7 +86,7 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         what = "is not a directory" if Path(cwd).exists() else "does not exist"
         return AttemptResult(ok=False, retryable=False, error=f"working directory {what}: {cwd}")
     tag = os.urandom(8).hex()
-    spawned = await _spawn(argv, ctx, cwd, tag)
+    spawned = await _spawn(argv, ctx, cwd, tag, hidden)
     if isinstance(spawned, AttemptResult):
         return spawned
     proc, transport, exited = spawned
@@ -124,7 +126,7 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
 
 
 async def _spawn(
-    argv: list[str], ctx: ActionContext, cwd: str | None, tag: str
+    argv: list[str], ctx: ActionContext, cwd: str | None, tag: str, hidden: dict[str, str]
 ) -> (
     tuple[asyncio.subprocess.Process, asyncio.SubprocessTransport, asyncio.Future[None]]
     | AttemptResult
@@ -139,7 +141,7 @@ async def _spawn(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**ctx.environment(), TAG_VARIABLE: tag},
+            env={**ctx.environment(), **hidden, TAG_VARIABLE: tag},
             cwd=cwd,
             start_new_session=True,  # its own process group: a timeout kills the whole tree
         )

@@ -56,6 +56,9 @@ class Redactor:
             return value
         return self._pattern.sub(MASK, value)
 
+    def contains_secret(self, value: str) -> bool:
+        return self._pattern is not None and self._pattern.search(value) is not None
+
     def value(self, value: Any) -> Any:
         """Redact inside any JSON-like value."""
         if self._pattern is None:

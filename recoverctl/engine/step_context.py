@@ -14,7 +14,7 @@ from recoverctl.engine.events import (
     StepOutput,
     WaitPolled,
 )
-from recoverctl.expr.render import evaluate, render
+from recoverctl.expr.render import evaluate, render, render_command
 from recoverctl.model.runbook import HttpAction, LogAction, RunAction, Step, Text
 
 if TYPE_CHECKING:
@@ -40,6 +40,11 @@ class StepRun:
 
     def render(self, text: Text, *, shell: bool = False) -> str:
         return render(text.source, self.engine.context(), shell=shell)
+
+    def render_command(self, text: Text) -> tuple[str, dict[str, str]]:
+        return render_command(
+            text.source, self.engine.context(), self.engine.redactor.contains_secret
+        )
 
     def holds(self, expression: str, names: dict[str, Any]) -> bool:
         return bool(evaluate(expression, self.engine.context(names)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -44,9 +46,26 @@ def _text_finalize(value: Any) -> Any:
     return value
 
 
+HIDDEN: ContextVar[tuple[Callable[[str], bool], dict[str, str]] | None] = ContextVar(
+    "recoverctl_hidden_values", default=None
+)
+"""While a command is rendered: which values must not appear in it, and where they go."""
+
+
 def _shell_finalize(value: Any) -> str:
-    """Quote every value a template puts into a shell command."""
-    return shlex.quote(str(_text_finalize(value)))
+    """Quote every value a template puts into a shell command.
+
+    A value holding a secret is not written into the command at all — every local user
+    can read a command line in `ps` — but passed in an environment variable the command
+    expands: `"$RECOVERCTL_HIDDEN_0"`.
+    """
+    text = str(_text_finalize(value))
+    hidden = HIDDEN.get()
+    if hidden is not None and hidden[0](text):
+        name = f"RECOVERCTL_HIDDEN_{len(hidden[1])}"
+        hidden[1][name] = text
+        return f'"${name}"'
+    return shlex.quote(text)
 
 
 class RunUndefined(StrictUndefined):

@@ -8,6 +8,7 @@ being rendered, never a Jinja traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,21 @@ def render(source: str, context: dict[str, Any], *, shell: bool = False) -> str:
         return str(_template(source, "shell" if shell else "text").render(context))
     except _errors() as exc:
         raise RenderError(_message(exc)) from None
+
+
+def render_command(
+    source: str, context: dict[str, Any], hide: Callable[[str], bool]
+) -> tuple[str, dict[str, str]]:
+    """A `run:` string for `sh -c`, every value shell-quoted; values `hide` picks (secrets)
+    come back as environment variables the command reads, never in its text."""
+    from recoverctl.expr.environment import HIDDEN
+
+    values: dict[str, str] = {}
+    token = HIDDEN.set((hide, values))
+    try:
+        return render(source, context, shell=True), values
+    finally:
+        HIDDEN.reset(token)
 
 
 _LONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)

@@ -250,3 +250,26 @@ def test_children_that_escape_the_process_group_die_with_the_steps_timeout(
     wait_until(lambda: len(pids.read_text().split()) == 2 if pids.exists() else False)
     for pid in map(int, pids.read_text().split()):
         wait_until(lambda pid=pid: not _alive(pid), timeout=5)
+
+
+def test_a_secret_never_appears_on_a_command_line(tmp_path: Path, state: dict[str, str]) -> None:
+    started, out = tmp_path / "started", tmp_path / "out"
+    secret = "S3cr'et $HOME"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("use", f"echo tok={{{{ params.token }}}} > {out}; touch {started}; sleep 3"),
+            params={"token": {"type": "string", "secret": True, "env": "APP_TOKEN"}},
+        ),
+    )
+    proc = start(path, {**state, "APP_TOKEN": secret})
+    wait_until(started.exists)
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        assert "S3cr" not in text, text
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert out.read_text().strip() == f"tok={secret}"  # the command still got the value
