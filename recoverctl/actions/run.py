@@ -154,6 +154,13 @@ async def _spawn(
         return AttemptResult(
             ok=False, exit_code=126, error=f"permission denied: {exc.filename or argv[0]}"
         )
+    except ValueError:  # "embedded null byte": no argument or variable can carry a NUL
+        return AttemptResult(
+            ok=False,
+            retryable=False,
+            error="a value passed to the command holds a NUL byte, which no argument or "
+            "environment variable can carry; hint: strip it (e.g. `| replace('\\x00', '')`)",
+        )
     return asyncio.subprocess.Process(transport, protocol, loop), transport, exited
 
 

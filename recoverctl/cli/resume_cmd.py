@@ -97,6 +97,8 @@ def resume(
         secrets=params.secret_values(),
         environ=dict(os.environ),
         prior=state,
+        prior_raw=_raw_values(run),
+        secret_params=params.secrets,
         rerun=in_flight,
     )
     settings = RunSettings(yes=yes, state_dir=state_dir)
@@ -162,6 +164,8 @@ def rollback(
         secrets=params.secret_values(),
         environ=dict(os.environ),
         prior=state,
+        prior_raw=_raw_values(run),
+        secret_params=params.secrets,
     )
     import asyncio
 
@@ -226,7 +230,7 @@ def _current_plan(
 ) -> Any:
     """The runbook as it is now; refused (with the difference) when it changed since the run."""
     from recoverctl.compile import compile_plan
-    from recoverctl.validate.params import parse_assignments, resolve_params
+    from recoverctl.validate.params import parse_assignments
     from recoverctl.validate.pipeline import require_valid
 
     path = Path(str(meta.get("path", "")))
@@ -249,10 +253,42 @@ def _current_plan(
             message=f"{path} changed since run {run.run_id} started (diff above)",
             hint="resume with --force to use the new version, or restore the file",
         )
+    return plan, _params_as_run(checked.model, run, journal, parse_assignments(cli_params))
+
+
+def _raw_values(run: Any) -> dict[str, dict[str, Any]]:
+    """The completed steps' unredacted stdout and outputs, as the run's templates read them."""
+    from recoverctl.journal.values import read_values
+
+    return read_values(run.path / "values.jsonl").steps
+
+
+def _params_as_run(runbook: Any, run: Any, journal: Any, cli: dict[str, str]) -> Any:
+    """The values the run had: from its private values store (the journal masks any value
+    holding a secret), `-p` on top; a secret is never stored, so it must be given again."""
+    from recoverctl.journal.values import read_values
+    from recoverctl.validate.params import resolve_params
+
     started = journal.started
-    given = {k: v for k, v in (started.params if started else {}).items() if v != "***"}
-    given.update(parse_assignments(cli_params))
-    return plan, resolve_params(checked.model, given, os.environ)
+    shown = started.params if started else {}
+    stored = read_values(run.path / "values.jsonl").params
+    given = {k: v for k, v in shown.items() if v != "***"}
+    given.update(stored)
+    given.update(cli)
+    resolved = resolve_params(runbook, given, os.environ)
+    lost = [
+        name
+        for name, value in shown.items()
+        if value == "***" and resolved.values.get(name) is None and name not in stored
+    ]
+    if lost:
+        names = ", ".join(lost)
+        raise RecoverctlError(
+            message=f"run {run.run_id} had a value for {names}, which is not stored (secrets "
+            "never are): resuming without it would run with a different value",
+            hint=f"give it again: -p {lost[0]}=... or its env variable",
+        )
+    return resolved
 
 
 def _overrides(

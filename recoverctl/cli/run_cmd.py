@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from recoverctl.engine.runner import Approver, Engine, RunOptions
     from recoverctl.engine.state import RunState
     from recoverctl.journal.lock import RunLock
+    from recoverctl.journal.recorder import Recorder
     from recoverctl.journal.store import RunDir
     from recoverctl.present.live_view import LiveView
     from recoverctl.validate.params import ResolvedParams
@@ -181,6 +182,7 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
         run_id=new_run_id(),
         params=params.values,
         secrets=params.secret_values(),
+        secret_params=params.secrets,
         environ=dict(os.environ),
         concurrency=settings.concurrency,
         dry_run=settings.dry_run,
@@ -267,10 +269,7 @@ async def execute(
         approver.engine = engine
     for event in replay or ():
         bus.emit(event)  # the views start from what the run had already done
-    run_dir = None
-    if recorder is not None:
-        engine.record_to(recorder.start(engine.shown_params(), existing=existing, seq=seq))
-        run_dir = recorder.run
+    run_dir = _start_recording(recorder, engine, existing, seq) if recorder else None
     try:
         async with _interruptible(engine, live):
             if before is not None:
@@ -288,6 +287,17 @@ async def execute(
     if settings.human:
         _print_summary(plan, engine, run_dir)
     return code
+
+
+def _start_recording(
+    recorder: Recorder, engine: Engine, existing: RunDir | None, seq: int
+) -> RunDir | None:
+    """The lock, the run folder, the journal and the private values store, wired to `engine`."""
+    engine.record_to(recorder.start(engine.shown_params(), existing=existing, seq=seq))
+    engine.values = recorder.values
+    if existing is None and recorder.values is not None:
+        recorder.values.params(dict(engine.options.params), engine.options.secret_params)
+    return recorder.run
 
 
 @asynccontextmanager

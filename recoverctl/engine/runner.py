@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from recoverctl.actions.base import AttemptResult
 from recoverctl.actions.registry import OWN_TIMEOUT
@@ -83,6 +83,8 @@ class RunOptions:
     run_id: str
     params: Mapping[str, Any]
     secrets: list[str] = field(default_factory=list)
+    secret_params: frozenset[str] = frozenset()
+    """Names of the params that are secret (never stored for a resume)."""
     environ: Mapping[str, str] = field(default_factory=dict)
     concurrency: int | None = None
     dry_run: bool = False
@@ -93,6 +95,12 @@ class RunOptions:
     forced_branches: dict[str, str] = field(default_factory=dict)
     """Branch step id → case label to take regardless of the conditions (scenario tests)."""
     rerun: list[str] = field(default_factory=list)
+    prior_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """A stopped run's unredacted step values (journal/values.py): resume reads what it read."""
+
+
+class ValuesSink(Protocol):
+    def step(self, step_id: str, raw: dict[str, Any]) -> None: ...
 
 
 class Engine:
@@ -125,8 +133,10 @@ class Engine:
             if parent is not None
             else Emitter(self.state, self.redactor, self.clock, bus)
         )
-        self.raw: dict[str, dict[str, Any]] = {}
+        self.raw: dict[str, dict[str, Any]] = dict(options.prior_raw)
         """Unredacted stdout/outputs per step, for templates only (events carry redacted copies)."""
+        self.values: ValuesSink | None = None
+        """Where the raw values go for a later resume (the run's private values store)."""
         self.failure: dict[str, Any] | None = None
         self.locks: dict[str, asyncio.Lock] = {}
         limit = options.concurrency or plan.runbook.concurrency
@@ -638,6 +648,8 @@ class Engine:
     ) -> None:
         raw = self.raw.setdefault(step.id, {})
         raw["outputs"] = outputs or {}
+        if self.values is not None and status == "succeeded":
+            self.values.step(step.id, raw)
         self.emit(
             StepFinished(
                 step_id=step.id,

@@ -34,8 +34,11 @@ def _errors() -> tuple[type[Exception], ...]:
 def _template(source: str, kind: str) -> Template:
     from recoverctl.expr.environment import expression_env, shell_env
 
-    env = shell_env() if kind == "shell" else expression_env()
-    return env.from_string(source)  # the string *is* the template: rendering it is the point
+    if kind == "shell":
+        from recoverctl.expr.shell_quoting import requote
+
+        return shell_env().from_string(requote(source))
+    return expression_env().from_string(source)  # the string *is* the template
 
 
 @lru_cache(maxsize=8192)

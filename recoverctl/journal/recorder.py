@@ -9,6 +9,7 @@ from recoverctl.compile.plan import Plan
 from recoverctl.engine.state import RunState
 from recoverctl.journal.lock import RunLock
 from recoverctl.journal.store import RunDir, Store
+from recoverctl.journal.values import ValuesWriter
 from recoverctl.journal.writer import JournalWriter
 
 
@@ -23,6 +24,7 @@ class Recorder:
         self.lock = lock or RunLock(store.root, plan.runbook.name)
         self.run: RunDir | None = None
         self.writer: JournalWriter | None = None
+        self.values: ValuesWriter | None = None
         self.meta: dict[str, Any] = {}
 
     def start(
@@ -53,6 +55,7 @@ class Recorder:
             self.meta.update({"status": "running", "pid": _pid()})
             self.run.write_meta(self.meta)
             self.writer = JournalWriter(self.run, self.plan.hash, seq=seq)
+            self.values = ValuesWriter(self.run.path / "values.jsonl")
         except BaseException:
             self.lock.release()
             raise
@@ -62,6 +65,8 @@ class Recorder:
         try:
             if self.writer is not None:
                 self.writer.close()
+            if self.values is not None:
+                self.values.close()
             if self.run is not None:
                 lost = self.writer.failed if self.writer is not None else None
                 self.meta.update(

@@ -273,3 +273,53 @@ def test_a_secret_never_appears_on_a_command_line(tmp_path: Path, state: dict[st
     proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert out.read_text().strip() == f"tok={secret}"  # the command still got the value
+
+
+def test_resume_sees_exactly_the_values_the_run_saw(tmp_path: Path, state: dict[str, str]) -> None:
+    seen, flag = tmp_path / "seen", tmp_path / "fixed"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "fetch",
+                "printf 'tok-{{ params.token }}'; head -c 6000 /dev/zero | tr '\\0' x",
+                outputs={"cred": "{{ stdout[:12] }}", "size": "{{ stdout | length }}"},
+            ),
+            run_step("check", f"test -e {flag}", on_failure="abort"),
+            run_step(
+                "use",
+                f"echo '{{{{ params.url }}}} {{{{ steps.fetch.outputs.cred }}}} "
+                f"{{{{ steps.fetch.outputs.size }}}} {{{{ steps.fetch.stdout | length }}}}' > {seen}",
+            ),
+            params={
+                "token": {"type": "string", "secret": True, "env": "APP_TOKEN"},
+                "url": {"type": "string", "default": "https://default"},
+            },
+        ),
+    )
+    env = {**state, "APP_TOKEN": "hunter2"}
+    first = run_cli(["run", str(path), "-p", "url=https://u:hunter2@db"], env=env)
+    assert first.returncode == 1, first.stderr
+    (run_id,) = run_ids(tmp_path)
+    flag.touch()
+    refused = run_cli(["resume", run_id], env=state)  # the secret is not given again
+    assert refused.returncode == 2 and "token" in refused.stderr and "not stored" in refused.stderr
+    resumed = run_cli(["resume", run_id], env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert seen.read_text().split() == ["https://u:hunter2@db", "tok-hunter2x", "6011", "6011"]
+    values = tmp_path / "state" / "runs" / run_id / "values.jsonl"
+    assert values.stat().st_mode & 0o777 == 0o600
+    assert '"token"' not in values.read_text()
+
+
+def test_a_nul_byte_in_a_value_fails_the_step_clearly(tmp_path: Path) -> None:
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("emit", "printf 'a\\0b'"),
+            {"id": "use", "run": ["echo", "{{ steps.emit.stdout }}"]},
+        ),
+    )
+    result = run_cli(["run", str(path), "--no-journal"])
+    assert result.returncode == 1
+    assert "holds a NUL byte" in result.stderr and "internal error" not in result.stderr
