@@ -40,12 +40,43 @@ class ExpressionSyntaxError(Exception):
         self.line = line
 
 
+MAX_NESTING = 64
+"""Brackets, parentheses and braces one expression may nest (documented in docs/format.md)."""
+MAX_OPERATORS = 256
+"""`and`, `or` and `not` one expression may chain: each is a level of the syntax tree."""
+
+
+def check_depth(source: str) -> None:
+    """Refuse what would nest the parser, the compiler and every later walk past Python's
+    stack, before any of them is asked to try (a 3,000-deep list, 1,000 chained `and`)."""
+    depth = deepest = 0
+    for char in source:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    if deepest > MAX_NESTING + 2:  # `{{` itself counts two
+        raise ExpressionSyntaxError(
+            f"nested {deepest} levels deep; the limit is {MAX_NESTING}: split it into outputs", 1
+        )
+    words = source.split()
+    operators = sum(1 for word in words if word in ("and", "or", "not"))
+    if operators > MAX_OPERATORS:
+        raise ExpressionSyntaxError(
+            f"{operators} and/or/not in one expression; the limit is {MAX_OPERATORS}: "
+            "split it into steps or outputs",
+            1,
+        )
+
+
 @lru_cache(maxsize=4096)
 def parse_expression(source: str) -> nodes.Expr:
     """The AST of a condition; trailing garbage and unknown filters are errors.
 
     Cached: generated and copy-pasted runbooks repeat the same expressions.
     """
+    check_depth(source)
     env = expression_env()
     try:
         parser = Parser(env, source, state="variable")
@@ -64,6 +95,7 @@ def parse_expression(source: str) -> nodes.Expr:
 @lru_cache(maxsize=4096)
 def parse_template(source: str) -> nodes.Template:
     """The AST of a template string; unknown filters and tests are errors."""
+    check_depth(source)
     env = expression_env()
     try:
         tree = env.parse(source)

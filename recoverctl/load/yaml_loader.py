@@ -109,7 +109,7 @@ def load_text(text: str, path: Path) -> LoadedDocument:
             "found a second YAML document; expected one runbook per file",
             hint="remove the '---' separator or split the file",
         )
-    builder = _Builder(path, budget=2 * len(text) + _BASE_NODE_BUDGET)
+    builder = _Builder(path, budget=_distinct_nodes(documents[0]) + _BASE_NODE_BUDGET)
     try:
         data = builder.build(documents[0], ())
     except RecursionError:
@@ -132,6 +132,22 @@ def _decode(path: Path, raw: bytes) -> str:
             f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded",
             hint="save the file as UTF-8",
         ) from None
+
+
+def _distinct_nodes(root: Node) -> int:
+    """Nodes the document holds, each counted once however many aliases point at it: the
+    expansion budget grows with what is written, not with the file's size in bytes."""
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node.value, list):
+            for item in node.value:
+                pending.extend(item if isinstance(item, tuple) else (item,))
+    return len(seen)
 
 
 class _Builder:

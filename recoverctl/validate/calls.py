@@ -40,6 +40,16 @@ def check_calls(
                 )
             )
             continue
+        if len(stack) >= MAX_CALL_DEPTH:
+            out.append(
+                _error(
+                    runbook,
+                    span,
+                    f"calls nest {len(stack) + 1} runbooks deep here; the limit is {MAX_CALL_DEPTH}",
+                    hint="flatten the chain: call the runbooks that do the work directly",
+                )
+            )
+            continue
         if not target.is_file():
             out.append(
                 _error(
@@ -66,7 +76,46 @@ def check_calls(
             continue
         callees[target] = checked.runbook
         out.extend(_param_problems(runbook, step.id, call, checked.runbook))
+        size = expanded_steps(checked.runbook, callees)
+        if size > MAX_EXPANDED_STEPS:
+            out.append(
+                _error(
+                    runbook,
+                    span,
+                    f"calling '{call.runbook.source}' runs {size:,} steps (every call runs the "
+                    f"whole callee, and its calls theirs); the limit is {MAX_EXPANDED_STEPS:,}",
+                    hint="a runbook called from several places multiplies: call it once",
+                )
+            )
     return out, callees
+
+
+MAX_CALL_DEPTH = 32
+"""How deep `call:` may nest (docs/format.md)."""
+MAX_EXPANDED_STEPS = 100_000
+"""How many steps one run may reach through its calls: a diamond of 22 files is 4 million."""
+
+
+def expanded_steps(
+    runbook: Runbook, callees: dict[Path, Runbook], memo: dict[Path, int] | None = None
+) -> int:
+    """Steps a run of `runbook` can reach, each call counted as the whole callee."""
+    memo = {} if memo is None else memo
+    key = runbook.path.resolve()
+    if key in memo:
+        return memo[key]
+    memo[key] = 0  # a cycle is reported elsewhere; do not loop on it here
+    total = 0
+    for step in runbook.all_steps():
+        if isinstance(step.body, CallAction):
+            callee = callees.get(step.body.path.resolve())
+            total += 1 + (expanded_steps(callee, callees, memo) if callee else 0)
+        else:
+            total += 1
+        if total > MAX_EXPANDED_STEPS:
+            break
+    memo[key] = total
+    return total
 
 
 def _param_problems(

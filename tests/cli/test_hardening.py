@@ -323,3 +323,55 @@ def test_a_nul_byte_in_a_value_fails_the_step_clearly(tmp_path: Path) -> None:
     result = run_cli(["run", str(path), "--no-journal"])
     assert result.returncode == 1
     assert "holds a NUL byte" in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "expected"),
+    [
+        ("run", "echo {{ " + "[" * 3000 + "]" * 3000 + " }}", "levels deep; the limit is 64"),
+        ("run", "echo {{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "levels deep; the limit is 64"),
+        ("when", " and ".join(["true"] * 1000), "the limit is 256"),
+    ],
+)
+def test_deep_nesting_is_refused_at_validate_with_its_position(
+    tmp_path: Path, where: str, text: str, expected: str
+) -> None:
+    step = {"id": "a", "run": "true", where: text}
+    path = write_runbook(tmp_path, runbook_data(step))
+    result = run_cli(["validate", str(path)], timeout=30)
+    assert result.returncode == 2
+    assert f"{path}:" in result.stderr and expected in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def _call_files(tmp_path: Path, count: int, fan: int) -> Path:
+    tmp_path.mkdir()
+    for index in range(count):
+        if index == count - 1:
+            steps = [run_step("leaf")]
+        else:
+            steps = [{"id": f"c{k}", "call": {"runbook": f"r{index + 1}.yaml"}} for k in range(fan)]
+        write_runbook(tmp_path, runbook_data(*steps, name=f"r{index}"), name=f"r{index}.yaml")
+    return tmp_path / "r0.yaml"
+
+
+def test_a_call_chain_too_deep_and_a_call_diamond_too_wide_are_refused(tmp_path: Path) -> None:
+    deep = _call_files(tmp_path / "deep", 40, 1)
+    result = run_cli(["validate", str(deep)], timeout=60)
+    assert result.returncode == 2 and "the limit is 32" in result.stderr
+    wide = _call_files(tmp_path / "wide", 22, 2)
+    result = run_cli(["run", "--dry-run", str(wide)], timeout=60)
+    assert result.returncode == 2 and "the limit is 100,000" in result.stderr
+
+
+def test_an_alias_bomb_in_a_big_file_is_refused_at_once(tmp_path: Path) -> None:
+    lines = ["version: 1", "name: bomb", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    lines.append("steps: [{id: s, run: 'true'}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n" + ("# " + "x" * 1000 + "\n") * 15000)
+    began = time.monotonic()
+    result = run_cli(["validate", str(path)], timeout=60)
+    assert result.returncode == 2 and "alias bomb" in result.stderr
+    assert time.monotonic() - began < 20
