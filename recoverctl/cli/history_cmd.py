@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from enum import StrEnum
@@ -15,22 +14,41 @@ from recoverctl.cli.app import app, reports_errors
 from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 
 
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, TypeError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def run_status(meta: dict[str, Any]) -> str:
-    """`running` only while its process lives; a run whose process vanished was interrupted."""
+    """`running` only while its own process lives — the same pid after a reboot, or reused
+    by another program, is not it; a run whose process vanished was interrupted."""
+    from recoverctl.processes import identity
+
     status = str(meta.get("status", "?"))
-    if status == "running" and not _alive(meta.get("pid")):
+    if status != "running":
+        return status
+    pid, recorded = meta.get("pid"), meta.get("pid_identity")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return "interrupted"
+    now = identity(pid)
+    if now is None or (recorded is not None and now != recorded):
         return "interrupted"
     return status
+
+
+def _trusted_meta(run: Any) -> dict[str, Any]:
+    """meta.json is an index derived from the journal; when it says the run never ended (a
+    full disk stopped its last write), the journal's own end is what happened."""
+    meta: dict[str, Any] = run.meta()
+    if run_status(meta) not in ("interrupted", "unreadable"):
+        return meta
+    from recoverctl.engine.state import replay
+    from recoverctl.errors import RecoverctlError
+    from recoverctl.journal.reader import read_journal
+
+    try:
+        journal = read_journal(run.journal)
+    except RecoverctlError:
+        return meta
+    if journal.events and journal.events[-1].kind == "run_finished":
+        state = replay(journal.events)
+        meta = {**meta, "status": state.status, "duration": state.duration, "pid": None}
+    return meta
 
 
 @app.command(
@@ -58,7 +76,7 @@ def runs(
     for folder in store.all_dirs():
         from recoverctl.journal.store import RunDir
 
-        meta = RunDir(folder).meta()
+        meta = _trusted_meta(RunDir(folder))
         if runbook and meta.get("runbook") != runbook:
             continue
         started = meta.get("started")

@@ -47,7 +47,7 @@ class Journal:
 
     @property
     def last_seq(self) -> int:
-        return max((int(r["seq"]) for r in self.records), default=0)
+        return max((int(r.get("seq", 0)) for r in self.records), default=0)
 
 
 def read_journal(path: Path) -> Journal:

@@ -52,7 +52,10 @@ class Recorder:
                     "rto": self.plan.runbook.objectives.rto,
                 }
             )
-            self.meta.update({"status": "running", "pid": _pid()})
+            from recoverctl.processes import identity
+
+            pid = _pid()
+            self.meta.update({"status": "running", "pid": pid, "pid_identity": identity(pid)})
             self.run.write_meta(self.meta)
             self.writer = JournalWriter(self.run, self.plan.hash, seq=seq)
             self.values = ValuesWriter(self.run.path / "values.jsonl")
@@ -95,6 +98,7 @@ class Recorder:
                     }
                 )
                 self.meta.pop("pid", None)
+                self.meta.pop("pid_identity", None)
                 self.run.write_meta(self.meta)
         finally:
             self.lock.release()
