@@ -334,7 +334,23 @@ def schema() -> dict[str, Any]:
                     "description": "Named values computed from this step's result (templates over stdout, stderr, exit_code, json).",
                     "type": "object",
                     "propertyNames": {"pattern": ID_PATTERN},
-                    "additionalProperties": {"type": "string"},
+                    "additionalProperties": {
+                        "anyOf": [
+                            {"type": "string"},
+                            {
+                                "type": "object",
+                                "description": "An output with options: `secret: true` masks "
+                                "its value everywhere, like a secret param.",
+                                "required": ["value"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "value": {"type": "string"},
+                                    "secret": {"type": "boolean"},
+                                },
+                            },
+                        ],
+                        "x-expected": "a template, or {value: template, secret: true}",
+                    },
                 },
                 "env": ref("env"),
                 "cwd": {"type": "string"},

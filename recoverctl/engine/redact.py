@@ -44,12 +44,23 @@ class Redactor:
     """Replaces every occurrence of any secret value, in any of its forms, with `***`."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets: tuple[str, ...] = ()
+        self._pattern: re.Pattern[str] | None = None
+        self._compile(secrets)
+
+    def _compile(self, secrets: Iterable[str]) -> None:
         self.secrets = tuple(sorted({s for s in secrets if s}))
         forms: set[str] = set()
         for secret in self.secrets:
             forms |= secret_forms(secret)
         ordered = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+    def add(self, secret: str) -> None:
+        """A value that became secret during the run (an output declared `secret: true`):
+        masked from now on, in this run's every later event."""
+        if secret and secret not in self.secrets:
+            self._compile([*self.secrets, secret])
 
     def text(self, value: str) -> str:
         if self._pattern is None or not value:

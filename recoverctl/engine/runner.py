@@ -135,6 +135,11 @@ class Engine:
         )
         self.raw: dict[str, dict[str, Any]] = dict(options.prior_raw)
         """Unredacted stdout/outputs per step, for templates only (events carry redacted copies)."""
+        for step_id, raw in options.prior_raw.items():  # resumed: earlier secret outputs too
+            node = plan.nodes.get(step_id)
+            for output in node.step.outputs if node is not None else ():
+                if output.secret and output.name in raw.get("outputs", {}):
+                    self.redactor.add(str(raw["outputs"][output.name]))
         self.values: ValuesSink | None = None
         """Where the raw values go for a later resume (the run's private values store)."""
         self.failure: dict[str, Any] | None = None
@@ -626,6 +631,8 @@ class Engine:
         for output in step.outputs:
             try:
                 outputs[output.name] = render_value(output.template.source, context)
+                if output.secret:
+                    self.mask(str(outputs[output.name]))
             except RenderError as exc:
                 if result.invented:
                     outputs[output.name] = None  # a dry run has no real output to compute from
@@ -815,6 +822,13 @@ class Engine:
                 env[name] = render(value.source, context)
             self._base_env = env
         return self._base_env
+
+    def mask(self, secret: str) -> None:
+        """Treat `secret` as a secret from now on, here and in every caller's events."""
+        engine: Engine | None = self
+        while engine is not None:
+            engine.redactor.add(secret)
+            engine = engine.parent
 
     def runbook_dir(self) -> str:
         """The folder of the runbook this engine runs (a called runbook's for a child)."""

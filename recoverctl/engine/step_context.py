@@ -75,6 +75,8 @@ class StepRun:
         return str(Path(folder) / render(self.step.cwd.source, self.engine.context()))
 
     def output(self, stream: str, text: str) -> None:
+        if any(output.secret for output in self.step.outputs):
+            return  # the credential is in this output, and not known yet to be masked
         self.engine.emit(StepOutput(step_id=self.step.id, stream=stream, text=text))
 
     def process_started(self, pid: int) -> None:

@@ -264,6 +264,8 @@ class Branch:
 class Output:
     name: str
     template: Text
+    secret: bool = False
+    """A credential a step fetched: its value is masked everywhere, like a secret param."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,8 +173,8 @@ class _Builder:
             rescue=self.steps(data.get("rescue", []), (*path, "rescue")),
             skip_if=skip_if,
             outputs=tuple(
-                Output(name, self.text(template, (*path, "outputs", name)))
-                for name, template in data.get("outputs", {}).items()
+                self.output(name, spec, (*path, "outputs", name))
+                for name, spec in data.get("outputs", {}).items()
             ),
             env=self.env(data.get("env"), (*path, "env")),
             cwd=self.text(data["cwd"], (*path, "cwd")) if "cwd" in data else None,
@@ -195,6 +195,13 @@ class _Builder:
             elif own_timeout is None or own_timeout >= body.timeout:
                 timeout = body.timeout  # a longer step timeout could never fire first
         return body, timeout
+
+    def output(self, name: str, spec: str | Data, path: JsonPath) -> Output:
+        if isinstance(spec, str):
+            return Output(name, self.text(spec, path))
+        return Output(
+            name, self.text(spec["value"], (*path, "value")), secret=spec.get("secret", False)
+        )
 
     def compensation(self, owner: str, data: Data, path: JsonPath) -> Step:
         """A rollback action becomes a step of its own: it has attempts and a timeout."""

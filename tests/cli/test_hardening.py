@@ -375,3 +375,28 @@ def test_an_alias_bomb_in_a_big_file_is_refused_at_once(tmp_path: Path) -> None:
     result = run_cli(["validate", str(path)], timeout=60)
     assert result.returncode == 2 and "alias bomb" in result.stderr
     assert time.monotonic() - began < 20
+
+
+def test_an_output_declared_secret_is_masked_everywhere(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    report, vault = tmp_path / "report.json", tmp_path / "vault"
+    vault.write_text("tok-XYZ123\n")
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            {
+                "id": "fetch",
+                "run": f"cat {vault}",
+                "outputs": {"token": {"value": "{{ stdout | trim }}", "secret": True}},
+            },
+            run_step("use", "echo using {{ steps.fetch.outputs.token }} >&2; exit 1"),
+        ),
+    )
+    result = run_cli(["run", str(path), "-v", "--report", str(report)], env=state)
+    assert result.returncode == 1
+    (run_id,) = run_ids(tmp_path)
+    folder = tmp_path / "state" / "runs" / run_id
+    for text in (result.stderr, report.read_text(), (folder / "journal.jsonl").read_text()):
+        assert "XYZ123" not in text
+    assert "using ***" in result.stderr
