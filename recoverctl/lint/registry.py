@@ -8,6 +8,9 @@ from recoverctl.lint.rules.rc102_branch_without_else import BranchWithoutElse
 from recoverctl.lint.rules.rc103_condition_reads_skippable_step import ConditionReadsSkippableStep
 from recoverctl.lint.rules.rc104_unused_param import UnusedParam
 from recoverctl.lint.rules.rc105_secret_in_logged_template import SecretInLoggedTemplate
+from recoverctl.lint.rules.rc106_template_outside_shell_quoting import (
+    TemplateOutsideShellQuoting,
+)
 from recoverctl.lint.rules.rc201_destructive_without_rollback import DestructiveWithoutRollback
 from recoverctl.lint.rules.rc202_rollback_reads_unready_output import RollbackReadsUnreadyOutput
 from recoverctl.lint.rules.rc203_retry_on_non_idempotent import RetryOnNonIdempotent
@@ -33,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     ConditionReadsSkippableStep(),
     UnusedParam(),
     SecretInLoggedTemplate(),
+    TemplateOutsideShellQuoting(),
     DestructiveWithoutRollback(),
     RollbackReadsUnreadyOutput(),
     RetryOnNonIdempotent(),
