@@ -3,7 +3,7 @@
 Run: python bench/soak.py [--runs 1000]   (writes bench/results/soak.md; ~1.5 s a run)
 
 Checks, after every run and at the end:
-- the state folder holds only run folders (journal.jsonl, runbook.yaml, meta.json, all
+- the state folder holds only run folders (journal.jsonl, runbook.yaml, meta.json, values.jsonl, all
   0600 in 0700 folders) and one lock file: no temporary files, nothing else growing;
 - the bytes per run folder stay the same from the first runs to the last;
 - no process started by a run outlives it (every process recoverctl starts inherits
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import RESULTS, ROOT, machine
 
 DEMO = ROOT / "runbooks" / "demo.yaml"
-ALLOWED = {"journal.jsonl", "runbook.yaml", "meta.json"}
+ALLOWED = {"journal.jsonl", "runbook.yaml", "meta.json", "values.jsonl"}
 
 
 @dataclass

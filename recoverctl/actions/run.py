@@ -103,14 +103,16 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         _done, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE)
         for task in pending:
             task.cancel()
-        if pending:
-            transport.close()  # stop reading what a detached child still holds open
         code = transport.get_returncode()
+        transport.close()  # done reading, whatever a detached child still holds open
         assert code is not None  # noqa: S101 - the protocol said it exited
     except BaseException:
         for task in readers:
             task.cancel()
-        await asyncio.shield(_kill_group(proc, transport, exited, tag))
+        try:
+            await asyncio.shield(_kill_group(proc, transport, exited, tag))
+        finally:
+            transport.close()  # even when the kill itself is cut short (the run is ending)
         raise
     out.close()
     err.close()

@@ -67,6 +67,12 @@ def resume(
         raise RecoverctlError(
             message=f"run {run.run_id} already succeeded; there is nothing to resume"
         )
+    if state.status in ("rolled_back", "rollback_failed") and from_step is None:
+        raise RecoverctlError(
+            message=f"run {run.run_id} ended {state.status}: its work was undone, so there is "
+            "nothing to continue; resuming would redo undone steps",
+            hint="start a new run, or `recoverctl resume RUN --from STEP` to redo from a step",
+        )
     overrides = _overrides(plan, state, skip or [], mark_done or [], from_step)
     overridden = {step_id for step_id, _ in overrides}
     in_flight = [

@@ -55,6 +55,9 @@ class RunResumed(Event):
     plan_hash: str
     rerun: list[str] = field(default_factory=list)
     """Steps that were in flight when the run stopped and will run again."""
+    rollback: bool = False
+    """This session only undoes (`recoverctl rollback`, or a rollback a crash cut short): a
+    crash of it must resume undoing, never redo the work."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -74,7 +74,9 @@ class Saga:
         """
         engine = self.engine
         engine.begin()
-        engine.emit(RunResumed(run_id=engine.options.run_id, plan_hash=engine.plan.hash))
+        engine.emit(
+            RunResumed(run_id=engine.options.run_id, plan_hash=engine.plan.hash, rollback=True)
+        )
         status, code = "rolled_back", ExitCode.OK
         self.gated = requested
         engine.failure = {"step": "", "error": reason, "status": "rolled_back"}

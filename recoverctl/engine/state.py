@@ -152,7 +152,7 @@ def _run_started(state: RunState, e: RunStarted) -> None:
 
 def _run_resumed(state: RunState, e: RunResumed) -> None:
     state.status = "running"
-    state.rolling_back = False
+    state.rolling_back = e.rollback
     state.duration = state.exit_code = state.error = state.failed_step = None
     state.resumes += 1
 

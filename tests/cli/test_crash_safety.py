@@ -1,4 +1,5 @@
-"""SIGKILL at many points of a run, then resume: nothing completed runs twice, nothing is lost.
+"""SIGKILL at many points of a run (and of its resume), then resume: nothing completed runs
+twice, nothing is lost.
 
 `TORTURE_RUNS=200 pytest tests/cli/test_crash_safety.py` for the long version.
 """
@@ -75,6 +76,19 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _kill_resume(tmp_path: Path, delay: float) -> None:
+    (run,) = (tmp_path / "state" / "runs").iterdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "resume", run.name, "--rerun"],
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def _journal_path(tmp_path: Path) -> Path:
     (run,) = (tmp_path / "state" / "runs").iterdir()
     return run / "journal.jsonl"
@@ -143,6 +157,11 @@ def test_sigkill_anywhere_then_resume(tmp_path: Path, fail: bool) -> None:
         runs = case / "state" / "runs"
         if not runs.exists() or not any(runs.iterdir()) or not _journal_path(case).stat().st_size:
             continue  # killed before the first event: no step had started (StepStarted is fsynced first)
+        if index % 2 and replay(read_journal(_journal_path(case)).events).status in (
+            "running",
+            "interrupted",
+        ):  # and SIGKILL the first resume too, part-way
+            _kill_resume(case, 0.3 + 0.6 * (index % 7) / 7)
         _finish(case)
         records = [
             json.loads(line)
