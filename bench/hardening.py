@@ -1,4 +1,4 @@
-"""Issue 10's hardening figures: the long versions of the CI's fault and hostile-input tests.
+"""Issues 10 and 15's hardening figures: the long versions of the CI's fault and hostile-input tests.
 
 Run: python bench/hardening.py [--fuzz 10000] [--torture 200]   (writes bench/results/hardening.md)
 
@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fuzz", type=int, default=10_000)
     parser.add_argument("--torture", type=int, default=200)
+    parser.add_argument("--journals", type=int, default=1000)
     args = parser.parse_args()
     from tests.property.test_injection_corpus import CORPUS
 
@@ -77,13 +78,36 @@ def main() -> None:
             "tests/cli/test_durable_runs.py",
             {},
         ),
+        (
+            f"Damaged journals: {args.journals:,} journals spoiled every way (flips, cuts, "
+            "dropped/swapped lines, wrong types, future records) through show, report ×4, "
+            "resume, rollback, runs, stats: no internal error (CI: 60)",
+            "tests/journal/test_corrupted_journals.py",
+            {"RECOVERCTL_FUZZ_JOURNALS": str(args.journals)},
+        ),
+        (
+            "Faults and hostile users: SIGHUP mid-step, resume racing a live run, a reused pid, "
+            "EOF at a prompt, SIGKILL during a rollback, template bombs, terminal escapes, "
+            "foreign state folders and caches, escaping children, NUL bytes, nesting limits, "
+            "alias bombs, secrets on command lines",
+            "tests/cli/test_hardening.py",
+            {},
+        ),
+        (
+            "Secrets in every spelling (header control characters, URLs, missing commands, "
+            "Jinja errors) through stderr, JSON events, journal, meta.json, reports",
+            "tests/cli/test_secrets.py",
+            {},
+        ),
     ]
     lines = [
         "# Hardening: the long runs",
         "",
         f"Machine: {machine()}",
         "",
-        f"Run: `python bench/hardening.py --fuzz {args.fuzz} --torture {args.torture}`.",
+        f"Run: `python bench/hardening.py --fuzz {args.fuzz} --torture {args.torture} "
+        f"--journals {args.journals}`. The torture kills the run at each point and, at every "
+        "other point, its first resume as well.",
         "",
         "| check | result | time |",
         "|---|---|---|",
