@@ -127,14 +127,27 @@ def test_payload_is_data_everywhere(tmp_path: Path, payload: str) -> None:
         run_step(
             "again", f"printf '%s' {{{{ steps.argv.outputs.back }}}} > {out}.output", timeout="5s"
         ),
+        # the author's own quotes around a template (lifted out of them when rendering)
+        run_step("quoted", f"printf '%s' '{{{{ params.value }}}}' > {out}.sq", timeout="5s"),
+        run_step("dquoted", f'printf "%s" "[{{{{ params.value }}}}]" > {out}.dq', timeout="5s"),
+        # a secret travels in the command's environment, never in its text
+        run_step("secret", f"printf '%s' {{{{ params.token }}}} > {out}.secret", timeout="5s"),
+        run_step(
+            "secretq", f'printf "%s" "<{{{{ params.token }}}}>" > {out}.secretq', timeout="5s"
+        ),
         {"id": "log", "log": "value was {{ params.value }}"},
-        params={"value": {"type": "string"}},
+        params={"value": {"type": "string"}, "token": {"type": "string", "secret": True}},
     )
     runbook, plan = build(tmp_path, data)
-    params = resolve_params(runbook, {"value": payload}, {})
+    params = resolve_params(runbook, {"value": payload, "token": payload}, {})
     engine = Engine(
         plan,
-        RunOptions(run_id="corpus", params=params.values, environ={"PATH": "/usr/bin:/bin"}),
+        RunOptions(
+            run_id="corpus",
+            params=params.values,
+            secrets=params.secret_values(),
+            environ={"PATH": "/usr/bin:/bin"},
+        ),
         bus=EventBus(),
         executor=RealExecutor(),
     )
@@ -148,7 +161,9 @@ def test_payload_is_data_everywhere(tmp_path: Path, payload: str) -> None:
         os.chdir(here)
     assert code == 0, engine.state.error
     assert not (tmp_path / "PWNED").exists()
-    for suffix in ("shell", "env", "output"):
+    for suffix in ("shell", "env", "output", "sq", "secret"):
         assert Path(f"{out}.{suffix}").read_bytes().decode() == payload, (
             suffix
         )  # no newline translation
+    assert Path(f"{out}.dq").read_bytes().decode() == f"[{payload}]"
+    assert Path(f"{out}.secretq").read_bytes().decode() == f"<{payload}>"
