@@ -103,6 +103,8 @@ def store(path: Path, raw: bytes, plan: Plan) -> None:
     called = [(str(p.runbook.path), p.runbook.sha256) for p in _callees(plan)]
     with contextlib.suppress(OSError, pickle.PickleError, RecursionError, ValueError):
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _private(folder):
+            return  # never hand a plan (the runbook's text) to a folder others can write
         data = pickle.dumps({"plan": plan, "called": called}, pickle.HIGHEST_PROTOCOL)
         replace_file(folder / f"{_key(path, raw)}.pickle", data)
 
