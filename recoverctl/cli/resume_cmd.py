@@ -246,6 +246,15 @@ def _current_plan(
             hint=f"the runbook as it was run is kept in {run.runbook}",
         )
     checked = require_valid(path)
+    started = journal.started
+    if started is not None and checked.model.name != started.runbook:
+        raise RecoverctlError(
+            message=f"meta.json of run {run.run_id} points at {path} (runbook "
+            f"'{checked.model.name}'), but the journal says the run was of '{started.runbook}'; "
+            "nothing was run",
+            hint=f"meta.json is only an index: check {run.meta_path}, or resume from the "
+            f"runbook the journal names",
+        )
     plan = compile_plan(checked.model, checked.callees)
     recorded = journal.plan_hash or meta.get("plan_hash")  # an empty journal: meta.json says
     if recorded and plan.hash != recorded and not force:

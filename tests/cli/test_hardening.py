@@ -400,3 +400,22 @@ def test_an_output_declared_secret_is_masked_everywhere(
     for text in (result.stderr, report.read_text(), (folder / "journal.jsonl").read_text()):
         assert "XYZ123" not in text
     assert "using ***" in result.stderr
+
+
+def test_a_meta_json_pointing_at_another_runbook_is_not_followed(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    evil = tmp_path / "evil"
+    path = write_runbook(tmp_path, runbook_data(run_step("a", "exit 1"), name="safe"))
+    other = write_runbook(
+        tmp_path, runbook_data(run_step("a", f"touch {evil}"), name="other"), name="other.yaml"
+    )
+    assert run_cli(["run", str(path)], env=state).returncode == 1
+    (run_id,) = run_ids(tmp_path)
+    meta_path = tmp_path / "state" / "runs" / run_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["path"] = str(other)
+    meta_path.write_text(json.dumps(meta))
+    result = run_cli(["resume", run_id, "--force"], env=state)
+    assert result.returncode == 2 and "the journal says the run was of 'safe'" in result.stderr
+    assert not evil.exists()
