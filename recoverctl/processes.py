@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+from functools import cache
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -47,6 +48,7 @@ def signal_tagged(tag: str, sig: int) -> list[int]:
     return reached
 
 
+@cache
 def _boot_id() -> str:
     try:
         return (_PROC / "sys" / "kernel" / "random" / "boot_id").read_text().strip()
