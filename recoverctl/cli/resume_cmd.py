@@ -71,7 +71,8 @@ def resume(
         raise RecoverctlError(
             message=f"run {run.run_id} ended {state.status}: its work was undone, so there is "
             "nothing to continue; resuming would redo undone steps",
-            hint="start a new run, or `recoverctl resume RUN --from STEP` to redo from a step",
+            hint=f"`recoverctl rollback {run.run_id}` retries compensations that failed; "
+            "start a new run, or `resume --from STEP` to redo from a step",
         )
     overrides = _overrides(plan, state, skip or [], mark_done or [], from_step)
     overridden = {step_id for step_id, _ in overrides}
