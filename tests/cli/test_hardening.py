@@ -419,3 +419,23 @@ def test_a_meta_json_pointing_at_another_runbook_is_not_followed(
     result = run_cli(["resume", run_id, "--force"], env=state)
     assert result.returncode == 2 and "the journal says the run was of 'safe'" in result.stderr
     assert not evil.exists()
+
+
+def test_runs_does_not_call_a_crashed_run_running_when_its_pid_is_reused(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    started = tmp_path / "started"
+    path = write_runbook(tmp_path, runbook_data(run_step("a", f"touch {started}; sleep 30")))
+    run_id = killed_at(path, state, started)
+    meta_path = tmp_path / "state" / "runs" / run_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["status"] == "running" and meta["pid_identity"]
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        meta["pid"] = bystander.pid  # after a reboot, the number belongs to someone else
+        meta_path.write_text(json.dumps(meta))
+        listing = run_cli(["runs"], env={**state, "COLUMNS": "200"})
+        assert "interrupted" in listing.stdout and "running" not in listing.stdout
+    finally:
+        bystander.kill()
+        bystander.wait()
