@@ -17,6 +17,22 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = bool(os.environ.get("UPDATE_GOLDEN"))
 
 
+SLOW_SUITES = (
+    "tests/cli/test_crash_safety.py",  # SIGKILL torture: real runs killed and resumed
+    "tests/cli/test_soak.py",  # hundreds of runs, watching descriptors and memory
+    "tests/e2e/",  # real PostgreSQL, Redis and services started on 127.0.0.1
+    "tests/property/test_fuzz_pipeline.py::test_generated_runbooks_never_crash_any_stage",
+)
+"""Suites `.ci/run` runs as a stage of their own (`pytest -m slow`); the README's `pytest`
+leaves them out so the everyday command stays quick."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW_SUITES):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_plan_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The tests' compiled-plan cache lives in a temporary folder, never in ~/.cache."""
