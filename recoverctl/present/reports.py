@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -28,8 +29,9 @@ from recoverctl.engine.events import (
     StepFinished,
     StepRolledBack,
 )
-from recoverctl.engine.state import RunState
+from recoverctl.engine.state import RunState, StepState
 from recoverctl.model.duration import format_duration
+from recoverctl.model.runbook import OnFailure
 from recoverctl.present.fit import plain, printable, show_value
 
 REPORT_VERSION = 1
@@ -88,8 +90,10 @@ def junit_xml(plan: Plan, state: RunState) -> str:
         for sid, s in state.steps.items()
         if _is_action(plan, sid) and s.status != "pending"
     ]
-    failures = sum(1 for _, s in cases if s.status in ("failed", "timed_out") and not s.rescued)
-    skipped = sum(1 for _, s in cases if s.status in ("skipped", "cancelled"))
+    failures = sum(1 for sid, s in cases if _failed_the_run(plan, sid, s))
+    skipped = sum(
+        1 for sid, s in cases if s.status in ("skipped", "cancelled") or _tolerated(plan, sid, s)
+    )
     suites = ET.Element(
         "testsuites",
         name="recoverctl",
@@ -116,19 +120,47 @@ def junit_xml(plan: Plan, state: RunState) -> str:
         ("status", state.status),
         ("plan_hash", plan.hash),
     ):
-        ET.SubElement(properties, "property", name=name, value=str(value))
+        ET.SubElement(properties, "property", name=name, value=xml_text(str(value)))
     for sid, s in cases:
         case = ET.SubElement(
             suite, "testcase", name=sid, classname=plan.runbook.name, time=f"{s.duration:.3f}"
         )
-        if s.status in ("failed", "timed_out") and not s.rescued:
-            failure = ET.SubElement(case, "failure", message=s.error or s.status, type=s.status)
-            failure.text = s.stderr or s.stdout or ""
+        if _failed_the_run(plan, sid, s):
+            failure = ET.SubElement(
+                case, "failure", message=xml_text(s.error or s.status), type=s.status
+            )
+            failure.text = xml_text(s.stderr or s.stdout or "")
+        elif _tolerated(plan, sid, s):
+            reason = f"failed and tolerated (on_failure: continue): {s.error or s.status}"
+            ET.SubElement(case, "skipped", message=xml_text(reason))
         elif s.status in ("skipped", "cancelled"):
-            ET.SubElement(case, "skipped", message=s.reason or s.status)
+            ET.SubElement(case, "skipped", message=xml_text(s.reason or s.status))
         if s.stdout:
-            ET.SubElement(case, "system-out").text = s.stdout
+            ET.SubElement(case, "system-out").text = xml_text(s.stdout)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _failed(s: StepState) -> bool:
+    return s.status in ("failed", "timed_out") and not s.rescued
+
+
+def _tolerated(plan: Plan, step_id: str, s: StepState) -> bool:
+    """A failure the runbook expects and goes on from (a probe whose failure is an answer)."""
+    node = plan.nodes.get(step_id.rsplit("/", 1)[-1])
+    return _failed(s) and node is not None and node.step.on_failure is OnFailure.CONTINUE
+
+
+def _failed_the_run(plan: Plan, step_id: str, s: StepState) -> bool:
+    """Red in CI only for what failed the run: a green run gives a green report."""
+    return _failed(s) and not _tolerated(plan, step_id, s)
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text an XML 1.0 parser accepts: terminal escapes and other control characters out."""
+    return _NOT_XML.sub("", printable(text))
 
 
 def prometheus_text(plan: Plan, state: RunState) -> str:

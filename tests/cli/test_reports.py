@@ -1,0 +1,48 @@
+"""Machine outputs read by their real consumers: JUnit by junitparser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.helpers import run_step, runbook_data, write_runbook
+
+
+def test_a_green_run_gives_a_green_junit_file_that_parses_whatever_the_output(
+    tmp_path: Path,
+) -> None:
+    junitparser = pytest.importorskip("junitparser")
+    junit = tmp_path / "junit.xml"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "probe",
+                "printf '\\033[31mdown\\033[0m \\001\\002 bell\\007\\n'; exit 1",
+                on_failure="continue",
+            ),
+            run_step("fix", "printf 'ok \\033]0;title\\007\\n'"),
+        ),
+    )
+    result = run_cli(["run", str(path), "--no-journal", "--junit", str(junit)])
+    assert result.returncode == 0, result.stderr
+    xml = junitparser.JUnitXml.fromfile(str(junit))
+    suite = next(iter(xml))
+    assert suite.failures == 0 and suite.errors == 0 and suite.tests == 2
+    cases = {case.name: case for case in suite}
+    (skipped,) = cases["probe"].result
+    assert isinstance(skipped, junitparser.Skipped)
+    assert "tolerated" in skipped.message
+    assert "\x1b" not in junit.read_text() and "\x01" not in junit.read_text()
+
+
+def test_a_step_that_failed_the_run_is_a_junit_failure(tmp_path: Path) -> None:
+    junitparser = pytest.importorskip("junitparser")
+    junit = tmp_path / "junit.xml"
+    path = write_runbook(tmp_path, runbook_data(run_step("a", "echo \\033[1mboom >&2; exit 3")))
+    result = run_cli(["run", str(path), "--no-journal", "--junit", str(junit)])
+    assert result.returncode == 1
+    suite = next(iter(junitparser.JUnitXml.fromfile(str(junit))))
+    assert suite.failures == 1
