@@ -164,47 +164,42 @@ def xml_text(text: str) -> str:
 
 
 def prometheus_text(plan: Plan, state: RunState) -> str:
-    """For node_exporter's textfile collector: the run and each step as gauges."""
-    rb = plan.runbook.name
-    lines: list[str] = []
+    """For node_exporter's textfile collector: the run and each step as gauges.
 
-    def metric(name: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} gauge")
-        for labels, value in samples:
-            rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-            lines.append(f"{name}{{{rendered}}} {value:g}")
+    Written by prometheus_client, the format's own implementation: full-precision
+    values (a finish time printed with 6 digits was 77 minutes off) and label escaping.
+    """
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-    base = {"runbook": rb}
-    metric(
-        "recoverctl_run_duration_seconds",
-        "Duration of the run.",
-        [({**base, "status": state.status}, state.duration or 0.0)],
+    registry = CollectorRegistry(auto_describe=True)
+    base = {"runbook": plan.runbook.name}
+
+    def gauge(name: str, help_text: str, labels: tuple[str, ...]) -> Gauge:
+        return Gauge(name, help_text, ["runbook", *labels], registry=registry)
+
+    gauge(
+        "recoverctl_run_duration_seconds", "Time to recovery: first start to end.", ("status",)
+    ).labels(**base, status=state.status).set(state.duration or 0.0)
+    gauge("recoverctl_run_success", "1 when the run succeeded.", ()).labels(**base).set(
+        1.0 if state.status == "succeeded" else 0.0
     )
-    metric(
-        "recoverctl_run_success",
-        "1 when the run succeeded.",
-        [(base, 1.0 if state.status == "succeeded" else 0.0)],
-    )
-    metric("recoverctl_run_timestamp_seconds", "When the run finished.", [(base, time.time())])
+    finished = (state.started or time.time()) + (state.duration or 0.0)
+    gauge("recoverctl_run_timestamp_seconds", "When the run finished (Unix time).", ()).labels(
+        **base
+    ).set(finished)
     if plan.runbook.objectives.rto is not None:
-        metric(
-            "recoverctl_run_rto_seconds",
-            "The runbook's recovery time objective.",
-            [(base, plan.runbook.objectives.rto)],
-        )
-    steps = [(sid, s) for sid, s in state.steps.items() if s.status != "pending"]
-    metric(
-        "recoverctl_step_duration_seconds",
-        "Duration of each step.",
-        [({**base, "step": sid, "status": s.status}, s.duration) for sid, s in steps],
+        gauge("recoverctl_run_rto_seconds", "The runbook's recovery time objective.", ()).labels(
+            **base
+        ).set(plan.runbook.objectives.rto)
+    durations = gauge(
+        "recoverctl_step_duration_seconds", "Duration of each step.", ("step", "status")
     )
-    metric(
-        "recoverctl_step_attempts",
-        "Attempts each step took.",
-        [({**base, "step": sid}, float(s.attempts)) for sid, s in steps],
-    )
-    return "\n".join(lines) + "\n"
+    attempts = gauge("recoverctl_step_attempts", "Attempts each step took.", ("step",))
+    for sid, s in state.steps.items():
+        if s.status != "pending":
+            durations.labels(**base, step=sid, status=s.status).set(s.duration)
+            attempts.labels(**base, step=sid).set(float(s.attempts))
+    return generate_latest(registry).decode("utf-8")
 
 
 def markdown_timeline(plan: Plan, state: RunState, events: list[Event]) -> str:
@@ -297,10 +292,6 @@ def _timeline_entry(event: Event, plan: Plan) -> str | None:
 def _is_action(plan: Plan, step_id: str) -> bool:
     node = plan.nodes.get(step_id.rsplit("/", 1)[-1])
     return node is None or node.step.is_action
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _iso(ts: float) -> str:

@@ -46,3 +46,21 @@ def test_a_step_that_failed_the_run_is_a_junit_failure(tmp_path: Path) -> None:
     assert result.returncode == 1
     suite = next(iter(junitparser.JUnitXml.fromfile(str(junit))))
     assert suite.failures == 1
+
+
+def test_metrics_parse_with_prometheus_client_and_keep_full_precision(tmp_path: Path) -> None:
+    parser = pytest.importorskip("prometheus_client.parser")
+    metrics = tmp_path / "m.prom"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(run_step("a", name='quote " and \\\\ back'), objectives={"rto": "5m"}),
+    )
+    result = run_cli(["run", str(path), "--no-journal", "--metrics", str(metrics)])
+    assert result.returncode == 0, result.stderr
+    families = {f.name: f for f in parser.text_string_to_metric_families(metrics.read_text())}
+    (finished,) = families["recoverctl_run_timestamp_seconds"].samples
+    import time
+
+    assert abs(finished.value - time.time()) < 60  # 6 significant digits would be 77 min off
+    assert families["recoverctl_run_rto_seconds"].samples[0].value == 300
+    assert {s.labels["step"] for s in families["recoverctl_step_attempts"].samples} == {"a"}
