@@ -134,19 +134,25 @@ def sarif(results: list[FileResult]) -> str:
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
+def _gh_data(text: str) -> str:
+    """A workflow command's message, escaped as @actions/core's escapeData does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    """A workflow command's property value (file, title), as @actions/core's escapeProperty."""
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def github(results: list[FileResult]) -> str:
     """GitHub Actions workflow commands: annotations on the pull request's lines."""
     lines = []
     for f in _all(results):
-        message = (
-            (f.message + (f" (hint: {f.hint})" if f.hint else ""))
-            .replace("%", "%25")
-            .replace("\n", "%0A")
-        )
-        title = f"{f.code} {f.name or ''}".strip()
+        message = _gh_data(f.message + (f" (hint: {f.hint})" if f.hint else ""))
+        title = _gh_property(f"{f.code} {f.name or ''}".strip())
         lines.append(
-            f"::{_GITHUB_LEVEL[f.severity]} file={f.file},line={f.span.line},col={f.span.col},"
-            f"endLine={max(f.span.end_line, f.span.line)},title={title}::{message}"
+            f"::{_GITHUB_LEVEL[f.severity]} file={_gh_property(str(f.file))},line={f.span.line},"
+            f"col={f.span.col},endLine={max(f.span.end_line, f.span.line)},title={title}::{message}"
         )
     return "\n".join(lines) + ("\n" if lines else "")
 

@@ -64,3 +64,20 @@ def test_metrics_parse_with_prometheus_client_and_keep_full_precision(tmp_path: 
     assert abs(finished.value - time.time()) < 60  # 6 significant digits would be 77 min off
     assert families["recoverctl_run_rto_seconds"].samples[0].value == 300
     assert {s.labels["step"] for s in families["recoverctl_step_attempts"].samples} == {"a"}
+
+
+def test_github_annotations_escape_properties_and_data_as_actions_core_does(
+    tmp_path: Path,
+) -> None:
+    path = write_runbook(
+        tmp_path,
+        runbook_data({"id": "pick", "branch": [{"when": "true", "steps": [run_step("x")]}]}),
+        name="odd,name:1.yaml",
+    )
+    result = run_cli(["lint", str(path), "--format", "github"])
+    lines = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert lines
+    for line in lines:
+        properties, _, message = line[2:].partition("::")
+        assert "odd%2Cname%3A1.yaml" in properties
+        assert "\r" not in message
