@@ -78,8 +78,13 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _kill_resume(tmp_path: Path, delay: float) -> None:
     (run,) = (tmp_path / "state" / "runs").iterdir()
+    _killed_after(tmp_path, ["resume", run.name, "--rerun"], delay)
+
+
+def _killed_after(tmp_path: Path, args: list[str], delay: float) -> None:
+    """Start `recoverctl ARGS` and SIGKILL it `delay` seconds later."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "resume", run.name, "--rerun"],
+        [sys.executable, "-m", "recoverctl", *args],
         env=_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -95,15 +100,7 @@ def _journal_path(tmp_path: Path) -> Path:
 
 
 def _kill_at(tmp_path: Path, runbook: Path, delay: float) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "recoverctl", "run", "-q", str(runbook)],
-        env=_env(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _killed_after(tmp_path, ["run", "-q", str(runbook)], delay)
 
 
 def _finish(tmp_path: Path) -> None:
