@@ -3,8 +3,10 @@ validated again on every run.
 
 Validation and compilation are a large share of a short run's fixed cost. A
 plan is stored after the runbook passed validation and is used only when
-the file's bytes, every called runbook's bytes, recoverctl's version and
-Python's version are all the same. The cache is private (0700 folder, 0600
+the file's bytes, every called runbook's bytes, recoverctl's code (its version
+and the size and modification time of each of its modules: an editable install or a
+build from a branch changes code without changing the version) and Python's version
+are all the same. The cache is private (0700 folder, 0600
 files owned by the user, checked before reading, since entries are pickles)
 and best effort: any problem reading or writing it means "compile as
 usual", never an error. RECOVERCTL_NO_CACHE=1 turns it off;
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import functools
 import hashlib
 import os
 import pickle
@@ -56,8 +59,30 @@ def _text_hash(raw: bytes) -> str:
 def _key(path: Path, raw: bytes) -> str:
     """The plan records the path as it was given (messages, the journal quote it), so the
     key holds that path and the folder it is relative to, not just the file's identity."""
-    identity = f"{FORMAT}\0{__version__}\0{sys.version}\0{Path.cwd()}\0{path}\0".encode()
+    identity = f"{FORMAT}\0{_code_stamp()}\0{sys.version}\0{Path.cwd()}\0{path}\0".encode()
     return hashlib.sha256(identity + raw).hexdigest()
+
+
+@functools.cache
+def _code_stamp() -> str:
+    """recoverctl's version and the (size, mtime) of its modules: a pickled plan of other
+    code would unpickle into objects missing fields, or carry facts computed differently.
+    About 150 `stat` calls: about a millisecond."""
+    digest = hashlib.sha256(__version__.encode())
+    _stamp_folder(str(Path(__file__).resolve().parent.parent), "", digest)
+    return digest.hexdigest()
+
+
+def _stamp_folder(folder: str, prefix: str, digest: Any) -> None:
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        for entry in sorted(found, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                _stamp_folder(entry.path, f"{prefix}{entry.name}/", digest)
+            elif entry.name.endswith(".py"):
+                info = entry.stat()
+                digest.update(
+                    f"{prefix}{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode()
+                )
 
 
 def load(path: Path, raw: bytes) -> Plan | None:

@@ -121,3 +121,37 @@ def test_the_same_file_named_from_another_folder_keeps_its_own_path(
     second, _ = load_plan(Path("rb.yaml"), [], None)
     assert first.runbook.path == Path("runbooks/rb.yaml")
     assert second.runbook.path == Path("rb.yaml")
+
+
+def test_other_recoverctl_code_never_reads_a_plan_it_did_not_compile(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editable install or a build from a branch changes the code, not the version: a
+    plan pickled by other code would unpickle into objects missing fields."""
+    path = write_runbook(tmp_path, runbook_data({"id": "a", "run": "true"}))
+    load_plan(path, [], None)
+    monkeypatch.setattr(cache, "_code_stamp", lambda: "other code")
+    assert cache.load(path, path.read_bytes()) is None
+
+
+def test_the_code_stamp_follows_every_module(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    package = tmp_path / "pkg"
+    (package / "inner").mkdir(parents=True)
+    module = package / "inner" / "m.py"
+    module.write_text("x = 1\n")
+    (package / "__pycache__").mkdir()
+
+    def stamp() -> str:
+        digest = hashlib.sha256()
+        cache._stamp_folder(str(package), "", digest)
+        return digest.hexdigest()
+
+    before = stamp()
+    (package / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"ignored")
+    assert stamp() == before
+    module.write_text("x = 2\n")
+    os.utime(module, ns=(1, 1))
+    assert stamp() != before
