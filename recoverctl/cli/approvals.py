@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
+import os
+import re
 import socket
 import sys
+import termios
+import tty
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from recoverctl.engine.runner import ApprovalUnavailable, Approver, Engine
+from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Step
 
 if TYPE_CHECKING:
@@ -37,7 +44,12 @@ class NoTerminal(Approver):
 
 
 class TerminalApprover(Approver):
-    """Asks on the terminal with context; reads stdin without a thread, so a timeout leaves nothing behind."""
+    """Asks on the terminal with context; reads stdin without a thread, so a timeout leaves nothing behind.
+
+    With the live view on, the question is drawn inside it and keys are read one at a
+    time with echo off: the view (its clock, the running steps) keeps drawing while
+    the gate waits, and no frozen copy of it is left in the scrollback.
+    """
 
     def __init__(self, live: LiveView | None = None) -> None:
         self.live = live
@@ -46,32 +58,39 @@ class TerminalApprover(Approver):
 
     async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
         self._step_id = step.id
-        if self.live is not None:
-            self.live.pause()
-        try:
-            sys.stderr.write(self._context(step, prompt, default))
-            sys.stderr.flush()
-            return await self._read(default)
-        finally:
-            if self.live is not None:
-                self.live.resume()
+        if self.live is not None and sys.stdin.isatty():
+            return await self._ask_in_view(self.live, step, prompt, default)
+        sys.stderr.write(self._question(step, prompt, default))
+        sys.stderr.flush()
+        return await self._read_line(default)
 
-    def _context(self, step: Step, prompt: str, default: bool) -> str:
+    def _context(self, step: Step) -> list[str]:
+        """What led here: the steps done so far (failures too: often why a gate is asked)."""
+        lines: list[str] = []
+        if self.engine is None:
+            return lines
+        state = self.engine.state
+        done = [
+            f"{GLYPH.get(s.status, '?')} {sid}"
+            for sid, s in state.steps.items()
+            if s.final and s.status not in ("skipped", "pending") and "." not in sid
+        ][-6:]
+        decisions = [f"{d.step_id} → {d.label}" for d in state.decisions if d.label]
+        upcoming = self._upcoming(step)
+        if done:
+            lines.append(f"done so far: {', '.join(done)}")
+        if decisions:
+            lines.append(f"decisions: {'; '.join(decisions)}")
+        if upcoming:
+            lines.append(f"next: {', '.join(upcoming)}")
+        return lines
+
+    def _question(self, step: Step, prompt: str, default: bool) -> str:
         lines = [f"\n?? approval needed for step '{step.id}': {prompt}"]
-        if self.engine is not None:
-            state = self.engine.state
-            done = [sid for sid in state.completed if "." not in sid][-6:]
-            decisions = [f"{d.step_id} → {d.label}" for d in state.decisions if d.label]
-            upcoming = self._upcoming(step)
-            if done:
-                lines.append(f"   done so far: {', '.join(done)}")
-            if decisions:
-                lines.append(f"   decisions: {'; '.join(decisions)}")
-            if upcoming:
-                lines.append(f"   next: {', '.join(upcoming)}")
+        lines += [f"   {line}" for line in self._context(step)]
         if step.timeout is not None:
             answer = "approve" if default else "deny"
-            lines.append(f"   no answer within {step.timeout:g}s means: {answer}")
+            lines.append(f"   no answer within {format_duration(step.timeout)} means: {answer}")
         lines.append(f"Approve? {'[Y/n]' if default else '[y/N]'} ")
         return "\n".join(lines)
 
@@ -82,7 +101,58 @@ class TerminalApprover(Approver):
             return []
         return ids[ids.index(step.id) + 1 :][:5]
 
-    async def _read(self, default: bool) -> tuple[bool, str]:
+    async def _ask_in_view(
+        self, live: LiveView, step: Step, prompt: str, default: bool
+    ) -> tuple[bool, str]:
+        from recoverctl.present.live_view import ApprovalPrompt
+
+        deadline = None if step.timeout is None else live.now() + step.timeout
+        live.prompt = ApprovalPrompt(step.id, prompt, self._context(step), default, deadline)
+        live.refresh()
+        try:
+            with _keys_one_by_one(sys.stdin.fileno()):
+                line = await self._read_keys(live)
+        finally:
+            live.prompt = None
+            live.refresh()
+        return self._answer(line, default)
+
+    async def _read_keys(self, live: LiveView) -> str | None:
+        """Keys until Enter (the answer), Ctrl-D or a closed terminal (None)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str | None] = loop.create_future()
+        fd = sys.stdin.fileno()
+
+        def readable() -> None:
+            try:
+                chunk = os.read(fd, 1024).decode("utf-8", "replace")
+            except OSError:
+                chunk = ""
+            if not chunk or "\x04" in chunk:
+                if not answer.done():
+                    answer.set_result(None)
+                return
+            assert live.prompt is not None  # noqa: S101 - cleared only after the answer
+            for char in _without_escapes(chunk):
+                if char in "\r\n":
+                    if not answer.done():
+                        answer.set_result(live.prompt.typed)
+                    return
+                if char in "\x7f\x08":
+                    live.prompt.typed = live.prompt.typed[:-1]
+                elif char == "\x15":  # Ctrl-U
+                    live.prompt.typed = ""
+                elif char.isprintable() and len(live.prompt.typed) < 20:
+                    live.prompt.typed += char
+            live.refresh()
+
+        loop.add_reader(fd, readable)
+        try:
+            return await answer
+        finally:
+            loop.remove_reader(fd)
+
+    async def _read_line(self, default: bool) -> tuple[bool, str]:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[str] = loop.create_future()
         fd = sys.stdin.fileno()
@@ -97,9 +167,38 @@ class TerminalApprover(Approver):
             line = await answer
         finally:
             loop.remove_reader(fd)
-        if not line:  # EOF (Ctrl-D, the terminal went away) is no answer, least of all "yes"
+        return self._answer(line or None, default)
+
+    def _answer(self, line: str | None, default: bool) -> tuple[bool, str]:
+        if line is None:  # EOF (Ctrl-D, the terminal went away) is no answer, least of all "yes"
             raise ApprovalUnavailable(self._step_id, "the terminal closed before an answer")
         text = line.strip().lower()
         if not text:
             return default, f"{operator()} (default answer)"
         return text in ("y", "yes"), operator()
+
+
+GLYPH = {"succeeded": "✔", "unchanged": "=", "failed": "✘", "timed_out": "⏱", "cancelled": "⊘"}
+
+
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|O.|.)?", re.DOTALL)
+
+
+def _without_escapes(chunk: str) -> str:
+    """Arrow keys and other escape sequences typed at the prompt are not answers."""
+    return _ESCAPE.sub("", chunk)
+
+
+@contextlib.contextmanager
+def _keys_one_by_one(fd: int) -> Iterator[None]:
+    """No echo, no line editing: each key reaches us; Ctrl-C still interrupts (ISIG stays)."""
+    try:
+        saved = termios.tcgetattr(fd)
+    except termios.error:
+        yield
+        return
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)

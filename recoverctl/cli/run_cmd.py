@@ -285,7 +285,7 @@ async def execute(
         code = int(ExitCode.JOURNAL_FAILED)
     _write_reports(plan, engine, settings)
     if settings.human:
-        _print_summary(plan, engine, run_dir)
+        _print_summary(plan, engine, settings, run_dir)
     return code
 
 
@@ -423,20 +423,34 @@ def _fast_child_watcher() -> None:
         asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
 
 
-def _print_summary(plan: Plan, engine: Engine, run_dir: RunDir | None = None) -> None:
+def _print_summary(
+    plan: Plan, engine: Engine, settings: RunSettings, run_dir: RunDir | None = None
+) -> None:
     import contextlib
 
     with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the journal has it all
-        _write_summary(plan, engine, run_dir)
+        _write_summary(plan, engine, settings, run_dir)
 
 
-def _write_summary(plan: Plan, engine: Engine, run_dir: RunDir | None) -> None:
+def undo_command(run_id: str, state_dir: Path | None) -> str:
+    """The exact `recoverctl rollback` to copy: with the state folder the run was kept in."""
+    import shlex
+
+    where = f" --state-dir {shlex.quote(str(state_dir))}" if state_dir is not None else ""
+    return f"recoverctl rollback {run_id}{where}"
+
+
+def _write_summary(
+    plan: Plan, engine: Engine, settings: RunSettings, run_dir: RunDir | None
+) -> None:
     from recoverctl.present.console import stderr_console
-    from recoverctl.present.summary import render_summary
+    from recoverctl.present.summary import print_summary
 
     console = stderr_console()
-    journal = f"{run_dir.journal}  (recoverctl show {engine.options.run_id})" if run_dir else None
-    console.print(render_summary(plan, engine.state, journal))
+    run_id = engine.options.run_id
+    journal = f"{run_dir.journal}  (recoverctl show {run_id})" if run_dir else None
+    undo = undo_command(run_id, settings.state_dir) if run_dir else None
+    print_summary(console, plan, engine.state, journal, undo)
     if engine.approval_blocked is not None:
         console.print(
             "hint: approval gates need a terminal; rerun on one, or pass --yes to approve them",

@@ -102,6 +102,18 @@ class Plan:
             yield node
             yield from self.walk(node.children)
 
+    def resolve(self, step_id: str) -> PlanNode | None:
+        """The node of a run's step id, into called runbooks (`call/inner`); None if unknown."""
+        plan: Plan | None = self
+        head, _, rest = step_id.partition("/")
+        while plan is not None:
+            node = plan.nodes.get(head)
+            if not rest or node is None:
+                return node
+            plan = node.callee
+            head, _, rest = rest.partition("/")
+        return None
+
     def approval_gates(self) -> list[str]:
         """Every approval step a run could reach, called runbooks' included (`call/gate`)."""
         gates: list[str] = []

@@ -8,6 +8,7 @@ copying the table at each would cost more than the run).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,10 +110,31 @@ class RunState:
     """Compensations in the order they ran: (step, ok)."""
     events: int = 0
     resumes: int = 0
+    dry_run: bool = False
+    """Nothing was changed: no step's work needs undoing."""
 
     def rolled_back(self) -> list[str]:
         """Steps undone, in the order their compensations ran."""
         return [sid for sid, ok in self.undone if ok]
+
+    def not_undone(self, has_rollback: Callable[[str], bool]) -> list[str]:
+        """Completed steps with a rollback that did not run: what `recoverctl rollback` would undo.
+
+        Empty for a run that succeeded (its changes are the recovery) or changed nothing.
+        """
+        if self.status in ("succeeded", "running", "pending") or self.dry_run:
+            return []
+        left: list[str] = []
+        for sid in reversed(self.completed):
+            step = self.steps.get(sid)
+            if sid in left or step is None or step.status != "succeeded" or step.rollback:
+                continue
+            done = self.steps.get(f"{sid}.rollback")
+            if done is not None and done.status == "succeeded" and done.override:
+                continue  # an operator recorded it as undone by hand
+            if has_rollback(sid):
+                left.append(sid)
+        return left
 
     def rollback_failures(self) -> list[str]:
         return [sid for sid, ok in self.undone if not ok]
@@ -148,6 +170,7 @@ def replay(events: list[Event]) -> RunState:
 
 def _run_started(state: RunState, e: RunStarted) -> None:
     state.run_id, state.runbook, state.status, state.started = e.run_id, e.runbook, "running", e.ts
+    state.dry_run = e.dry_run
 
 
 def _run_resumed(state: RunState, e: RunResumed) -> None:

@@ -1,11 +1,14 @@
-"""The live terminal view of a run: a tree of the plan's steps that changes as events arrive.
+"""The live terminal view of a run: what is happening now, fitted to the terminal it is on.
 
 It is an event subscriber like any other; it keeps its own `RunState` with
-the engine's reducer and draws it with rich at a bounded refresh rate, so a
-run with hundreds of steps and chatty output stays smooth. What it shows:
-a header with the RTO budget, each step's glyph and colour, spinners and
-elapsed time for running steps, attempts and retry countdowns, the last
-line of output, branch decisions inline, and the rollback phase set apart.
+the engine's reducer and draws it with rich at a bounded refresh rate. The
+operator is often on an 80x24 terminal over SSH, so every frame is fitted to
+the lines and columns there are (`present/fold.py`): the header (status,
+elapsed against the RTO), the running steps, the newest failure with its
+reason, the branch just decided, the rollback panel while it runs and the
+approval prompt are always on screen; finished and pending steps fold into
+one-line summaries when space is short. A frame is never taller than the
+terminal, so frames never stack in the scrollback, and the last one stays.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -21,15 +25,23 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
 from recoverctl.compile.plan import Plan, PlanNode
-from recoverctl.engine.events import Event, RollbackStarted, RunStarted
+from recoverctl.engine.events import (
+    BranchDecided,
+    Event,
+    RollbackStarted,
+    RunStarted,
+    StepFinished,
+)
 from recoverctl.engine.state import Decision, RunState, StepState, reduce
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch
 from recoverctl.model.runbook import Group as GroupBody
+from recoverctl.present import fold
+from recoverctl.present.console import terminal_size
 from recoverctl.present.fit import clip, last_line, show_value
+from recoverctl.present.fold import Row
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
@@ -46,9 +58,21 @@ GLYPHS: dict[str, tuple[str, str]] = {
 }
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_OUTPUT_LINES = 8
-"""Past this many running steps, their last output lines are left out to keep the tree on screen."""
-COLLAPSE_OVER = 40
-"""Past this many visible rows, finished groups fold into one line."""
+"""Past this many running steps, their last output lines are left out."""
+ACTIVE_STATUSES = ("running", "retrying", "rolling_back")
+
+
+@dataclass(slots=True)
+class ApprovalPrompt:
+    """An approval gate asked inside the view: the clock keeps running, nothing freezes."""
+
+    step_id: str
+    question: str
+    context: list[str] = field(default_factory=list)
+    default: bool = False
+    deadline: float | None = None
+    """When the gate's timeout takes the default, on the view's clock."""
+    typed: str = ""
 
 
 class LiveView:
@@ -67,6 +91,9 @@ class LiveView:
         self.started_at: float | None = None
         self.rollback_order: list[str] = []
         self.injected: list[str] = []
+        self.newest_failure: str | None = None
+        self.newest_decision: str | None = None
+        self.prompt: ApprovalPrompt | None = None
         self.show_output = True
         self.broken: Exception | None = None
         self.live = Live(
@@ -76,6 +103,7 @@ class LiveView:
             transient=False,
             redirect_stdout=False,
             redirect_stderr=False,
+            vertical_overflow="crop",
         )
 
     def __call__(self, event: Event) -> None:
@@ -88,6 +116,10 @@ class LiveView:
         reduce(self.state, event)
         if isinstance(event, RollbackStarted):
             self.rollback_order = list(event.steps)
+        elif isinstance(event, StepFinished) and event.status in ("failed", "timed_out"):
+            self.newest_failure = event.step_id
+        elif isinstance(event, BranchDecided):
+            self.newest_decision = event.step_id
 
     def start(self) -> None:
         self.live.start()
@@ -101,61 +133,98 @@ class LiveView:
         with contextlib.suppress(Exception):  # already failing: the replacement must still start
             self.live.stop()
 
+    def refresh(self) -> None:
+        """Draw now (a key was typed at the prompt) rather than at the next tick."""
+        with contextlib.suppress(Exception):
+            self.live.refresh()
+
     def _safe_render(self) -> RenderableType:
         """A frame that cannot be drawn must not kill rich's refresh thread silently."""
         if self.broken is not None:
             return Text("")
         try:
+            size = terminal_size(self.console.file)
+            if size is not None:
+                self.console.size = size  # follows a resize, whatever COLUMNS/LINES say
             return self.render()
         except Exception as exc:
             self.broken = exc
             return Text("(live view failed: plain lines follow)")
 
-    def pause(self) -> None:
-        """Stop redrawing (an approval prompt needs the terminal)."""
-        self.live.stop()
-
-    def resume(self) -> None:
-        self.live.start()
-
-    # -- rendering ---------------------------------------------------------------------
+    # -- the frame ---------------------------------------------------------------------
 
     def now(self) -> float:
         """Seconds since the run started, on the events' clock."""
         return 0.0 if self.started_at is None else self.clock() - self.started_at
 
-    def render(self) -> RenderableType:
-        running = sum(
-            1 for step in self.state.steps.values() if step.status in ("running", "retrying")
-        )
-        self.show_output = (
-            running <= MAX_OUTPUT_LINES
-        )  # many at once: one line each, no output lines
-        parts: list[RenderableType] = [self._header(), self._tree()]
+    def render(self, *, full: bool = False) -> RenderableType:
+        """One frame fitted to the terminal; `full`: every row (printed once, by `show`)."""
+        width, height = self.console.size
+        if full:
+            height = 1_000_000
+        running = sum(1 for step in self.state.steps.values() if step.status in ACTIVE_STATUSES)
+        self.show_output = running <= MAX_OUTPUT_LINES
+        budget = max(height - 1, 4)  # a frame as tall as the terminal scrolls it: one spare line
+        header = self._header(width)
+        budget -= 2
+        bottom: list[RenderableType] = []
+        if self.prompt is not None:
+            panel, used = self._prompt_panel(width, max(budget - 1, 3))
+            bottom.append(panel)
+            budget -= used
         if self.rollback_order or self.state.rolling_back:
-            parts.append(self._rollback_panel())
-        return Group(*parts)
+            panel, used = self._rollback_panel(width, max(budget // 2, 3))
+            bottom.insert(0, panel)
+            budget -= used
+        steps = fold.fit(self._rows(), max(budget, 1))
+        return Group(header, *steps, *bottom)
 
-    def _header(self) -> RenderableType:
+    def status_word(self) -> str:
+        """running / waiting for approval / rolling back / the final status."""
+        state = self.state
+        if state.status not in ("running", "pending") and state.duration is not None:
+            return state.status.replace("_", " ")
+        if state.rolling_back:
+            return "rolling back"
+        if self.prompt is not None or self._waiting_gate():
+            return "waiting for approval"
+        if state.status not in ("running", "pending"):
+            return f"{state.status.replace('_', ' ')}, running finally"
+        return "running"
+
+    def _waiting_gate(self) -> bool:
+        for step_id, step in self.state.steps.items():
+            if step.status == "running":
+                node = self.plan.resolve(step_id)
+                if node is not None and node.kind == "approval":
+                    return True
+        return False
+
+    def _header(self, width: int) -> RenderableType:
         rb = self.plan.runbook
         elapsed = self.state.duration if self.state.duration is not None else self.now()
-        title = Text()
-        title.append(rb.name, style="bold")
-        title.append(f"  run {self.state.run_id}", style="dim")
-        title.append(f"  {self.state.status}", style=_run_style(self.state.status))
+        word = self.status_word()
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append(f"● {word}", style=_run_style(word))
+        title.append(f"  {rb.name}", style="bold")
         if self.injected:
             title.append(f"  INJECTED: {', '.join(self.injected)}", style="bold magenta")
+        title.append(f"  run {self.state.run_id}", style="dim")
         rto = rb.objectives.rto
         if rto is None:
-            return Group(
-                title, Text(f"elapsed {format_duration(elapsed)} (no RTO declared)", style="dim")
+            note = Text(
+                f"elapsed {format_duration(elapsed)} (no RTO declared)",
+                style="dim",
+                no_wrap=True,
+                overflow="ellipsis",
             )
+            return Group(title, note)
         worst = elapsed + self._remaining_worst_case()
         at_risk = worst > rto
         bar = ProgressBar(
             total=rto,
             completed=min(elapsed, rto),
-            width=30,
+            width=max(10, min(30, width // 4)),
             complete_style="red" if at_risk else "green",
             finished_style="red",
         )
@@ -165,6 +234,8 @@ class LiveView:
         elif at_risk:
             note.append(f"  worst case {format_duration(worst)}: at risk", style="bold red")
         row = Table.grid(padding=(0, 1))
+        row.add_column(no_wrap=True)
+        row.add_column(no_wrap=True, overflow="ellipsis")
         row.add_row(bar, note)
         return Group(title, row)
 
@@ -179,71 +250,114 @@ class LiveView:
                 remaining += max(0.0, node.worst_case - (self.now() - step.started))
         return remaining
 
-    def _tree(self) -> RenderableType:
-        tree = Tree(Text("steps", style="bold"), guide_style="dim", hide_root=True)
-        collapse = len(self.state.steps) > COLLAPSE_OVER or len(self.plan.nodes) > COLLAPSE_OVER
-        for node_id in self.plan.roots:
-            self._add(tree, self.plan.node(node_id), collapse, "")
-        if self.plan.finally_roots:
-            final = tree.add(Text("finally", style="bold"))
-            for node_id in self.plan.finally_roots:
-                self._add(final, self.plan.node(node_id), collapse, "")
-        return tree
+    # -- the steps, as rows ------------------------------------------------------------
 
-    def _add(self, tree: Tree, node: PlanNode, collapse: bool, prefix: str) -> None:
+    def _rows(self) -> list[Row]:
+        rows: list[Row] = []
+        for node_id in self.plan.roots:
+            self._add(rows, self.plan.node(node_id), "", 0)
+        if self.plan.finally_roots:
+            head = Row(Text("finally", style="bold"), fold.REST)
+            rows.append(head)
+            best = min(
+                (self._add(rows, self.plan.node(n), "", 1) for n in self.plan.finally_roots),
+                default=fold.REST,
+            )
+            head.priority = min(head.priority, _context(best))
+        return rows
+
+    def _add(self, rows: list[Row], node: PlanNode, prefix: str, indent: int) -> int:
+        """Append `node`'s rows; return the best priority among them (for its parents)."""
         step_id = prefix + node.id
         state = self.state.steps.get(step_id, StepState())
-        label = self._label(node, step_id, state)
+        status = self._status(step_id, state)
+        row = Row(self._label(node, step_id, state, status), self._priority(step_id, status))
+        row.indent = indent
+        row.fold = fold.FOLD_OF_STATUS.get(status) if not node.children else None
+        if row.fold == "to go" and self.state.duration is not None:
+            row.fold = "not run"  # the run is over: nothing is still to go
+        rows.append(row)
+        best = row.priority
+        for detail in self._details(step_id, state, status, row.priority):
+            rows.append(detail)
+            detail.indent = indent + 1
         body = node.step.body
-        finished = state.final and self._all_final(node, prefix)
-        if collapse and node.children and (finished or state.status == "pending"):
-            # a long run shows what is running: finished and not-yet-started groups fold to one line
-            label.append(f"  ({len(node.children)} steps)", style="dim")
-            tree.add(label)
-            return
-        branch = tree.add(label)
         if isinstance(body, Branch):
-            decision = self._decision(step_id)
-            for index, case in enumerate(body.cases):
-                taken = decision is not None and decision.case_index == index
-                if decision is not None and not taken and collapse:
-                    continue
-                style = "bold yellow" if taken else ("dim" if decision is not None else "yellow")
-                label = Text("→ " if taken else "  ", style=style)
-                label.append(case.label if case.when is None else f"when {case.label}", style=style)
-                case_tree = branch.add(label)
-                for child in case.steps:
-                    self._add(case_tree, self.plan.node(child.id), collapse, prefix)
+            best = min(best, self._cases(rows, body, step_id, prefix, indent + 1))
         elif isinstance(body, GroupBody):
             for child in body.steps:
-                self._add(branch, self.plan.node(child.id), collapse, prefix)
+                best = min(best, self._add(rows, self.plan.node(child.id), prefix, indent + 1))
         elif node.callee is not None:
             for child_id in node.callee.roots:
-                self._add(branch, node.callee.node(child_id), collapse, f"{step_id}/")
+                inner = node.callee.node(child_id)
+                best = min(best, self._add(rows, inner, f"{step_id}/", indent + 1))
         for rescue in node.step.rescue:
             rescue_state = self.state.steps.get(prefix + rescue.id)
             if rescue_state is not None and rescue_state.status != "pending":
-                self._add(
-                    branch.add(Text("rescue", style="cyan")),
-                    self.plan.node(rescue.id),
-                    collapse,
-                    prefix,
-                )
+                head = Row(Text("rescue", style="cyan"), fold.REST, indent + 1)
+                rows.append(head)
+                found = self._add(rows, self.plan.node(rescue.id), prefix, indent + 2)
+                head.priority = min(head.priority, _context(found))
+                best = min(best, found)
+        row.priority = min(row.priority, _context(best))
+        return best
 
-    def _all_final(self, node: PlanNode, prefix: str) -> bool:
-        return all(
-            self.state.steps.get(prefix + child, StepState()).final for child in node.children
-        )
+    def _cases(self, rows: list[Row], body: Branch, step_id: str, prefix: str, indent: int) -> int:
+        decision = self._decision(step_id)
+        best = fold.REST
+        for index, case in enumerate(body.cases):
+            taken = decision is not None and decision.case_index == index
+            style = "bold yellow" if taken else ("dim" if decision is not None else "yellow")
+            label = Text("→ " if taken else "  ", style=style)
+            label.append(case.label if case.when is None else f"when {case.label}", style=style)
+            if decision is not None and not taken:
+                count = len(case.steps)
+                label.append(f"  not taken ({count} step{'s' * (count != 1)})", style="dim")
+                rows.append(Row(label, fold.REST, indent))
+                continue
+            head = Row(label, fold.REST, indent)
+            rows.append(head)
+            found = min(
+                (self._add(rows, self.plan.node(c.id), prefix, indent + 1) for c in case.steps),
+                default=fold.REST,
+            )
+            head.priority = min(head.priority, _context(found))
+            best = min(best, found)
+        return best
+
+    def _priority(self, step_id: str, status: str) -> int:
+        if status in ACTIVE_STATUSES:
+            return fold.ACTIVE
+        if step_id in (self.newest_failure, self.newest_decision):
+            return fold.NEWEST
+        if status in ("failed", "timed_out"):
+            return fold.FAILURE
+        return fold.REST
+
+    def _details(self, step_id: str, state: StepState, status: str, priority: int) -> list[Row]:
+        """The running step's last output line; the failed step's reason."""
+        if status in ("running", "retrying") and state.last_line and self.show_output:
+            return [Row(Text(clip(state.last_line, 200), style="dim"), fold.DETAIL)]
+        decision = self._decision(step_id)
+        if decision is not None and decision.values:
+            seen = ", ".join(f"{k} = {clip(show_value(v), 30)}" for k, v in decision.values.items())
+            level = fold.DETAIL if priority == fold.NEWEST else fold.REST
+            return [Row(Text(f"({seen})", style="yellow"), level)]
+        if status in ("failed", "timed_out"):
+            why = last_line(state.stderr) or last_line(state.stdout)
+            if why:
+                level = fold.DETAIL if priority == fold.NEWEST else fold.FAILURE_DETAIL
+                return [Row(Text(clip(why, 200), style="red"), level)]
+        return []
 
     def _decision(self, step_id: str) -> Decision | None:
         return next((d for d in self.state.decisions if d.step_id == step_id), None)
 
-    def _label(self, node: PlanNode, step_id: str, state: StepState) -> Text:
-        status = self._status(step_id, state)
+    def _label(self, node: PlanNode, step_id: str, state: StepState, status: str) -> Text:
         glyph, style = GLYPHS.get(status, ("?", ""))
         if status == "running":
             glyph = SPINNER[int(self.clock() * 10) % len(SPINNER)]
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{glyph} ", style=style)
         text.append(node.step.title, style="bold" if status == "running" else "")
         if node.step.name:
@@ -256,22 +370,11 @@ class LiveView:
             if decision is not None:
                 text.append("  → ", style="yellow")
                 text.append(decision.label or "no case matched", style="bold yellow")
-                if decision.values:
-                    seen = ", ".join(
-                        f"{k} = {clip(show_value(v), 30)}" for k, v in decision.values.items()
-                    )
-                    text.append(f" ({seen})", style="yellow")
             else:
                 text.append("  branch", style="yellow")
         text.append(
             self._detail(node, state, status), style=style if status != "running" else "dim"
         )
-        if status in ("running", "retrying") and state.last_line and self.show_output:
-            text.append(f"\n{clip(state.last_line, 70)}", style="dim")
-        elif status in ("failed", "timed_out"):
-            why = last_line(state.stderr) or last_line(state.stdout)
-            if why:
-                text.append(f"\n{clip(why, 70)}", style="red")
         return text
 
     def _status(self, step_id: str, state: StepState) -> str:
@@ -309,38 +412,78 @@ class LiveView:
             parts.append(clip(state.reason, 50))
         return ("  " + ", ".join(parts)) if parts else ""
 
-    def _rollback_panel(self) -> RenderableType:
-        table = Table.grid(padding=(0, 1))
+    # -- the panels --------------------------------------------------------------------
+
+    def _rollback_panel(self, width: int, budget: int) -> tuple[RenderableType, int]:
+        """The compensations, folded to `budget` lines (borders included)."""
+        rows: list[Row] = []
         for step_id in self.rollback_order:
             state = self.state.steps.get(step_id, StepState())
             compensation = self.state.steps.get(f"{step_id}.rollback", StepState())
             if state.rollback == "rolled_back":
-                glyph, style, note = "↺", "magenta", "undone"
+                glyph, style, note, level, word = "↺", "magenta", "undone", fold.REST, "undone"
             elif state.rollback == "rollback_failed":
-                glyph, style, note = (
-                    "✘",
-                    "bold red",
-                    f"FAILED: {clip(compensation.error or '', 50)}",
-                )
+                reason = clip(compensation.error or "", 60)
+                glyph, style, note = "✘", "bold red", f"FAILED: {reason}"
+                level, word = fold.NEWEST, "failed"
             elif compensation.status in ("running", "retrying"):
-                glyph, style, note = (
-                    SPINNER[int(self.clock() * 10) % len(SPINNER)],
-                    "bold magenta",
-                    "undoing",
-                )
+                glyph = SPINNER[int(self.clock() * 10) % len(SPINNER)]
+                style, note, level, word = "bold magenta", "undoing", fold.ACTIVE, "running"
             else:
-                glyph, style, note = "○", "dim", "waiting"
-            table.add_row(Text(glyph, style=style), Text(step_id), Text(note, style=style))
+                glyph, style, note, level, word = "○", "dim", "waiting", fold.REST, "waiting"
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{glyph} ", style=style).append(step_id).append(f"  {note}", style=style)
+            rows.append(Row(line, level, fold=word))
+        lines = fold.fit(rows, max(budget - 2, 1))
         ok = self.state.rollback_ok
-        title = "ROLLBACK" + (
-            " finished" if ok else " FAILED" if ok is False and not self.state.rolling_back else ""
+        if self.state.rolling_back:
+            title, subtitle = "ROLLBACK", "Ctrl-C skips the rest"
+        else:
+            title = "ROLLBACK " + ("finished" if ok else "FAILED" if ok is False else "skipped")
+            subtitle = None
+        inner = max((line.cell_len for line in lines), default=0)
+        panel = Panel(
+            Group(*lines),
+            title=title,
+            subtitle=subtitle,
+            border_style="magenta" if ok is not False else "red",
+            width=min(width, max(inner, len(title), len(subtitle or "")) + 6),
         )
-        return Panel(
-            table, title=title, border_style="magenta" if ok is not False else "red", expand=False
+        return panel, len(lines) + 2
+
+    def _prompt_panel(self, width: int, budget: int) -> tuple[RenderableType, int]:
+        """The approval question, what led here, and the answer being typed."""
+        prompt = self.prompt
+        assert prompt is not None  # noqa: S101 - render checks it
+        lines = [Text(prompt.question, style="bold", no_wrap=True, overflow="ellipsis")]
+        if prompt.deadline is not None:
+            left = format_duration(max(0.0, prompt.deadline - self.now()))
+            answer = "approve" if prompt.default else "deny"
+            lines.append(Text(f"no answer in {left} means: {answer}", style="yellow"))
+        lines += [Text(line, no_wrap=True, overflow="ellipsis") for line in prompt.context]
+        ask = Text(f"Approve? {'[Y/n]' if prompt.default else '[y/N]'} ", style="bold")
+        ask.append(prompt.typed + "▌")
+        keep = max(budget - 3, 0)  # borders and the question line itself
+        lines = [*lines[:keep], ask]
+        panel = Panel(
+            Group(*lines),
+            title=f"approval needed: {prompt.step_id}",
+            border_style="yellow",
+            width=width,
         )
+        return panel, len(lines) + 2
 
 
-def _run_style(status: str) -> str:
-    return {"succeeded": "bold green", "running": "cyan", "rolled_back": "bold yellow"}.get(
-        status, "bold red" if status not in ("pending",) else "dim"
-    )
+def _context(best: int) -> int:
+    """A group holding an active or newest row is shown as its context."""
+    return fold.CONTEXT if best <= fold.NEWEST else fold.REST
+
+
+def _run_style(word: str) -> str:
+    if word in ("succeeded",):
+        return "bold green"
+    if word in ("running",):
+        return "bold cyan"
+    if word in ("rolling back", "waiting for approval", "rolled back", "interrupted"):
+        return "bold yellow"
+    return "bold red"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -26,9 +26,39 @@ COMPACT_OVER = 30
 RUN_STYLE = {"succeeded": "bold green", "rolled_back": "bold yellow", "interrupted": "bold yellow"}
 
 
-def render_summary(plan: Plan, state: RunState, journal: str | None = None) -> RenderableType:
-    """The table of steps, then the path, what was undone and the result against the RTO."""
-    return Group(_table(plan, state), _outcome(plan, state, journal))
+def print_summary(
+    console: Console,
+    plan: Plan,
+    state: RunState,
+    journal: str | None = None,
+    undo: str | None = None,
+) -> None:
+    """The table of steps, then the path, what was undone and the result against the RTO.
+
+    `undo` is the exact command that undoes what a stopped run left done (None without
+    a journal: then the steps are named, to undo by hand). The lines under the table are
+    not wrapped by rich but by the terminal, so a path or a command copies whole.
+    """
+    console.print(_table(plan, state))
+    console.print(_outcome(plan, state, journal), soft_wrap=True)
+    left = state.not_undone(lambda sid: _has_rollback(plan, sid))
+    if left:
+        console.print(_not_undone(left, undo), soft_wrap=True)
+
+
+def _has_rollback(plan: Plan, step_id: str) -> bool:
+    node = plan.resolve(step_id)
+    return node is not None and node.step.rollback is not None
+
+
+def _not_undone(left: list[str], undo: str | None) -> Text:
+    text = Text()
+    text.append("not undone: ", style="bold yellow").append(", ".join(left) + "\n")
+    if undo is not None:
+        text.append("to undo them: ", style="bold").append(undo, style="bold cyan")
+    else:
+        text.append("no journal was kept: undo them by hand", style="bold")
+    return text
 
 
 def _table(plan: Plan, state: RunState) -> Table:
@@ -42,7 +72,13 @@ def _table(plan: Plan, state: RunState) -> Table:
         ("duration", "right"),
         ("note", "left"),
     ):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(
+            column,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold",
+            no_wrap=column in ("status", "attempts", "duration"),
+            min_width=len(column) if column != "note" else 12,
+        )
     shown = [
         (step_id, step)
         for step_id, step in state.steps.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,8 +133,12 @@ def run_with(
     *,
     outcomes: dict[str, list[AttemptResult]] | None = None,
     clock: SteppedClock | None = None,
+    engine_hook: Callable[[Engine], None] | None = None,
 ) -> int:
-    """Run on the simulated executor and a stepped clock, feeding `subscribers` (views under test)."""
+    """Run on the simulated executor and a stepped clock, feeding `subscribers` (views under test).
+
+    `engine_hook` gets the engine before it runs (a test that presses Ctrl-C needs it).
+    """
     runbook, plan = build(tmp_path, data)
     resolved = resolve_params(runbook, {}, {})
     bus = EventBus()
@@ -146,4 +151,6 @@ def run_with(
         executor=SimulatedExecutor(outcomes),
         clock=clock or SteppedClock(),
     )
+    if engine_hook is not None:
+        engine_hook(engine)
     return asyncio.run(engine.run())

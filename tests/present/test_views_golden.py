@@ -14,7 +14,7 @@ from rich.console import Console
 from recoverctl.engine.events import Event, RetryScheduled, RollbackStarted
 from recoverctl.present.live_view import LiveView
 from recoverctl.present.plain_log import PlainLog
-from recoverctl.present.summary import render_summary
+from recoverctl.present.summary import print_summary
 from tests.conftest import GOLDEN, check_golden
 from tests.engine.harness import SteppedClock, fail, ok, run_with
 from tests.helpers import build, run_step, runbook_data
@@ -96,7 +96,8 @@ def test_live_view_mid_run_and_at_the_end(tmp_path: Path) -> None:
         check_golden(GOLDEN / "present" / f"live_{name}.txt", text)
     assert "↻ promote" in frames["retry"] and "retry in 2s" in frames["retry"]
     flat = " ".join(frames["end"].split())
-    assert "→ promote (steps.primary_up.ok = false, steps.replica_lag.outputs.lag = 3)" in flat
+    assert "→ promote" in flat
+    assert "(steps.primary_up.ok = false, steps.replica_lag.outputs.lag = 3)" in flat
     assert "ROLLBACK" in frames["end"]
 
 
@@ -115,9 +116,7 @@ def test_summary(tmp_path: Path) -> None:
     view = LiveView(plan, _console(io.StringIO()), clock=clock.monotonic)
     run_with(tmp_path, SHOWCASE, [view], outcomes=OUTCOMES, clock=clock)
     buffer = io.StringIO()
-    _console(buffer).print(
-        render_summary(plan, view.state, journal="~/.local/state/recoverctl/runs/x")
-    )
+    print_summary(_console(buffer), plan, view.state, journal="~/.local/state/recoverctl/runs/x")
     check_golden(GOLDEN / "present" / "summary.txt", buffer.getvalue())
 
 
@@ -130,8 +129,9 @@ def test_long_runs_fold_finished_groups(tmp_path: Path) -> None:
     view = LiveView(plan, _console(io.StringIO()), clock=clock.monotonic)
     run_with(tmp_path, data, [view], clock=clock)
     text = _render(view)
-    assert "s0_0" not in text  # folded into its finished group
-    assert len(text.splitlines()) < 20
+    assert "s0_0" not in text  # the oldest finished steps fold into a summary
+    assert "✔ s11_4" in text  # the newest stay on screen
+    assert len(text.splitlines()) <= 24  # the test console is 25 lines tall
 
 
 def test_plan_view_uses_the_same_language(tmp_path: Path) -> None:
@@ -169,6 +169,55 @@ def test_wide_runs_fit_a_terminal(tmp_path: Path) -> None:
         view(StepStarted(step_id=f"s0_{i}", attempt=1))
         view(StepOutput(step_id=f"s0_{i}", stream="stdout", text=f"chatty output {i}\n"))
     text = _render(view)
-    assert "(20 steps)" in text  # groups that have not started fold to one line
+    assert "… 180 to go" in text  # groups that have not started fold to one summary
     assert "chatty output" not in text  # 20 running at once: no output lines
-    assert len(text.splitlines()) <= 40
+    assert all(f"s0_{i} " in text for i in range(20))  # every running step is on screen
+    assert len(text.splitlines()) <= 24
+
+
+def test_double_ctrl_c_end_screen_names_what_was_not_undone(tmp_path: Path) -> None:
+    """The first Ctrl-C rolls back; the second skips the rest: the end screen says what is
+    left done and the exact command that undoes it."""
+    from recoverctl.engine.events import StepStarted
+    from recoverctl.engine.runner import Engine
+
+    data = runbook_data(
+        *[run_step(f"prepare_{i}", rollback={"run": f"undo {i}"}) for i in range(4)],
+        run_step("long", "sleep 600", timeout="20m"),
+        name="interrupted",
+    )
+    engines: list[Engine] = []
+    clock = SteppedClock()
+    _, plan = build(tmp_path, data)
+    view = LiveView(plan, _console(io.StringIO()), clock=clock.monotonic)
+    frames: list[str] = []
+
+    def press(event: Event) -> None:
+        if isinstance(event, StepStarted) and event.step_id == "long":
+            engines[0].interrupt()
+        if isinstance(event, StepStarted) and event.step_id == "prepare_2.rollback":
+            frames.append(_render(view))  # mid-rollback, after one Ctrl-C
+            engines[0].interrupt()
+
+    outcomes = {
+        "long": [ok(data={"delay": 600})],
+        **{f"prepare_{i}.rollback": [ok(data={"delay": 5})] for i in range(4)},
+    }
+    code = run_with(
+        tmp_path,
+        data,
+        [view, press],
+        outcomes=outcomes,
+        clock=clock,
+        engine_hook=engines.append,
+    )
+    assert code == 130
+    buffer = io.StringIO()
+    print_summary(
+        _console(buffer), plan, view.state, undo="recoverctl rollback 20270115T020304Z-abc123"
+    )
+    end = buffer.getvalue()
+    check_golden(GOLDEN / "present" / "summary_double_interrupt.txt", end)
+    assert "Ctrl-C skips the rest" in frames[0]
+    assert "not undone: prepare_2, prepare_1, prepare_0" in end
+    assert "to undo them: recoverctl rollback 20270115T020304Z-abc123" in end

@@ -1,72 +1,84 @@
-"""Approval gates on a real pseudo-terminal: yes, no, and no answer before the timeout."""
+"""Approval gates on a real terminal (tmux): asked inside the live view, answered by keys.
+
+What the operator must get: the question with what led to it (failures
+included), a clock that keeps running while the gate waits, keys that edit
+the answer, and after the answer no frozen copy of the view left behind.
+"""
 
 from __future__ import annotations
 
-import os
+import re
 import sys
+import time
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import run_step, runbook_data, write_runbook
-from tests.terminal.conftest import require
-
-ANSI = r"(?:\x1b\[[0-9;]*m)*"
-"""Colour codes the terminal view may put between words."""
+from tests.terminal.conftest import Tmux
 
 
-def _spawn(tmp_path: Path, timeout: str = "1m"):  # type: ignore[no-untyped-def]
-    require("true")
-    pexpect = pytest.importorskip("pexpect")
+def _start(tmux: Tmux, tmp_path: Path, timeout: str = "1m") -> Path:
     marker = tmp_path / "switched"
     path = write_runbook(
         tmp_path,
         runbook_data(
             run_step("promote", "true", timeout="5s"),
+            run_step("probe_old", "echo 'db-1 still answers' >&2; exit 1", on_failure="continue"),
             {"id": "confirm", "approval": "Switch DNS to the new primary?", "timeout": timeout},
             run_step("dns", f"touch {marker}", timeout="5s"),
+            objectives={"rto": "10m"},
         ),
     )
-    env = {**os.environ, "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "recoverctl", "run", str(path)],
-        env=env,
-        encoding="utf-8",
-        timeout=20,
-        dimensions=(40, 100),
-    )
-    child.expect("approval needed for step 'confirm': Switch DNS to the new primary")
-    child.expect("done so far: promote")
-    child.expect("next: dns")
-    return child, marker
+    tmux.start(f"{sys.executable} -m recoverctl run {path}", width=80, height=24)
+    screen = tmux.wait_for(lambda s: "Approve? [y/N]" in s)
+    assert "approval needed: confirm" in screen
+    assert "Switch DNS to the new primary?" in screen
+    assert "done so far: ✔ promote, ✘ probe_old" in screen  # the failure: why it is asked
+    assert "next: dns" in screen
+    assert "● waiting for approval" in screen
+    return marker
 
 
-def test_yes_approves_and_the_run_goes_on(tmp_path: Path) -> None:
-    child, marker = _spawn(tmp_path)
-    child.expect(r"Approve\? \[y/N\]")
-    child.sendline("y")
-    child.expect(ANSI.join(["result: ", "succeeded"]))
-    child.wait()
-    assert child.exitstatus == 0
+def _elapsed(screen: str) -> str:
+    found = re.search(r"(\S+) of RTO 10m", screen)
+    assert found, screen
+    return found.group(1)
+
+
+def test_yes_approves_the_clock_runs_and_nothing_is_left_behind(tmux: Tmux, tmp_path: Path) -> None:
+    marker = _start(tmux, tmp_path)
+    first = _elapsed(tmux.screen())
+    time.sleep(1.5)
+    assert _elapsed(tmux.screen()) != first  # the header clock keeps running while it waits
+    tmux.keys("n", "BSpace", "y")  # a typo corrected
+    tmux.wait_for(lambda s: "[y/N] y▌" in s)
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "EXIT=" in s)
+    history = tmux.history()
+    assert "EXIT=0" in history and "result: succeeded" in history
+    assert "approval needed" not in history  # no frozen copy of the prompt or the view
+    assert history.count("● ") == 1  # one header: the final frame, never a stacked one
     assert marker.exists()
 
 
-def test_no_denies_and_the_run_stops(tmp_path: Path) -> None:
-    child, marker = _spawn(tmp_path)
-    child.expect(r"Approve\? \[y/N\]")
-    child.sendline("n")
-    child.expect(ANSI.join(["result: ", "failed"]))
-    child.wait()
-    assert child.exitstatus == 1
+def test_no_denies_and_the_run_stops(tmux: Tmux, tmp_path: Path) -> None:
+    marker = _start(tmux, tmp_path)
+    tmux.keys("n", "Enter")
+    history = tmux.wait_for(lambda s: "EXIT=" in s)
+    assert "EXIT=1" in history and "result: failed" in history
     assert not marker.exists()
 
 
-def test_no_answer_takes_the_default_at_timeout(tmp_path: Path) -> None:
-    child, marker = _spawn(tmp_path, timeout="1s")
-    child.expect("no answer within 1s")
-    child.expect(ANSI.join(["result: ", "failed"]))
-    child.wait()
-    assert child.exitstatus == 1
+def test_no_answer_takes_the_default_at_timeout(tmux: Tmux, tmp_path: Path) -> None:
+    marker = _start(tmux, tmp_path, timeout="3s")
+    assert "means: deny" in tmux.screen()
+    history = tmux.wait_for(lambda s: "EXIT=" in s)
+    assert "EXIT=1" in history and "result: failed" in history
+    assert not marker.exists()
+
+
+def test_ctrl_d_is_no_answer(tmux: Tmux, tmp_path: Path) -> None:
+    marker = _start(tmux, tmp_path)
+    tmux.keys("C-d")
+    history = tmux.wait_for(lambda s: "EXIT=" in s)
+    assert "EXIT=4" in history  # blocked: nobody answered, nothing past the gate ran
     assert not marker.exists()

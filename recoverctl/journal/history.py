@@ -1,0 +1,191 @@
+"""The run history: which runs there are, how each ended, and what they say together.
+
+`runs` and `stats` (and their JSON forms) read this; it reads only the run
+folders. A run's `meta.json` is an index derived from its journal: when it
+says `running`, the run's own process must still live (same boot, same start
+time), and when it says the run never ended, the journal's own end wins.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
+
+from recoverctl.journal.store import RunDir, Store
+
+
+def run_status(meta: dict[str, Any]) -> str:
+    """`running` only while its own process lives — the same pid after a reboot, or reused
+    by another program, is not it; a run whose process vanished was interrupted."""
+    from recoverctl.processes import identity
+
+    status = str(meta.get("status", "?"))
+    if status != "running":
+        return status
+    pid, recorded = meta.get("pid"), meta.get("pid_identity")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return "interrupted"
+    now = identity(pid)
+    if now is None or (recorded is not None and now != recorded):
+        return "interrupted"
+    return status
+
+
+def trusted_meta(run: RunDir) -> dict[str, Any]:
+    """meta.json, corrected by the journal when it says the run never ended (a full disk
+    stopped its last write, or the process was killed before it could update it)."""
+    meta: dict[str, Any] = run.meta()
+    if run_status(meta) not in ("interrupted", "unreadable"):
+        return {**meta, "status": run_status(meta)}
+    from recoverctl.engine.state import replay
+    from recoverctl.errors import RecoverctlError
+    from recoverctl.journal.reader import read_journal
+
+    try:
+        journal = read_journal(run.journal)
+    except RecoverctlError:
+        return {**meta, "status": run_status(meta)}
+    if journal.events and journal.events[-1].kind == "run_finished":
+        state = replay(journal.events)
+        return {**meta, "status": state.status, "duration": state.duration, "pid": None}
+    return {**meta, "status": run_status(meta)}
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run, as `recoverctl runs` lists it."""
+
+    run_id: str
+    runbook: str
+    started: float | None
+    """Wall-clock seconds (Unix time)."""
+    duration: float | None
+    status: str
+    path_taken: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "runbook": self.runbook,
+            "started": self.started,
+            "duration": self.duration,
+            "status": self.status,
+            "path_taken": self.path_taken,
+        }
+
+
+def list_runs(store: Store, runbook: str | None = None, limit: int = 20) -> list[RunRow]:
+    """The newest `limit` runs (of `runbook` when given), newest first."""
+    rows: list[RunRow] = []
+    for folder in store.all_dirs():
+        meta = trusted_meta(RunDir(folder))
+        if runbook and meta.get("runbook") != runbook:
+            continue
+        started, duration = meta.get("started"), meta.get("duration")
+        rows.append(
+            RunRow(
+                run_id=str(meta.get("run_id", folder.name)),
+                runbook=str(meta.get("runbook", "?")),
+                started=float(started) if isinstance(started, int | float) else None,
+                duration=float(duration) if isinstance(duration, int | float) else None,
+                status=str(meta["status"]),
+                path_taken=[str(p) for p in meta.get("path_taken") or []],
+            )
+        )
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookStats:
+    """What a runbook's history says: how often it recovers, how fast, where it hurts."""
+
+    runbook: str
+    runs: int
+    succeeded: int
+    p50_recovery: float | None
+    """Over succeeded runs: time to recovery across resumes."""
+    p95_recovery: float | None
+    rto: float | None
+    most_failing: list[tuple[str, int]] = field(default_factory=list)
+    """Up to three steps that failed most, with how many runs they failed in."""
+    slowest: list[tuple[str, float]] = field(default_factory=list)
+    """Up to three steps slowest at p95."""
+
+    @property
+    def success_rate(self) -> float:
+        return self.succeeded / self.runs if self.runs else 0.0
+
+    @property
+    def p95_within_rto(self) -> bool | None:
+        if self.rto is None or self.p95_recovery is None:
+            return None
+        return self.p95_recovery <= self.rto
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runbook": self.runbook,
+            "runs": self.runs,
+            "succeeded": self.succeeded,
+            "success_rate": self.success_rate,
+            "p50_recovery": self.p50_recovery,
+            "p95_recovery": self.p95_recovery,
+            "rto": self.rto,
+            "p95_within_rto": self.p95_within_rto,
+            "most_failing": [{"step": s, "failed_runs": n} for s, n in self.most_failing],
+            "slowest": [{"step": s, "p95": d} for s, d in self.slowest],
+        }
+
+
+def runbook_stats(store: Store, runbook: str | None = None) -> list[RunbookStats]:
+    """Statistics per runbook name (only `runbook` when given), sorted by name."""
+    by_runbook: dict[str, list[dict[str, Any]]] = {}
+    for folder in store.all_dirs():
+        meta = trusted_meta(RunDir(folder))
+        name = str(meta.get("runbook", "?"))
+        if runbook is None or name == runbook:
+            by_runbook.setdefault(name, []).append(meta)
+    return [_stats(name, metas) for name, metas in sorted(by_runbook.items())]
+
+
+def _stats(name: str, metas: list[dict[str, Any]]) -> RunbookStats:
+    ok = [m for m in metas if m.get("status") == "succeeded"]
+    durations = sorted(float(m["duration"]) for m in ok if _number(m.get("duration")))
+    rto = next((float(m["rto"]) for m in metas if _number(m.get("rto"))), None)
+    failing: dict[str, int] = {}
+    slow: dict[str, list[float]] = {}
+    for meta in metas:
+        steps = meta.get("steps")
+        for sid, step in (steps if isinstance(steps, dict) else {}).items():
+            if not isinstance(step, dict):
+                continue
+            if step.get("status") in ("failed", "timed_out"):
+                failing[sid] = failing.get(sid, 0) + 1
+            duration = step.get("duration")
+            slow.setdefault(sid, []).append(float(duration) if _number(duration) else 0.0)
+    worst = sorted(failing.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    slowest = sorted(((s, percentile(v, 95)) for s, v in slow.items()), key=lambda kv: -kv[1])
+    return RunbookStats(
+        runbook=name,
+        runs=len(metas),
+        succeeded=len(ok),
+        p50_recovery=percentile(durations, 50) if durations else None,
+        p95_recovery=percentile(durations, 95) if durations else None,
+        rto=rto,
+        most_failing=worst,
+        slowest=[(s, d) for s, d in slowest[:3] if d > 0],
+    )
+
+
+def percentile(values: list[float], pct: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
