@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recoverctl.lint.registry import RULES  # noqa: E402
+from recoverctl.lint.registry import RULES, VALIDATION_CHECKS, rule_anchor  # noqa: E402
 
 TARGET = ROOT / "docs" / "rules.md"
 
@@ -28,7 +28,7 @@ def render() -> str:
     ]
     for rule in RULES:
         lines.append(
-            f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | `{rule.name}` | {rule.severity.value} | {rule.summary} |"
+            f"| [{rule.code}](#{rule_anchor(rule.code, rule.name)}) | `{rule.name}` | {rule.severity.value} | {rule.summary} |"
         )
     lines.append("")
     for rule in RULES:
@@ -39,6 +39,15 @@ def render() -> str:
             f"\nSeverity: {rule.severity.value}.",
             "",
         ]
+    lines += [
+        "## Validation errors",
+        "",
+        "A file that does not validate is reported with one of these codes instead of an RC",
+        "rule (SARIF lists them as rules too). They are always errors: fix them first.",
+        "",
+    ]
+    for code, summary, why in VALIDATION_CHECKS:
+        lines += [f"### validation: {code}", "", f"{summary[0].upper()}{summary[1:]}.", "", why, ""]
     return "\n".join(lines)
 
 

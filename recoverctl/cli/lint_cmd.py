@@ -80,7 +80,8 @@ def lint(
     from recoverctl.cli.discover import runbook_files
     from recoverctl.lint.config import load_config
     from recoverctl.lint.runner import lint_files
-    from recoverctl.present.lint_formats import FORMATS
+    from recoverctl.present.diagnostics import wants_color
+    from recoverctl.present.lint_formats import FORMATS, write_text
 
     config = load_config(Path.cwd())
     if select:
@@ -90,7 +91,10 @@ def lint(
     if fail_on is not None:
         config.fail_on = Severity(fail_on.value)
     results = lint_files(runbook_files(paths), config)
-    sys.stdout.write(FORMATS[output_format.value](results))
+    if output_format is LintFormat.text and wants_color(sys.stdout):
+        write_text(results, sys.stdout)
+    else:
+        sys.stdout.write(FORMATS[output_format.value](results))
     if any(r.invalid for r in results):
         raise typer.Exit(ExitCode.INVALID)
     if any(f.severity.rank >= config.fail_on.rank for r in results for f in r.findings):

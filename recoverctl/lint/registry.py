@@ -62,3 +62,36 @@ def find_rule(key: str) -> Rule | None:
     """A rule by code (`RC201`) or name (`destructive-without-rollback`)."""
     key = key.strip()
     return next((r for r in RULES if key.upper() == r.code or key.lower() == r.name), None)
+
+
+VALIDATION_CHECKS: tuple[tuple[str, str, str], ...] = (
+    (
+        "yaml",
+        "the file is not YAML recoverctl accepts",
+        "Malformed YAML, duplicate keys, anchors that expand too far, tags that would run "
+        "code: the file cannot be read safely, so nothing else is checked.",
+    ),
+    (
+        "schema",
+        "the runbook does not match the runbook JSON Schema",
+        "A key that is misspelt or misplaced, a value of the wrong type, a step with no "
+        "action or two: the runbook cannot be run as written.",
+    ),
+    (
+        "semantic",
+        "the runbook is well-formed but refers to something that is not there",
+        "Duplicate step ids, references to unknown steps, params or outputs, cycles in "
+        "`call:`, expressions that do not parse: errors the schema cannot see.",
+    ),
+)
+"""What `validate` (and so `lint`, on a file that does not validate) reports, by code:
+(code, summary, why). They have no RC code; SARIF lists them as rules so code scanning
+can show them and link to their docs."""
+
+DOCS_URL = "https://recoverctl.dev/docs/"
+"""Where docs/ is published; rule help links point into docs/rules.md there."""
+
+
+def rule_anchor(code: str, name: str | None = None) -> str:
+    """The anchor of a rule's section in docs/rules.md (GitHub's heading slugs)."""
+    return f"{code.lower()}-{name}" if name else f"validation-{code}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -20,10 +21,8 @@ def test_golden_output(case: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(LINT)
     result = invoke(["lint", f"{case}.yaml", "--format", fmt])
     assert result.exit_code == (1 if case == "unsafe" else 0), result.output
-    check_golden(
-        LINT / f"{case}.{fmt}",
-        result.stdout.replace('recoverctl", "version": ', 'recoverctl", "version": '),
-    )
+    output = result.stdout.replace(LINT.resolve().as_uri(), "file:///<lint-cases>")
+    check_golden(LINT / f"{case}.{fmt}", output)
 
 
 def _sarif_schema() -> dict[str, object] | None:
@@ -51,6 +50,43 @@ def test_sarif_validates_against_the_sarif_schema(monkeypatch: pytest.MonkeyPatc
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
     assert document["runs"][0]["results"]
+
+
+def test_sarif_maps_to_the_repository_and_survives_moved_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative URIs under %SRCROOT%, a fingerprint per result that does not change when
+    lines above move, a helpUri for every rule, and schema errors as a rule of their own."""
+    (tmp_path / "runbooks").mkdir()
+    source = (LINT / "unsafe.yaml").read_text()
+    (tmp_path / "runbooks" / "unsafe.yaml").write_text(source)
+    (tmp_path / "runbooks" / "broken.yaml").write_text("version: 1\nname: x\nsteps: []\n")
+    monkeypatch.chdir(tmp_path)
+
+    def scan() -> dict[str, Any]:
+        result = invoke(["lint", "runbooks", "--format", "sarif"])
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    first = scan()
+    run = first["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert {loc["uri"] for loc in locations} == {"runbooks/unsafe.yaml", "runbooks/broken.yaml"}
+    assert all(loc["uriBaseId"] == "%SRCROOT%" for loc in locations)
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert all(rule["helpUri"].startswith("https://") for rule in rules.values())
+    assert rules["RC201"]["helpUri"].endswith("rules.md#rc201-destructive-without-rollback")
+    schema_results = [r for r in run["results"] if r["ruleId"] == "schema"]
+    assert schema_results and rules["schema"]["helpUri"].endswith("#validation-schema")
+    assert all(r["ruleIndex"] == list(rules).index(r["ruleId"]) for r in run["results"])
+    fingerprints = [r["partialFingerprints"]["recoverctl/v1"] for r in run["results"]]
+    assert len(set(fingerprints)) == len(fingerprints)
+    (tmp_path / "runbooks" / "unsafe.yaml").write_text("# a comment added on top\n\n" + source)
+    moved = scan()["runs"][0]["results"]
+    assert sorted(r["partialFingerprints"]["recoverctl/v1"] for r in moved) == sorted(fingerprints)
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in moved] != [
+        r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in run["results"]
+    ]
 
 
 def test_exit_codes_and_fail_on(tmp_path: Path) -> None:
@@ -142,3 +178,24 @@ def test_many_files_are_linted_in_parallel(tmp_path: Path) -> None:
     result = run_cli(["lint", str(tmp_path), "--format", "json"])
     findings = json.loads(result.stdout)
     assert len({f["file"] for f in findings}) == 20
+
+
+def test_force_color_colours_lint_output_and_no_color_wins() -> None:
+    import subprocess
+    import sys
+
+    def lint(**env: str) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        return subprocess.run(
+            [sys.executable, "-m", "recoverctl", "lint", str(LINT / "unsafe.yaml")],
+            capture_output=True,
+            text=True,
+            env={**base, **env},
+            check=False,
+        )
+
+    forced, plain, both = lint(FORCE_COLOR="1"), lint(), lint(FORCE_COLOR="1", NO_COLOR="1")
+    assert "\x1b[" in forced.stdout and "RC201" in forced.stdout
+    assert "\x1b[" not in plain.stdout  # piped: plain
+    assert "\x1b[" not in both.stdout  # NO_COLOR wins (no-color.org)
+    assert forced.returncode == plain.returncode == both.returncode == 1
