@@ -18,7 +18,7 @@ app = typer.Typer(
     "timeouts, branches and saga rollback.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recoverctl.errors import RecoverctlError
+from recoverctl.load import stdin
 from recoverctl.model.source import Diagnostic, Span
 
 RUNBOOK_SUFFIXES = (".yaml", ".yml")
@@ -15,7 +16,9 @@ def runbook_files(paths: list[Path]) -> list[Path]:
     """Files named, plus runbooks found under folders (scenario files excluded)."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if str(path) == "-":
+            found.append(stdin.STDIN)  # standard input: one runbook, named <stdin>
+        elif path.is_dir():
             inside = sorted(
                 p
                 for p in path.rglob("*")

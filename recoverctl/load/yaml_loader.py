@@ -24,6 +24,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from recoverctl.errors import RecoverctlError
+from recoverctl.load import stdin
 from recoverctl.model.source import Diagnostic, JsonPath, SourceMap, Span
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -58,10 +59,13 @@ class LoadedDocument:
 def load_file(path: Path) -> LoadedDocument:
     """Read and parse `path`; every failure is a positioned `RecoverctlError`."""
     try:
-        if path.is_dir():
+        if stdin.is_stdin(path):
+            raw = stdin.read_bytes(MAX_FILE_BYTES)
+        elif path.is_dir():
             raise _error(path, Span.point(1, 1), f"'{path}' is a directory, expected a file")
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
+        else:
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise _error(
             path,

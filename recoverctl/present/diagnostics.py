@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from recoverctl.load import stdin
+from recoverctl.load.yaml_loader import MAX_FILE_BYTES
 from recoverctl.model.source import Diagnostic
 
 _STYLES = {
@@ -75,6 +77,10 @@ def read_source(path: Path, cache: dict[Path, str | None]) -> str | None:
     """The text of `path` for snippets (None when unreadable: the message stands alone)."""
     if path not in cache:
         try:
+            if stdin.is_stdin(path):
+                raw = stdin.read_bytes(MAX_FILE_BYTES)
+                cache[path] = raw.decode("utf-8-sig", errors="replace")
+                return cache[path]
             cache[path] = path.read_text(encoding="utf-8-sig", errors="replace")
         except OSError:
             cache[path] = None

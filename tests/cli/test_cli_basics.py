@@ -177,3 +177,87 @@ def test_plan_params_file_and_secrets(tmp_path: Path) -> None:
     assert "missing required param 'token'" in result.stderr
     result = run_cli(["plan", str(runbook), "--format", "json"], env={})
     assert result.returncode == 2
+
+
+def test_a_runbook_from_standard_input(tmp_path: Path) -> None:
+    """`-` reads the runbook from stdin for validate, lint and plan; messages say <stdin>."""
+    good = (ROOT / "runbooks" / "demo.yaml").read_text()
+    bad = "version: 1\nname: x\nsteps: []\n"
+    ok = run_cli(["validate", "-"], input=good)
+    assert ok.returncode == 0 and "ok  <stdin>  (demo" in ok.stdout
+    invalid = run_cli(["validate", "-"], input=bad)
+    assert invalid.returncode == 2 and "<stdin>:3:8: error" in invalid.stderr
+    assert "    3 | steps: []" in invalid.stderr  # the snippet comes from the same bytes
+    lint = run_cli(["lint", "-"], input=good)
+    assert lint.returncode == 0 and "RC404" not in lint.stdout  # no file to look beside
+    assert "<stdin>:3:8" in run_cli(["lint", "-"], input=bad).stdout
+    plan = run_cli(["plan", "-", "--format", "json"], input=good)
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["runbook"]["name"] == "demo"
+    empty = run_cli(["validate", "-"], input="")
+    assert empty.returncode == 2 and "<stdin>:1:1: error: the file is empty" in empty.stderr
+
+
+def test_shell_completion_completes_commands_and_choices() -> None:
+    """typer's completion, through the installed `recoverctl` script as a shell calls it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("recoverctl", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    if script is None:
+        pytest.skip("recoverctl is not installed as a script (pip install -e .)")
+
+    def complete(words: str, index: int) -> list[str]:
+        env = {
+            **os.environ,
+            "_RECOVERCTL_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(index),
+        }
+        done = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+        return done.stdout.split()
+
+    assert complete("recoverctl va", 1) == ["validate"]
+    assert complete("recoverctl lint --format ", 3) == ["text", "json", "sarif", "github"]
+    shown = subprocess.run(
+        [script, "--show-completion", "bash"], capture_output=True, text=True, check=False
+    )
+    assert "_RECOVERCTL_COMPLETE=complete_bash" in shown.stdout
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "immutable"])
+def test_an_unusable_state_folder_is_the_users_to_fix_not_a_bug(tmp_path: Path, where: str) -> None:
+    """Exit 2 with what to change (never 70, "a bug in recoverctl"), before any step runs."""
+    import shutil
+    import subprocess
+
+    marker = tmp_path / "ran"
+    runbook = tmp_path / "rb.yaml"
+    runbook.write_text(
+        f"version: 1\nname: x\nsteps:\n  - id: a\n    run: touch {marker}\n    timeout: 5s\n"
+    )
+    if where == "under-a-file":
+        (tmp_path / "file").write_text("")
+        state = tmp_path / "file" / "state"
+    else:
+        state = tmp_path / "locked"
+        state.mkdir()
+        if (
+            shutil.which("chattr") is None
+            or subprocess.run(
+                ["chattr", "+i", str(state)], capture_output=True, check=False
+            ).returncode
+        ):
+            pytest.skip("chattr +i is not available on this filesystem")
+    try:
+        result = run_cli(["run", str(runbook)], env={"RECOVERCTL_STATE_DIR": str(state)})
+    finally:
+        if where == "immutable":
+            subprocess.run(["chattr", "-i", str(state)], check=False)
+    assert result.returncode == 2, result.stderr
+    assert "cannot create the state folder" in result.stderr
+    assert "hint: choose a folder of yours with --state-dir" in result.stderr
+    assert "bug" not in result.stderr and "Traceback" not in result.stderr
+    assert not marker.exists()

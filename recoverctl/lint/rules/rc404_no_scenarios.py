@@ -15,8 +15,11 @@ class NoScenarios(Rule):
     summary = "the runbook has no scenario file (<runbook>.test.yaml)"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
+        from recoverctl.load.stdin import is_stdin
         from recoverctl.scenario.load import scenario_path_for
 
+        if is_stdin(ctx.runbook.path):
+            return  # read from standard input: there is no file beside it to look for
         expected = scenario_path_for(ctx.runbook.path)
         if not expected.exists():
             yield self.finding(
