@@ -52,6 +52,14 @@ def lint(
     explain: Annotated[
         str | None, typer.Option("--explain", help="Show a rule's documentation.")
     ] = None,
+    runbooks_only: Annotated[
+        bool,
+        typer.Option(
+            "--runbooks-only",
+            help="Skip, quietly, files that are not runbooks by their content (top-level "
+            "`version` with `steps`): for pre-commit hooks that see every YAML file.",
+        ),
+    ] = False,
 ) -> None:
     """Check runbooks for recovery-safety problems: rollbacks, timeouts, the worst case vs the RTO, and more."""
     from recoverctl.lint.registry import RULES, find_rule
@@ -90,7 +98,7 @@ def lint(
         config.ignore = [*config.ignore, *ignore]
     if fail_on is not None:
         config.fail_on = Severity(fail_on.value)
-    results = lint_files(runbook_files(paths), config)
+    results = lint_files(runbook_files(paths, runbooks_only=runbooks_only), config)
     if output_format is LintFormat.text and wants_color(sys.stdout):
         write_text(results, sys.stdout)
     else:

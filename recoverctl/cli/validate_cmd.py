@@ -20,13 +20,21 @@ from recoverctl.exitcodes import ExitCode
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Runbook files or folders of runbooks.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
+    runbooks_only: Annotated[
+        bool,
+        typer.Option(
+            "--runbooks-only",
+            help="Skip, quietly, files that are not runbooks by their content (top-level "
+            "`version` with `steps`): for pre-commit hooks that see every YAML file.",
+        ),
+    ] = False,
 ) -> None:
     """Check runbooks against the schema and for semantic mistakes; exit 2 on any problem."""
     from recoverctl.cli.discover import runbook_files
     from recoverctl.present.diagnostics import write_diagnostics
     from recoverctl.validate.pipeline import check_file
 
-    files = runbook_files(paths)
+    files = runbook_files(paths, runbooks_only=runbooks_only)
     failed = 0
     for path in files:
         checked = check_file(path)

@@ -1,7 +1,10 @@
-"""Machine outputs read by their real consumers: JUnit by junitparser."""
+"""Machine outputs read by their real consumers: JUnit by junitparser and junit2html,
+metrics by prometheus_client's parser (and promtool where installed), annotations by
+@actions/core's escaping rules."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,25 @@ def test_a_green_run_gives_a_green_junit_file_that_parses_whatever_the_output(
     assert isinstance(skipped, junitparser.Skipped)
     assert "tolerated" in skipped.message
     assert "\x1b" not in junit.read_text() and "\x01" not in junit.read_text()
+    _renders_with_junit2html(junit, tmp_path)
+
+
+def _renders_with_junit2html(junit: Path, tmp_path: Path) -> None:
+    """junit2html, the report CI systems publish, renders the file (it fails on bad XML)."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("junit2html")
+    if tool is None:
+        if os.environ.get("CI"):
+            pytest.fail("junit2html is required in CI (the [test] extra installs it)")
+        pytest.skip("junit2html is not installed")
+    html = tmp_path / "report.html"
+    done = subprocess.run(
+        [tool, str(junit), str(html)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "<html" in html.read_text(errors="replace").lower()
 
 
 def test_a_step_that_failed_the_run_is_a_junit_failure(tmp_path: Path) -> None:
@@ -46,6 +68,7 @@ def test_a_step_that_failed_the_run_is_a_junit_failure(tmp_path: Path) -> None:
     assert result.returncode == 1
     suite = next(iter(junitparser.JUnitXml.fromfile(str(junit))))
     assert suite.failures == 1
+    _renders_with_junit2html(junit, tmp_path)
 
 
 def test_metrics_parse_with_prometheus_client_and_keep_full_precision(tmp_path: Path) -> None:
@@ -64,6 +87,19 @@ def test_metrics_parse_with_prometheus_client_and_keep_full_precision(tmp_path: 
     assert abs(finished.value - time.time()) < 60  # 6 significant digits would be 77 min off
     assert families["recoverctl_run_rto_seconds"].samples[0].value == 300
     assert {s.labels["step"] for s in families["recoverctl_step_attempts"].samples} == {"a"}
+    import shutil
+    import subprocess
+
+    promtool = shutil.which("promtool")  # Debian's prometheus package; optional
+    if promtool is not None:
+        done = subprocess.run(
+            [promtool, "check", "metrics"],
+            input=metrics.read_text(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_github_annotations_escape_properties_and_data_as_actions_core_does(
