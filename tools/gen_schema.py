@@ -40,8 +40,30 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/definitions/{name}"}
 
 
-def one_kind(kinds: list[str]) -> list[dict[str, Any]]:
-    return [{"required": [kind]} for kind in kinds]
+def one_kind(
+    kinds: list[str], what: str = "a step", also: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Exactly one of `kinds`, said so an editor can explain it.
+
+    A `oneOf` of `required` makes yaml-language-server say "Matches multiple schemas when
+    only one must validate" for a step with two actions, and its `not` says "Matches a
+    schema that is not allowed". So: "at least one" is an `anyOf`, and "no second one" a
+    `dependencies` entry per kind forbidding the others (`false`), whose `errorMessage`
+    editors show on the second key. recoverctl's explainer reads the same keywords.
+    `also`: other dependencies of the object (they share the keyword).
+    """
+    forbid = {
+        kind: {
+            "properties": {other: False for other in kinds if other != kind},
+            "errorMessage": f"{what} has exactly one of: {', '.join(kinds)}; this one "
+            f"already has '{kind}' (split it into two steps)",
+        }
+        for kind in kinds
+    }
+    return {
+        "anyOf": [{"required": [kind]} for kind in kinds],
+        "dependencies": {**forbid, **(also or {})},
+    }
 
 
 def schema() -> dict[str, Any]:
@@ -50,10 +72,14 @@ def schema() -> dict[str, Any]:
             "description": "A duration: 250ms, 30s, 5m, 1h30m, 1d, or a number of seconds.",
             "x-expected": "a duration greater than zero, such as 250ms, 30s, 5m, 1h30m or a "
             "number of seconds",
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": POSITIVE_DURATION_PATTERN},
-            ],
+            # one schema, not anyOf [number, string]: an editor then says what a duration
+            # is (patternErrorMessage) instead of 'Expected "number"'
+            "type": ["number", "string"],
+            "exclusiveMinimum": 0,
+            "pattern": POSITIVE_DURATION_PATTERN,
+            "patternErrorMessage": "expected a duration greater than zero, such as 30s, 5m, "
+            "1h30m or 250ms (a number means seconds)",
+            "examples": ["30s", "5m", "1h30m"],
         },
         "expression": {
             "description": "A Jinja2 expression (no braces), e.g. `steps.check.ok and params.force`.",
@@ -173,7 +199,7 @@ def schema() -> dict[str, Any]:
             "description": "Poll a `run` or `http` check every `interval` until it succeeds (and `until` holds), up to `timeout`.",
             "type": "object",
             "additionalProperties": False,
-            "oneOf": one_kind(["run", "http"]),
+            **one_kind(["run", "http"], "wait_for"),
             "properties": {
                 "run": ref("run"),
                 "http": ref("http"),
@@ -267,7 +293,7 @@ def schema() -> dict[str, Any]:
             "description": "An action that undoes a step: one action kind plus its own timeout and retry.",
             "type": "object",
             "additionalProperties": False,
-            "oneOf": one_kind(COMPENSATION_KINDS),
+            **one_kind(COMPENSATION_KINDS, "a rollback"),
             "properties": {
                 "name": {"type": "string"},
                 **{
@@ -288,7 +314,7 @@ def schema() -> dict[str, Any]:
                 {
                     "type": "object",
                     "additionalProperties": False,
-                    "oneOf": one_kind(["run", "http"]),
+                    **one_kind(["run", "http"], "skip_if"),
                     "properties": {
                         "run": ref("run"),
                         "http": ref("http"),
@@ -317,8 +343,7 @@ def schema() -> dict[str, Any]:
             "type": "object",
             "required": ["id"],
             "additionalProperties": False,
-            "oneOf": one_kind(ACTION_KINDS + GROUP_KINDS),
-            "dependencies": {"max_parallel": ["parallel"]},
+            **one_kind(ACTION_KINDS + GROUP_KINDS, also={"max_parallel": ["parallel"]}),
             "properties": {
                 "id": ref("id"),
                 "name": {"type": "string"},
@@ -637,7 +662,9 @@ def scenario_schema() -> dict[str, Any]:
 
 
 def main() -> int:
-    data = schema()
+    from schema_docs import document  # tools/ is on sys.path when run as a script
+
+    data = document(schema())
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     outputs = dict.fromkeys(TARGETS, text)
     outputs[FAST_VALIDATOR] = fast_validator_code(data)

@@ -120,6 +120,10 @@ class _Explainer:
 
     def explain(self, error: ValidationError) -> Iterator[Diagnostic]:
         path: JsonPath = tuple(error.absolute_path)
+        where = list(error.schema_path)
+        if error.validator is None and len(where) >= 3 and where[-3] == "dependencies":
+            yield from self._second_kind(error, path)  # "one kind only": a `false` property
+            return
         handler = getattr(self, f"_on_{error.validator}", None)
         if handler is not None:
             yield from handler(error, path)
@@ -163,6 +167,10 @@ class _Explainer:
         yield from self._alternatives(error, path)
 
     def _on_anyOf(self, error: ValidationError, path: JsonPath) -> Iterator[Diagnostic]:
+        kinds = _required_only(_value(error))
+        if kinds is not None:  # "at least one of these keys": a step with no action
+            yield from self._kind_choice(error, path, kinds)
+            return
         yield from self._alternatives(error, path)
 
     def _on_type(self, error: ValidationError, path: JsonPath) -> Iterator[Diagnostic]:
@@ -253,6 +261,8 @@ class _Explainer:
 
     def _on_dependencies(self, error: ValidationError, path: JsonPath) -> Iterator[Diagnostic]:
         for key, needs in _value(error).items():
+            if not isinstance(needs, list):
+                continue  # a schema (one action per step): explained by `_second_kind`
             if key in _instance(error) and not all(n in _instance(error) for n in needs):
                 yield self._diag(
                     (*path, key),
@@ -268,6 +278,29 @@ class _Explainer:
             f"found {one_of(keys)} together{self._where(path)}; expected only one of them",
             hint="send raw text with 'body' or a JSON document with 'json'",
             start_only=True,
+        )
+
+    def _second_kind(self, error: ValidationError, path: JsonPath) -> Iterator[Diagnostic]:
+        """A step with two actions: once one is there, the schema forbids the others.
+
+        Each of the two raises an error; both give the same diagnostic (keys in document
+        order), which the pipeline's de-duplication keeps once."""
+        owner = str(list(error.schema_path)[-2])
+        parent: Any = self.doc.data
+        for part in path:
+            parent = parent[part]
+        if not isinstance(parent, dict):
+            return
+        other = next((k for k, v in parent.items() if v is error.instance and k != owner), None)
+        if owner not in parent or other is None:
+            return
+        first, second = sorted((owner, other), key=list(parent).index)
+        yield self._diag(
+            (*path, second),
+            f"{self._what(path)} has both '{first}' and '{second}'; "
+            "expected exactly one action or group per step",
+            hint="split it into two steps, one for each",
+            key=True,
         )
 
     # -- helpers ------------------------------------------------------------
