@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import ApprovalAction
 
 
@@ -16,7 +17,7 @@ async def approval(action: ApprovalAction, ctx: ActionContext) -> AttemptResult:
             approved, who = await ctx.approve(prompt, action.default_approve)
     except TimeoutError:
         approved = action.default_approve
-        who = f"no answer within {timeout:g}s: default ({'approve' if approved else 'deny'})"
+        who = f"no answer within {format_duration(timeout or 0)}: default ({'approve' if approved else 'deny'})"
     ctx.answered(prompt, approved, who)
     data = {"approved": approved, "approved_by": who}
     if approved:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import HttpAction, Webhook
 
 DEFAULT_TIMEOUT = 30.0
@@ -38,7 +39,9 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
             )
     except httpx.TimeoutException:
         return AttemptResult(
-            ok=False, timed_out=True, error=f"{action.method} {url}: no answer within {timeout:g}s"
+            ok=False,
+            timed_out=True,
+            error=f"{action.method} {url}: no answer within {format_duration(timeout)}",
         )
     except httpx.ConnectError as exc:
         return AttemptResult(
@@ -101,7 +104,7 @@ def _check(
         except TimeoutError:
             return (
                 f"matching /{expect.body}/ against the {len(body)}-character body took more "
-                f"than {REGEX_SECONDS:g}s and was stopped (a pattern that backtracks: simplify it)"
+                f"than {format_duration(REGEX_SECONDS)} and was stopped (a pattern that backtracks: simplify it)"
             )
     for path, wanted in expect.json:
         found, ok = _lookup(parsed, path)
@@ -174,7 +177,7 @@ async def post_webhook(hook: Webhook, message: str, level: str, ctx: ActionConte
         async with httpx.AsyncClient(timeout=hook.timeout) as client:
             response = await client.post(url, json=payload)
     except httpx.TimeoutException:
-        return f"webhook {url}: no answer within {hook.timeout:g}s"
+        return f"webhook {url}: no answer within {format_duration(hook.timeout)}"
     except httpx.HTTPError as exc:
         return f"webhook {url}: {_reason(exc)}"
     if response.status_code >= 300:

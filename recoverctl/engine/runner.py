@@ -386,10 +386,12 @@ class Engine:
                     step_id=step.id,
                     status="timed_out",
                     duration=self.clock.monotonic() - started,
-                    error=f"group timed out after {step.timeout:g}s",
+                    error=f"group timed out after {format_duration(step.timeout or 0)}",
                 )
             )
-            await self._handle_failure(step, f"group '{step.id}' timed out after {step.timeout:g}s")
+            await self._handle_failure(
+                step, f"group '{step.id}' timed out after {format_duration(step.timeout or 0)}"
+            )
             return
         except (RunAborted, asyncio.CancelledError):
             self.emit(
@@ -581,7 +583,9 @@ class Engine:
                 else:
                     result = await self.executor.attempt(step, ctx, attempt)
         except TimeoutError:
-            result = AttemptResult(ok=False, timed_out=True, error=f"timed out after {timeout:g}s")
+            result = AttemptResult(
+                ok=False, timed_out=True, error=f"timed out after {format_duration(timeout or 0)}"
+            )
         except RenderError as exc:
             result = AttemptResult(ok=False, error=str(exc), retryable=False)
         except ApprovalUnavailable as exc:

@@ -145,7 +145,9 @@ class WaitForAction:
     until: Expression | None = None
 
     def describe(self) -> str:
-        return f"wait for {self.check.describe()} every {self.interval:g}s"
+        from recoverctl.model.duration import format_duration
+
+        return f"wait for {self.check.describe()} every {format_duration(self.interval)}"
 
 
 @dataclass(frozen=True, slots=True)
