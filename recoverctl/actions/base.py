@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from recoverctl.engine.clock import Clock
+from recoverctl.clock import Clock
 from recoverctl.model.runbook import Step, Text
 
 

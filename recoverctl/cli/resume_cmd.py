@@ -63,25 +63,12 @@ def resume(
     run, journal, plan, params, state, lock = _stopped_run(
         run_id, state_dir, force=force, cli_params=param or []
     )
-    if state.status == "succeeded":
-        raise RecoverctlError(
-            message=f"run {run.run_id} already succeeded; there is nothing to resume"
-        )
-    if state.status in ("rolled_back", "rollback_failed") and from_step is None:
-        raise RecoverctlError(
-            message=f"run {run.run_id} ended {state.status}: its work was undone, so there is "
-            "nothing to continue; resuming would redo undone steps",
-            hint=f"`recoverctl rollback {run.run_id}` retries compensations that failed; "
-            "start a new run, or `resume --from STEP` to redo from a step",
-        )
-    overrides = _overrides(plan, state, skip or [], mark_done or [], from_step)
-    overridden = {step_id for step_id, _ in overrides}
-    in_flight = [
-        sid
-        for sid, s in state.steps.items()
-        if s.status in ("running", "retrying") and _is_action(plan, sid) and sid not in overridden
-    ]
-    unsafe = [sid for sid in in_flight if not _safe_to_repeat(plan.nodes[sid])]
+    from recoverctl.journal.resumption import plan_resumption
+
+    plan_ahead = plan_resumption(
+        run.run_id, plan, state, skip=skip or [], done=mark_done or [], from_step=from_step
+    )
+    overrides, in_flight, unsafe = plan_ahead.overrides, plan_ahead.in_flight, plan_ahead.unsafe
     if unsafe and not rerun and not _confirm(unsafe):
         raise RecoverctlError(
             message=f"step(s) {', '.join(unsafe)} were running when the run stopped and are not marked "
@@ -112,7 +99,7 @@ def resume(
     # stopped in the middle of its rollback: finish undoing, do not redo the work
     undoing = (
         f"continuing the rollback of run {run.run_id} ({state.error or 'failure'})"
-        if state.rolling_back
+        if plan_ahead.rolling_back
         else None
     )
     import asyncio
@@ -307,36 +294,6 @@ def _params_as_run(runbook: Any, run: Any, journal: Any, cli: dict[str, str]) ->
     return resolved
 
 
-def _overrides(
-    plan: Any, state: Any, skip: list[str], done: list[str], from_step: str | None
-) -> list[tuple[str, str]]:
-    from recoverctl.validate.suggest import did_you_mean
-
-    for step_id in [*skip, *done, *([from_step] if from_step else [])]:
-        if step_id not in plan.nodes:
-            raise RecoverctlError(
-                message=f"no step '{step_id}' in {plan.runbook.name}",
-                hint=did_you_mean(step_id, plan.nodes),
-            )
-    out = [(sid, "skip") for sid in skip] + [(sid, "mark_done") for sid in done]
-    if from_step:
-        order = [node.id for node in plan.walk()]
-        out.append((from_step, "from"))
-        out += [(sid, "reset") for sid in order[order.index(from_step) + 1 :] if sid in state.steps]
-        out += [(sid, "reset") for sid in _enclosing(plan, from_step) if sid in state.steps]
-    return out
-
-
-def _enclosing(plan: Any, step_id: str) -> list[str]:
-    """The groups and branches around `step_id`: re-running from inside them reopens them."""
-    chain = []
-    parent = plan.nodes[step_id].parent
-    while parent is not None:
-        chain.append(parent)
-        parent = plan.nodes[parent].parent
-    return chain
-
-
 def _stop_leftovers(state: Any, in_flight: list[str]) -> None:
     """Stop what a crashed run left running — only processes proven to be the run's."""
     from recoverctl.processes import stop_group
@@ -371,20 +328,6 @@ def _confirm_undo_of_success(run_id: str, plan: Any, state: Any) -> None:
         "there is no terminal to ask on; nothing was undone",
         hint=f"recoverctl rollback {run_id} --yes",
     )
-
-
-def _safe_to_repeat(node: Any) -> bool:
-    """Polls, sleeps, asserts and approvals change nothing; idempotent steps say so; and a
-    compensation is written to run twice (the README's contract for rollbacks)."""
-    from recoverctl.model.kinds import SAFE_TO_REPEAT
-
-    step = node.step
-    return step.idempotent is True or step.kind in SAFE_TO_REPEAT or node.role == "rollback"
-
-
-def _is_action(plan: Any, step_id: str) -> bool:
-    node = plan.nodes.get(step_id)
-    return node is not None and node.step.is_action
 
 
 def _confirm(steps: list[str]) -> bool:

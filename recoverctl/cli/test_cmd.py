@@ -103,7 +103,8 @@ def test(
 
 
 def _scenario_files(paths: list[Path]) -> list[Path]:
-    from recoverctl.scenario.load import SUFFIXES, scenario_path_for
+    from recoverctl.model.naming import scenario_path_for
+    from recoverctl.scenario.load import SUFFIXES
 
     files: list[Path] = []
     for path in paths:
@@ -238,8 +239,8 @@ def _junit(reports: list[tuple[str, list[ScenarioResult]]]) -> str:
 
 def _generate(paths: list[Path], *, force: bool) -> None:
     from recoverctl.compile import compile_plan
+    from recoverctl.model.naming import scenario_path_for
     from recoverctl.scenario.generate import generate
-    from recoverctl.scenario.load import scenario_path_for
     from recoverctl.validate.pipeline import require_valid
 
     for path in paths:

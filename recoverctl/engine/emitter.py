@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from recoverctl.clock import Clock
 from recoverctl.engine.bus import EventBus
-from recoverctl.engine.clock import Clock
 from recoverctl.engine.encode import clean_event
 from recoverctl.engine.events import Event, LogMessage, RollbackStarted
 from recoverctl.engine.redact import Redactor

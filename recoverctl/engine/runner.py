@@ -21,9 +21,9 @@ from typing import Any, Protocol
 
 from recoverctl.actions.base import AttemptResult
 from recoverctl.actions.registry import OWN_TIMEOUT
+from recoverctl.clock import Clock, RealClock
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.bus import EventBus
-from recoverctl.engine.clock import Clock, RealClock
 from recoverctl.engine.emitter import Emitter, JournalLost, JournalSink, ScopedEmitter
 from recoverctl.engine.ending import RunEnding
 from recoverctl.engine.events import (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recoverctl.engine.clock import Clock
+from recoverctl.clock import Clock
 from recoverctl.engine.events import (
     ApprovalAnswered,
     LogMessage,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from recoverctl.compile.plan import Plan, PlanNode
+from recoverctl.fit import clip
 from recoverctl.model.runbook import Branch, Group
-from recoverctl.present.fit import clip
 
 
 @dataclass(slots=True)

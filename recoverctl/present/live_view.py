@@ -35,12 +35,12 @@ from recoverctl.engine.events import (
     StepFinished,
 )
 from recoverctl.engine.state import Decision, RunState, StepState, reduce
+from recoverctl.fit import clip, last_line, show_value
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch
 from recoverctl.model.runbook import Group as GroupBody
 from recoverctl.present import fold
 from recoverctl.present.console import terminal_size
-from recoverctl.present.fit import clip, last_line, show_value
 from recoverctl.present.fold import Row
 
 GLYPHS: dict[str, tuple[str, str]] = {

@@ -27,8 +27,8 @@ from recoverctl.engine.events import (
     StepStarted,
     WaitPolled,
 )
+from recoverctl.fit import clip, printable, show_value
 from recoverctl.model.duration import format_duration
-from recoverctl.present.fit import clip, printable, show_value
 
 STATUS_WORDS = {
     "succeeded": "ok",

@@ -30,9 +30,9 @@ from recoverctl.engine.events import (
     StepRolledBack,
 )
 from recoverctl.engine.state import RunState, StepState
+from recoverctl.fit import plain, printable, show_value
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import OnFailure
-from recoverctl.present.fit import plain, printable, show_value
 
 REPORT_VERSION = 1
 

@@ -8,8 +8,8 @@ from rich.text import Text
 
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.state import RunState, StepState
+from recoverctl.fit import clip, last_line
 from recoverctl.model.duration import format_duration
-from recoverctl.present.fit import clip, last_line
 
 STATUS_STYLE = {
     "succeeded": "green",

@@ -16,6 +16,7 @@ from recoverctl.compile import Plan, compile_plan
 from recoverctl.errors import RecoverctlError
 from recoverctl.load import LoadedDocument, load_file
 from recoverctl.model.duration import parse_duration
+from recoverctl.model.naming import SCENARIO_SUFFIXES, runbook_path_for
 from recoverctl.model.runbook import Branch
 from recoverctl.model.source import Diagnostic, JsonPath, Span, sorted_unique
 from recoverctl.scenario.model import Expectation, Outcome, Scenario, ScenarioFile
@@ -23,7 +24,7 @@ from recoverctl.validate.pipeline import check_file
 from recoverctl.validate.schema_check import scenario_schema_diagnostics
 from recoverctl.validate.suggest import did_you_mean
 
-SUFFIXES = (".test.yaml", ".test.yml")
+SUFFIXES = SCENARIO_SUFFIXES
 
 _WORDS = {
     "ok": Outcome(),
@@ -40,18 +41,6 @@ class Loaded:
     file: ScenarioFile | None
     plan: Plan | None
     diagnostics: list[Diagnostic]
-
-
-def scenario_path_for(runbook: Path) -> Path:
-    return runbook.with_name(runbook.name.rsplit(".", 1)[0] + ".test.yaml")
-
-
-def runbook_path_for(scenarios: Path) -> Path:
-    name = scenarios.name
-    for suffix in SUFFIXES:
-        if name.endswith(suffix):
-            return scenarios.with_name(name[: -len(suffix)] + ".yaml")
-    return scenarios
 
 
 def load_scenarios(path: Path) -> Loaded:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from recoverctl.clock import RealClock
 from recoverctl.engine.bus import EventBus
-from recoverctl.engine.clock import RealClock
 from recoverctl.engine.emitter import Emitter, JournalLost
 from recoverctl.engine.encode import MAX_TEXT, clean_event, json_safe
 from recoverctl.engine.events import BranchDecided, Event, LogMessage, StepOutput, StepStarted

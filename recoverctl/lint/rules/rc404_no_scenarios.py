@@ -16,7 +16,7 @@ class NoScenarios(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
         from recoverctl.load.stdin import is_stdin
-        from recoverctl.scenario.load import scenario_path_for
+        from recoverctl.model.naming import scenario_path_for
 
         if is_stdin(ctx.runbook.path):
             return  # read from standard input: there is no file beside it to look for
