@@ -104,7 +104,7 @@ class TerminalApprover(Approver):
     async def _ask_in_view(
         self, live: LiveView, step: Step, prompt: str, default: bool
     ) -> tuple[bool, str]:
-        from recoverctl.present.live_view import ApprovalPrompt
+        from recoverctl.present.live_panels import ApprovalPrompt
 
         deadline = None if step.timeout is None else live.now() + step.timeout
         live.prompt = ApprovalPrompt(step.id, prompt, self._context(step), default, deadline)

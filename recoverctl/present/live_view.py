@@ -17,11 +17,9 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
@@ -42,6 +40,7 @@ from recoverctl.model.runbook import Group as GroupBody
 from recoverctl.present import fold
 from recoverctl.present.console import terminal_size
 from recoverctl.present.fold import Row
+from recoverctl.present.live_panels import ApprovalPrompt, prompt_panel, rollback_panel
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
@@ -60,19 +59,6 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_OUTPUT_LINES = 8
 """Past this many running steps, their last output lines are left out."""
 ACTIVE_STATUSES = ("running", "retrying", "rolling_back")
-
-
-@dataclass(slots=True)
-class ApprovalPrompt:
-    """An approval gate asked inside the view: the clock keeps running, nothing freezes."""
-
-    step_id: str
-    question: str
-    context: list[str] = field(default_factory=list)
-    default: bool = False
-    deadline: float | None = None
-    """When the gate's timeout takes the default, on the view's clock."""
-    typed: str = ""
 
 
 class LiveView:
@@ -169,11 +155,13 @@ class LiveView:
         budget -= 2
         bottom: list[RenderableType] = []
         if self.prompt is not None:
-            panel, used = self._prompt_panel(width, max(budget - 1, 3))
+            panel, used = prompt_panel(self.prompt, self.now(), width, max(budget - 1, 3))
             bottom.append(panel)
             budget -= used
         if self.rollback_order or self.state.rolling_back:
-            panel, used = self._rollback_panel(width, max(budget // 2, 3))
+            panel, used = rollback_panel(
+                self.state, self.rollback_order, self._spinner(), width, max(budget // 2, 3)
+            )
             bottom.insert(0, panel)
             budget -= used
         steps = fold.fit(self._rows(), max(budget, 1))
@@ -350,13 +338,16 @@ class LiveView:
                 return [Row(Text(clip(why, 200), style="red"), level)]
         return []
 
+    def _spinner(self) -> str:
+        return SPINNER[int(self.clock() * 10) % len(SPINNER)]
+
     def _decision(self, step_id: str) -> Decision | None:
         return next((d for d in self.state.decisions if d.step_id == step_id), None)
 
     def _label(self, node: PlanNode, step_id: str, state: StepState, status: str) -> Text:
         glyph, style = GLYPHS.get(status, ("?", ""))
         if status == "running":
-            glyph = SPINNER[int(self.clock() * 10) % len(SPINNER)]
+            glyph = self._spinner()
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{glyph} ", style=style)
         text.append(node.step.title, style="bold" if status == "running" else "")
@@ -411,67 +402,6 @@ class LiveView:
         elif status in ("skipped", "cancelled") and state.reason and not node.children:
             parts.append(clip(state.reason, 50))
         return ("  " + ", ".join(parts)) if parts else ""
-
-    # -- the panels --------------------------------------------------------------------
-
-    def _rollback_panel(self, width: int, budget: int) -> tuple[RenderableType, int]:
-        """The compensations, folded to `budget` lines (borders included)."""
-        rows: list[Row] = []
-        for step_id in self.rollback_order:
-            state = self.state.steps.get(step_id, StepState())
-            compensation = self.state.steps.get(f"{step_id}.rollback", StepState())
-            if state.rollback == "rolled_back":
-                glyph, style, note, level, word = "↺", "magenta", "undone", fold.REST, "undone"
-            elif state.rollback == "rollback_failed":
-                reason = clip(compensation.error or "", 60)
-                glyph, style, note = "✘", "bold red", f"FAILED: {reason}"
-                level, word = fold.NEWEST, "failed"
-            elif compensation.status in ("running", "retrying"):
-                glyph = SPINNER[int(self.clock() * 10) % len(SPINNER)]
-                style, note, level, word = "bold magenta", "undoing", fold.ACTIVE, "running"
-            else:
-                glyph, style, note, level, word = "○", "dim", "waiting", fold.REST, "waiting"
-            line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(f"{glyph} ", style=style).append(step_id).append(f"  {note}", style=style)
-            rows.append(Row(line, level, fold=word))
-        lines = fold.fit(rows, max(budget - 2, 1))
-        ok = self.state.rollback_ok
-        if self.state.rolling_back:
-            title, subtitle = "ROLLBACK", "Ctrl-C skips the rest"
-        else:
-            title = "ROLLBACK " + ("finished" if ok else "FAILED" if ok is False else "skipped")
-            subtitle = None
-        inner = max((line.cell_len for line in lines), default=0)
-        panel = Panel(
-            Group(*lines),
-            title=title,
-            subtitle=subtitle,
-            border_style="magenta" if ok is not False else "red",
-            width=min(width, max(inner, len(title), len(subtitle or "")) + 6),
-        )
-        return panel, len(lines) + 2
-
-    def _prompt_panel(self, width: int, budget: int) -> tuple[RenderableType, int]:
-        """The approval question, what led here, and the answer being typed."""
-        prompt = self.prompt
-        assert prompt is not None  # noqa: S101 - render checks it
-        lines = [Text(prompt.question, style="bold", no_wrap=True, overflow="ellipsis")]
-        if prompt.deadline is not None:
-            left = format_duration(max(0.0, prompt.deadline - self.now()))
-            answer = "approve" if prompt.default else "deny"
-            lines.append(Text(f"no answer in {left} means: {answer}", style="yellow"))
-        lines += [Text(line, no_wrap=True, overflow="ellipsis") for line in prompt.context]
-        ask = Text(f"Approve? {'[Y/n]' if prompt.default else '[y/N]'} ", style="bold")
-        ask.append(prompt.typed + "▌")
-        keep = max(budget - 3, 0)  # borders and the question line itself
-        lines = [*lines[:keep], ask]
-        panel = Panel(
-            Group(*lines),
-            title=f"approval needed: {prompt.step_id}",
-            border_style="yellow",
-            width=width,
-        )
-        return panel, len(lines) + 2
 
 
 def _context(best: int) -> int:
