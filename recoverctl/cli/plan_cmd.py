@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from recoverctl.cli.app import app, reports_errors
+from recoverctl.model.masking import MASK
 
 
 class PlanFormat(StrEnum):
@@ -47,7 +48,7 @@ def plan(
 
     compiled, params = load_plan(runbook, param, params_file)
     shown = {
-        k: ("***" if k in params.secrets and v is not None else v) for k, v in params.values.items()
+        k: (MASK if k in params.secrets and v is not None else v) for k, v in params.values.items()
     }
     if output_format is PlanFormat.json:
         from recoverctl.present.plan_json import plan_to_json

@@ -13,6 +13,7 @@ from recoverctl.cli.app import app, reports_errors
 from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
+from recoverctl.model.masking import MASK
 
 StepsOption = Annotated[list[str] | None, typer.Option(show_default=False)]
 
@@ -275,14 +276,14 @@ def _params_as_run(runbook: Any, run: Any, journal: Any, cli: dict[str, str]) ->
     started = journal.started
     shown = started.params if started else {}
     stored = read_values(run.path / "values.jsonl").params
-    given = {k: v for k, v in shown.items() if v != "***"}
+    given = {k: v for k, v in shown.items() if v != MASK}
     given.update(stored)
     given.update(cli)
     resolved = resolve_params(runbook, given, os.environ)
     lost = [
         name
         for name, value in shown.items()
-        if value == "***" and resolved.values.get(name) is None and name not in stored
+        if value == MASK and resolved.values.get(name) is None and name not in stored
     ]
     if lost:
         names = ", ".join(lost)

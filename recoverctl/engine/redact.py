@@ -16,8 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-MASK = "***"
-"""What a secret reads as wherever recoverctl shows or stores it."""
+from recoverctl.model.masking import MASK
 
 
 def secret_forms(secret: str) -> set[str]:

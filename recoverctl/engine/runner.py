@@ -49,6 +49,7 @@ from recoverctl.engine.step_context import StepRun
 from recoverctl.exitcodes import ExitCode
 from recoverctl.expr.render import RenderError, evaluate, render, render_value
 from recoverctl.model.duration import format_duration
+from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
 
 TAIL = 4096
@@ -838,7 +839,7 @@ class Engine:
         """The folder of the runbook this engine runs (a called runbook's for a child)."""
         return str(self.plan.runbook.path.resolve().parent)
 
-    def idempotency_key_for(self, owner: str, step_id: str) -> str:
+    def idempotency_key_for(self, step_id: str) -> str:
         """Stable across retries and resume: the run id and the step id, hashed."""
         return hashlib.sha256(f"{self.options.run_id}/{step_id}".encode()).hexdigest()[:32]
 
@@ -850,7 +851,7 @@ class Engine:
 
     def shown_params(self) -> dict[str, Any]:
         return {
-            k: ("***" if self.redactor.text(str(v)) != str(v) else v)
+            k: (MASK if self.redactor.text(str(v)) != str(v) else v)
             for k, v in self.options.params.items()
         }
 

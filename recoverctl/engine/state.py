@@ -109,7 +109,6 @@ class RunState:
     undone: list[tuple[str, bool]] = field(default_factory=list)
     """Compensations in the order they ran: (step, ok)."""
     events: int = 0
-    resumes: int = 0
     dry_run: bool = False
     """Nothing was changed: no step's work needs undoing."""
 
@@ -177,7 +176,6 @@ def _run_resumed(state: RunState, e: RunResumed) -> None:
     state.status = "running"
     state.rolling_back = e.rollback
     state.duration = state.exit_code = state.error = state.failed_step = None
-    state.resumes += 1
 
 
 def _operator_override(state: RunState, e: OperatorOverride) -> None:

@@ -56,11 +56,10 @@ class StepRun:
             context = engine.context()
             for name, value in self.step.env:
                 env[name] = render(value.source, context)
-        owner = self.step.id.split(".")[0]
         env["RECOVERCTL_RUN_ID"] = self.run_id
         env["RECOVERCTL_STEP_ID"] = self.step.id
         env["RECOVERCTL_ATTEMPT"] = str(self.attempt)
-        env["RECOVERCTL_IDEMPOTENCY_KEY"] = engine.idempotency_key_for(owner, self.step.id)
+        env["RECOVERCTL_IDEMPOTENCY_KEY"] = engine.idempotency_key_for(self.step.id)
         return env
 
     def working_directory(self) -> str | None:

@@ -27,7 +27,7 @@ def parse_duration(value: str | float) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """A short human form: `250ms`, `42s`, `5m`, `1h30m`, `2m05s`; `∞` when unbounded."""
+    """A short human form: `250ms`, `42s`, `5m`, `1h30m`, `2m05s`; `unbounded` when infinite."""
     if math.isinf(seconds):
         return "unbounded"
     if seconds < 1:

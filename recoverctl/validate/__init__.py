@@ -1,6 +1,6 @@
 """Validate: data → positioned diagnostics, then (when clean) the model.
 
-`check_document` is the one way in for every command: schema errors mapped
+`pipeline.check_file` (and `require_valid`) is the one way in for every command: schema errors mapped
 back to line:col, semantic checks the schema cannot express, then the
 builder that makes the frozen model.
 """

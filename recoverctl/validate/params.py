@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from recoverctl.errors import RecoverctlError
+from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Param, Runbook
 from recoverctl.model.source import Diagnostic, Span
 from recoverctl.validate.suggest import did_you_mean
@@ -134,7 +135,7 @@ def _pick(param: Param, supplied: Mapping[str, Any], environ: Mapping[str, str])
 
 def coerce(param: Param, raw: Any) -> Any:
     """`raw` as the param's type; ValueError says what was expected."""
-    shown = "***" if param.secret else repr(raw)
+    shown = MASK if param.secret else repr(raw)
     converter, expected = _CONVERTERS[param.type]
     value = converter(raw)
     if value is None:
