@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +22,8 @@ STATUS_STYLE = {
     "rolled_back": "magenta",
     "pending": "dim",
 }
+NARROW = 80
+"""Below this many columns the table drops its box."""
 COMPACT_OVER = 30
 """Past this many steps the table keeps only the notable rows."""
 RUN_STYLE = {"succeeded": "bold green", "rolled_back": "bold yellow", "interrupted": "bold yellow"}
@@ -39,7 +42,7 @@ def print_summary(
     a journal: then the steps are named, to undo by hand). The lines under the table are
     not wrapped by rich but by the terminal, so a path or a command copies whole.
     """
-    console.print(_table(plan, state))
+    console.print(_table(plan, state, console.width))
     console.print(_outcome(plan, state, journal), soft_wrap=True)
     left = state.not_undone(lambda sid: _has_rollback(plan, sid))
     if left:
@@ -61,23 +64,33 @@ def _not_undone(left: list[str], undo: str | None) -> Text:
     return text
 
 
-def _table(plan: Plan, state: RunState) -> Table:
+def _table(plan: Plan, state: RunState, width: int = 80) -> Table:
+    """Boxed on a normal terminal; below 80 columns without the box, whose borders cost
+    the note the room it needs to wrap between words."""
+    narrow = width < NARROW
     table = Table(
-        title=f"{plan.runbook.name} · run {state.run_id}", title_justify="left", expand=False
+        title=f"{plan.runbook.name} · run {state.run_id}",
+        title_justify="left",
+        expand=False,
+        box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+        show_edge=not narrow,
+        pad_edge=not narrow,
+        collapse_padding=narrow,
     )
+    # ids, statuses and numbers never wrap (a step id split in two cannot be searched for);
+    # the note wraps between words. Short headers leave the note room at 60 columns.
     for column, justify in (
         ("step", "left"),
         ("status", "left"),
-        ("attempts", "right"),
-        ("duration", "right"),
+        ("tries", "right"),
+        ("took", "right"),
         ("note", "left"),
     ):
         table.add_column(
             column,
             justify=justify,  # type: ignore[arg-type]
-            overflow="fold",
-            no_wrap=column in ("status", "attempts", "duration"),
-            min_width=len(column) if column != "note" else 12,
+            no_wrap=column != "note",
+            min_width=len(column) if column != "note" else 10,
         )
     shown = [
         (step_id, step)
