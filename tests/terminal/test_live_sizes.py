@@ -70,8 +70,9 @@ def test_what_happens_now_is_on_screen_at_every_size(
     )
     assert all("Ctrl-C skips the rest" in f for f in rolling)
     assert all("✘ verify" in f for f in rolling)  # the failure stays while undoing
-    for frame in frames:
-        assert all(len(line) <= width for line in frame.splitlines())
+    for frame in frames:  # the live frames (the summary after them soft-wraps on purpose)
+        if frame.startswith("● ") and "slow-failing · run" not in frame:
+            assert all(len(line) <= width for line in frame.splitlines()), frame
     history = tmux.history()
     assert history.count("● ") == 1, history  # one header: no frame stacked in the scrollback
     assert "EXIT=1" in history and "result: rolled_back" in history
