@@ -19,8 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recoverctl.engine import events  # noqa: E402
+from recoverctl.model.status import ENDED_RUN_STATUSES, FINAL_STEP_STATUSES  # noqa: E402
 
 SCHEMA = ROOT / "schemas" / "events.schema.json"
+STATUS_ENUMS: dict[tuple[str, str], list[str]] = {
+    ("step_finished", "status"): sorted(FINAL_STEP_STATUSES),
+    ("run_finished", "status"): sorted(ENDED_RUN_STATUSES),
+    ("finally_started", "status"): ["", *sorted(ENDED_RUN_STATUSES)],  # "" before v0.1
+}
+"""Status fields enumerate the vocabulary of recoverctl/model/status.py."""
 DOC = ROOT / "docs" / "events.md"
 
 
@@ -73,6 +80,8 @@ def schema() -> dict[str, Any]:
         }
         for name, hint, _ in _fields(cls):
             props[name] = _json_type(hint)
+            if (kind, name) in STATUS_ENUMS:
+                props[name] = {"type": "string", "enum": STATUS_ENUMS[kind, name]}
         variants.append(
             {
                 "title": kind,

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from recoverctl.exitcodes import ExitCode
+from recoverctl.model.status import RunStatus
 
-EXIT_CODES = {
-    "succeeded": ExitCode.OK,
-    "failed": ExitCode.FAILED,
-    "rolled_back": ExitCode.FAILED,
-    "rollback_failed": ExitCode.ROLLBACK_FAILED,
-    "interrupted": ExitCode.INTERRUPTED,
-    "blocked": ExitCode.BLOCKED,
+EXIT_CODES: dict[str, ExitCode] = {
+    RunStatus.SUCCEEDED: ExitCode.OK,
+    RunStatus.FAILED: ExitCode.FAILED,
+    RunStatus.ROLLED_BACK: ExitCode.FAILED,
+    RunStatus.ROLLBACK_FAILED: ExitCode.ROLLBACK_FAILED,
+    RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
+    RunStatus.BLOCKED: ExitCode.BLOCKED,
 }
+"""The exit code of each way a run can end (every one of ENDED_RUN_STATUSES)."""
 
 
 def exit_code_for(status: str) -> ExitCode:

@@ -33,11 +33,10 @@ from recoverctl.engine.events import (
     StepStarted,
     WaitPolled,
 )
+from recoverctl.model.status import FINAL_STEP_STATUSES, OK_STEP_STATUSES
 
-FINAL_STATUSES = frozenset(
-    {"succeeded", "failed", "timed_out", "skipped", "unchanged", "cancelled", "rolled_back"}
-)
-OK_STATUSES = frozenset({"succeeded", "unchanged"})
+FINAL_STATUSES = FINAL_STEP_STATUSES
+OK_STATUSES = OK_STEP_STATUSES
 
 
 @dataclass(slots=True)

@@ -26,6 +26,9 @@ STATUS_STYLE = {
     "running": "cyan",
     "interrupted": "yellow",
     "blocked": "yellow",
+    "pending": "dim",
+    "failed": "red",
+    "rollback_failed": "bold red",
 }
 GAP = 2
 """Spaces between columns."""

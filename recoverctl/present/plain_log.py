@@ -37,6 +37,7 @@ STATUS_WORDS = {
     "skipped": "skip",
     "unchanged": "unchanged",
     "cancelled": "cancelled",
+    "rolled_back": "undone",
 }
 
 

@@ -21,12 +21,21 @@ STATUS_STYLE = {
     "skipped": "dim",
     "rolled_back": "magenta",
     "pending": "dim",
+    "running": "cyan",
+    "retrying": "yellow",
 }
 NARROW = 80
 """Below this many columns the table drops its box."""
 COMPACT_OVER = 30
 """Past this many steps the table keeps only the notable rows."""
-RUN_STYLE = {"succeeded": "bold green", "rolled_back": "bold yellow", "interrupted": "bold yellow"}
+RUN_STYLE = {
+    "succeeded": "bold green",
+    "rolled_back": "bold yellow",
+    "interrupted": "bold yellow",
+    "blocked": "bold yellow",
+    "failed": "bold red",
+    "rollback_failed": "bold red",
+}
 
 
 def print_summary(
