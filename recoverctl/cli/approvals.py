@@ -58,8 +58,10 @@ class TerminalApprover(Approver):
 
     async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
         self._step_id = step.id
-        if self.live is not None and sys.stdin.isatty():
-            return await self._ask_in_view(self.live, step, prompt, default)
+        live = self.live
+        if live is not None and live.broken is None and sys.stdin.isatty():
+            return await self._ask_in_view(live, step, prompt, default)
+        # no view (or it failed and plain lines took over): ask on a line of its own
         sys.stderr.write(self._question(step, prompt, default))
         sys.stderr.flush()
         return await self._read_line(default)
