@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from recoverctl.errors import RecoverctlError
 from recoverctl.load import stdin
 from recoverctl.model.source import Diagnostic, Span
+
+RunbooksOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--runbooks-only",
+        help="Skip, quietly, files that are not runbooks by their content (top-level "
+        "`version` with `steps`): for pre-commit hooks that see every YAML file.",
+    ),
+]
+"""`validate` and `lint` take it; the pre-commit hooks pass it."""
 
 RUNBOOK_SUFFIXES = (".yaml", ".yml")
 SCENARIO_SUFFIXES = (".test.yaml", ".test.yml")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.discover import RunbooksOnlyOption
 from recoverctl.exitcodes import ExitCode
 from recoverctl.model.source import Severity
 
@@ -52,14 +53,7 @@ def lint(
     explain: Annotated[
         str | None, typer.Option("--explain", help="Show a rule's documentation.")
     ] = None,
-    runbooks_only: Annotated[
-        bool,
-        typer.Option(
-            "--runbooks-only",
-            help="Skip, quietly, files that are not runbooks by their content (top-level "
-            "`version` with `steps`): for pre-commit hooks that see every YAML file.",
-        ),
-    ] = False,
+    runbooks_only: RunbooksOnlyOption = False,
 ) -> None:
     """Check runbooks for recovery-safety problems: rollbacks, timeouts, the worst case vs the RTO, and more."""
     from recoverctl.lint.registry import RULES, find_rule

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.discover import RunbooksOnlyOption
 from recoverctl.exitcodes import ExitCode
 
 
@@ -20,14 +21,7 @@ from recoverctl.exitcodes import ExitCode
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Runbook files or folders of runbooks.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
-    runbooks_only: Annotated[
-        bool,
-        typer.Option(
-            "--runbooks-only",
-            help="Skip, quietly, files that are not runbooks by their content (top-level "
-            "`version` with `steps`): for pre-commit hooks that see every YAML file.",
-        ),
-    ] = False,
+    runbooks_only: RunbooksOnlyOption = False,
 ) -> None:
     """Check runbooks against the schema and for semantic mistakes; exit 2 on any problem."""
     from recoverctl.cli.discover import runbook_files

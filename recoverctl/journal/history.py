@@ -8,6 +8,7 @@ time), and when it says the run never ended, the journal's own end wins.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -65,14 +66,7 @@ class RunRow:
     path_taken: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "runbook": self.runbook,
-            "started": self.started,
-            "duration": self.duration,
-            "status": self.status,
-            "path_taken": self.path_taken,
-        }
+        return dataclasses.asdict(self)
 
 
 def list_runs(store: Store, runbook: str | None = None, limit: int = 20) -> list[RunRow]:

@@ -295,13 +295,7 @@ class _Explainer:
         if owner not in parent or other is None:
             return
         first, second = sorted((owner, other), key=list(parent).index)
-        yield self._diag(
-            (*path, second),
-            f"{self._what(path)} has both '{first}' and '{second}'; "
-            "expected exactly one action or group per step",
-            hint="split it into two steps, one for each",
-            key=True,
-        )
+        yield self._two_kinds(path, first, second)
 
     # -- helpers ------------------------------------------------------------
 
@@ -322,8 +316,11 @@ class _Explainer:
                 start_only=True,
             )
             return
-        first, second = present[0], present[1]
-        yield self._diag(
+        yield self._two_kinds(path, present[0], present[1])
+
+    def _two_kinds(self, path: JsonPath, first: str, second: str) -> Diagnostic:
+        """One message for a step with two actions, whichever keyword found it."""
+        return self._diag(
             (*path, second),
             f"{self._what(path)} has both '{first}' and '{second}'; "
             "expected exactly one action or group per step",
