@@ -21,14 +21,11 @@ def load_plan(
     """The compiled plan and checked params; any problem raises a positioned RecoverctlError."""
     from recoverctl.compile import cache, compile_plan
     from recoverctl.load import stdin
-    from recoverctl.load.yaml_loader import MAX_FILE_BYTES
     from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
 
     runbook = stdin.named(runbook)
     try:
-        raw: bytes | None = (
-            stdin.read_bytes(MAX_FILE_BYTES) if stdin.is_stdin(runbook) else runbook.read_bytes()
-        )
+        raw: bytes | None = stdin.read_bytes() if stdin.is_stdin(runbook) else runbook.read_bytes()
     except OSError:
         raw = None  # require_valid says what is wrong with the path
     plan = cache.load(runbook, raw) if raw is not None else None

@@ -14,6 +14,11 @@ from pathlib import Path
 STDIN = Path("<stdin>")
 """The path a runbook read from standard input goes by."""
 
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""The largest runbook read, from a file or stdin: 10,000 steps are about 1 MiB; anything
+this big is a mistake. (Here rather than in the loader so every reader of stdin uses the
+same bound without importing YAML.)"""
+
 
 def named(argument: Path) -> Path:
     """`-` on the command line means standard input."""
@@ -25,7 +30,7 @@ def is_stdin(path: Path) -> bool:
 
 
 @functools.cache
-def read_bytes(limit: int) -> bytes:
-    """Standard input's bytes (up to `limit` + 1, so the caller can tell it was too big),
-    read on the first call; every later call gets the same bytes."""
-    return sys.stdin.buffer.read(limit + 1)
+def read_bytes() -> bytes:
+    """Standard input's bytes, read on the first call (up to MAX_FILE_BYTES + 1, so the
+    loader can tell it was too big); every later call gets the same bytes."""
+    return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)

@@ -27,8 +27,7 @@ from recoverctl.errors import RecoverctlError
 from recoverctl.load import stdin
 from recoverctl.model.source import Diagnostic, JsonPath, SourceMap, Span
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
-"""A runbook of 10,000 steps is about 1 MiB; anything this big is a mistake."""
+MAX_FILE_BYTES = stdin.MAX_FILE_BYTES
 
 _BASE_NODE_BUDGET = 10_000
 """Nodes that aliases may add on top of what the text itself holds."""
@@ -60,7 +59,7 @@ def load_file(path: Path) -> LoadedDocument:
     """Read and parse `path`; every failure is a positioned `RecoverctlError`."""
     try:
         if stdin.is_stdin(path):
-            raw = stdin.read_bytes(MAX_FILE_BYTES)
+            raw = stdin.read_bytes()
         elif path.is_dir():
             raise _error(path, Span.point(1, 1), f"'{path}' is a directory, expected a file")
         else:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TextIO
 
 from recoverctl.load import stdin
-from recoverctl.load.yaml_loader import MAX_FILE_BYTES
 from recoverctl.model.source import Diagnostic
 
 _STYLES = {
@@ -78,7 +77,7 @@ def read_source(path: Path, cache: dict[Path, str | None]) -> str | None:
     if path not in cache:
         try:
             if stdin.is_stdin(path):
-                raw = stdin.read_bytes(MAX_FILE_BYTES)
+                raw = stdin.read_bytes()
                 cache[path] = raw.decode("utf-8-sig", errors="replace")
                 return cache[path]
             cache[path] = path.read_text(encoding="utf-8-sig", errors="replace")
