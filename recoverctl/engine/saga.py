@@ -37,20 +37,7 @@ class Saga:
 
     def order(self) -> list[str]:
         """Completed steps that declare a rollback, last completed first (each once)."""
-        state = self.engine.state
-        order: list[str] = []
-        for sid in reversed(state.completed):
-            step = state.steps.get(sid)
-            if sid in order or step is None or step.status != "succeeded":
-                continue
-            compensation = self.compensation(sid)
-            if compensation is None:
-                continue
-            done = state.steps.get(compensation.id)
-            if done is not None and done.status == "succeeded" and done.override:
-                continue  # an operator recorded it as undone by hand (--mark-done x.rollback)
-            order.append(sid)
-        return order
+        return self.engine.state.compensable(lambda sid: self.compensation(sid) is not None)
 
     async def run(self, reason: str, order: list[str]) -> bool | None:
         """Compensate `order`: True when all succeeded, False when one failed, None when skipped."""

@@ -115,24 +115,29 @@ class RunState:
         """Steps undone, in the order their compensations ran."""
         return [sid for sid, ok in self.undone if ok]
 
-    def not_undone(self, has_rollback: Callable[[str], bool]) -> list[str]:
-        """Completed steps with a rollback that did not run: what `recoverctl rollback` would undo.
-
-        Empty for a run that succeeded (its changes are the recovery) or changed nothing.
-        """
-        if self.status in ("succeeded", "running", "pending") or self.dry_run:
-            return []
-        left: list[str] = []
+    def compensable(self, has_rollback: Callable[[str], bool]) -> list[str]:
+        """Completed steps that declare a rollback and still stand, last completed first (each
+        once): the saga's order. A step whose undo failed is among them (it can be retried);
+        one an operator recorded as undone by hand (`--mark-done x.rollback`) is not."""
+        order: list[str] = []
         for sid in reversed(self.completed):
             step = self.steps.get(sid)
-            if sid in left or step is None or step.status != "succeeded" or step.rollback:
+            if sid in order or step is None or step.status != "succeeded":
                 continue
             done = self.steps.get(f"{sid}.rollback")
             if done is not None and done.status == "succeeded" and done.override:
-                continue  # an operator recorded it as undone by hand
+                continue
             if has_rollback(sid):
-                left.append(sid)
-        return left
+                order.append(sid)
+        return order
+
+    def not_undone(self, has_rollback: Callable[[str], bool]) -> list[str]:
+        """What a stopped run left done that its rollback never reached: what `recoverctl
+        rollback` would undo. Empty for a run that succeeded (its changes are the recovery)
+        or changed nothing; undos that failed are reported as failed, not here."""
+        if self.status in ("succeeded", "running", "pending") or self.dry_run:
+            return []
+        return [sid for sid in self.compensable(has_rollback) if not self.steps[sid].rollback]
 
     def rollback_failures(self) -> list[str]:
         return [sid for sid, ok in self.undone if not ok]
