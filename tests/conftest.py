@@ -37,8 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_plan_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The tests' compiled-plan cache lives in a temporary folder, never in ~/.cache."""
+    """The tests' compiled-plan cache lives in a temporary folder, never in ~/.cache; and
+    their runs, locks included, never in the user's ~/.local/state: two suites at once
+    (a laptop and CI, or two checkouts) would take each other's runbook locks."""
     os.environ["RECOVERCTL_CACHE_DIR"] = str(tmp_path_factory.mktemp("plan-cache"))
+    os.environ["RECOVERCTL_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
 
 
 @pytest.fixture
