@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from recoverctl.engine.runner import ApprovalUnavailable, Approver, Engine
+from recoverctl.fit import printable
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Step
 
@@ -88,7 +89,7 @@ class TerminalApprover(Approver):
         return lines
 
     def _question(self, step: Step, prompt: str, default: bool) -> str:
-        lines = [f"\n?? approval needed for step '{step.id}': {prompt}"]
+        lines = [f"\n?? approval needed for step '{step.id}': {printable(prompt)}"]
         lines += [f"   {line}" for line in self._context(step)]
         if step.timeout is not None:
             answer = "approve" if default else "deny"
@@ -109,7 +110,8 @@ class TerminalApprover(Approver):
         from recoverctl.present.live_panels import ApprovalPrompt
 
         deadline = None if step.timeout is None else live.now() + step.timeout
-        live.prompt = ApprovalPrompt(step.id, prompt, self._context(step), default, deadline)
+        question = printable(prompt)  # a rendered template: a param may hold escapes
+        live.prompt = ApprovalPrompt(step.id, question, self._context(step), default, deadline)
         live.refresh()
         try:
             with _keys_one_by_one(sys.stdin.fileno()):

@@ -82,3 +82,31 @@ def test_ctrl_d_is_no_answer(tmux: Tmux, tmp_path: Path) -> None:
     history = tmux.wait_for(lambda s: "EXIT=" in s)
     assert "EXIT=4" in history  # blocked: nobody answered, nothing past the gate ran
     assert not marker.exists()
+
+
+def test_a_hostile_param_in_the_prompt_cannot_drive_the_terminal(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    """The prompt is a rendered template: a param's escape sequences (clear the screen,
+    set the title) are shown as nothing, never obeyed."""
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("promote", "true", timeout="5s"),
+            {"id": "confirm", "approval": "Switch DNS to {{ params.target }}?", "timeout": "1m"},
+            objectives={"rto": "10m"},
+        ),
+    )
+    text = path.read_text().replace(
+        "steps:",
+        'params:\n  target:\n    type: string\n    default: "db-2\\e[2J\\e[H\\e]0;pwned\\a"\nsteps:',
+        1,
+    )
+    path.write_text(text)
+    tmux.start(f"{sys.executable} -m recoverctl run {path}", width=80, height=24)
+    screen = tmux.wait_for(lambda s: "Approve? [y/N]" in s)
+    assert "Switch DNS to db-2?" in screen  # the escapes are gone, the words stay
+    assert screen.startswith("● waiting for approval")  # nothing cleared the view
+    assert "pwned" not in tmux.run("display-message", "-p", "#{pane_title}")
+    tmux.keys("n", "Enter")
+    assert "EXIT=1" in tmux.wait_for(lambda s: "EXIT=" in s)
