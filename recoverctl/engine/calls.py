@@ -8,58 +8,71 @@ its own state and context: inside, `steps.x` and `params.y` mean the callee's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.attempts import Attempts
 from recoverctl.engine.events import StepStarted
+from recoverctl.engine.failure import FailurePolicy
+from recoverctl.engine.services import RunAborted, RunOptions, Services
+from recoverctl.engine.state import RunState
 from recoverctl.errors import RecoverctlError
 from recoverctl.expr.render import RenderError, render
 from recoverctl.model.runbook import CallAction, Step
+from recoverctl.model.status import StepStatus
+from recoverctl.validate.params import resolve_params
 
-if TYPE_CHECKING:
-    from recoverctl.engine.runner import Engine
+
+class ChildRun(Protocol):
+    state: RunState
+
+    async def run_steps(self) -> None:
+        """The sub-runbook's steps, then its finally steps."""
 
 
-async def run_call(engine: Engine, step: Step) -> None:
-    from recoverctl.engine.runner import RunAborted, RunOptions
-    from recoverctl.validate.params import resolve_params
+class CallHost(Services, Protocol):
+    def child(self, plan: Plan, options: RunOptions, prefix: str) -> ChildRun: ...
 
+
+async def run_call(host: CallHost, step: Step, policy: FailurePolicy, attempts: Attempts) -> None:
     assert isinstance(step.body, CallAction)  # noqa: S101 - dispatched on kind
-    started = engine.clock.monotonic()
-    node = engine.plan.nodes.get(step.id)
+    started = host.clock.monotonic()
+
+    async def fail(error: str) -> None:
+        await policy.fail(step, error, 1, host.clock.monotonic() - started)
+
+    node = host.plan.nodes.get(step.id)
     callee = node.callee if node is not None else None
     if callee is None:
-        await engine.fail_step(
-            step, f"called runbook '{step.body.runbook.source}' is not available", started
-        )
+        await fail(f"called runbook '{step.body.runbook.source}' is not available")
         return
     try:
-        given = {name: render(text.source, engine.context()) for name, text in step.body.params}
-        params = resolve_params(callee.runbook, given, engine.options.environ)
+        given = {name: render(text.source, host.context()) for name, text in step.body.params}
+        params = resolve_params(callee.runbook, given, host.options.environ)
     except RenderError as exc:
-        await engine.fail_step(step, f"call params: {exc}", started)
+        await fail(f"call params: {exc}")
         return
     except RecoverctlError as exc:
         problems = "; ".join(d.message for d in exc.diagnostics) or exc.message
-        await engine.fail_step(step, f"call of '{callee.runbook.name}': {problems}", started)
+        await fail(f"call of '{callee.runbook.name}': {problems}")
         return
-    engine.emit(StepStarted(step_id=step.id, attempt=1, action=f"call {callee.runbook.name}"))
+    host.emit(StepStarted(step_id=step.id, attempt=1, action=f"call {callee.runbook.name}"))
     options = RunOptions(
-        run_id=engine.options.run_id,
+        run_id=host.options.run_id,
         params=params.values,
-        secrets=[*engine.options.secrets, *params.secret_values()],
-        environ=engine.options.environ,
-        dry_run=engine.options.dry_run,
-        forced_branches=engine.options.forced_branches,
+        secrets=[*host.options.secrets, *params.secret_values()],
+        environ=host.options.environ,
+        dry_run=host.options.dry_run,
+        forced_branches=host.options.forced_branches,
     )
-    child = engine.child(callee, options, prefix=f"{step.id}/")
+    child = host.child(callee, options, prefix=f"{step.id}/")
     try:
         await child.run_steps()
     except RunAborted as aborted:
-        await engine.fail_step(
-            step, f"sub-runbook '{callee.runbook.name}' failed: {aborted.error}", started
-        )
+        await fail(f"sub-runbook '{callee.runbook.name}' failed: {aborted.error}")
         return
     outputs = {
         sid: dict(state.outputs) for sid, state in child.state.steps.items() if state.outputs
     }
-    engine.finish_call(step, started, outputs)
+    duration = host.clock.monotonic() - started
+    attempts.finish(step, StepStatus.SUCCEEDED, 1, duration, None, outputs)

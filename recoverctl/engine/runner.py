@@ -1,107 +1,68 @@
-"""The scheduler: walks the Plan with asyncio and says what happens as events.
+"""The engine: runs one compiled plan to its end, in phases, and says what happened as events.
 
-Sequences run in order; parallel groups run their members concurrently up to
-`max_parallel` and the run's concurrency; `locks` serialise steps sharing a
-resource; a branch runs the first case whose condition holds. A step that
-fails for good runs its rescue; otherwise its `on_failure` decides: go on,
-stop, or stop and roll back — running steps are cancelled (their process
-groups killed) and the compensations of completed steps run last-first.
-`finally` steps always run; `RunFinished` is always emitted.
+The engine is the small core of a run. It wires the parts — the scheduler
+(engine/scheduler.py: the structure walk), the attempts (engine/attempts.py:
+retries, timeout, outputs), the failure policy (engine/failure.py: rescue,
+`on_failure`) and the saga (engine/saga.py: rollback) — and offers them its
+services (engine/services.py) instead of its internals. It owns the phases:
+the main steps under the run's timeout, then the rollback when a failure or
+an interrupt asks for it, then `finally` with the run's status, and the last
+event of every session, `RunFinished`, emitted from a `finally`. Every event
+goes through one emit point (engine/emitter.py): stamped, redacted,
+journaled, reduced into the run state, and only then shown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
-from collections.abc import Iterable, Mapping
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+import os
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
-from recoverctl.actions.base import AttemptResult
-from recoverctl.actions.registry import OWN_TIMEOUT
 from recoverctl.clock import Clock, RealClock
 from recoverctl.compile.plan import Plan
+from recoverctl.engine.attempts import TAIL, Attempts
 from recoverctl.engine.bus import EventBus
 from recoverctl.engine.emitter import Emitter, JournalLost, JournalSink, ScopedEmitter
-from recoverctl.engine.ending import RunEnding
+from recoverctl.engine.ending import RunEnding, exit_code_for
 from recoverctl.engine.events import (
-    AttemptFailed,
-    BranchDecided,
     Event,
     FinallyStarted,
     LogMessage,
-    RetryScheduled,
     RunFinished,
     RunResumed,
     RunStarted,
-    StepFinished,
-    StepRescued,
-    StepStarted,
 )
 from recoverctl.engine.executor import Executor
 from recoverctl.engine.redact import Redactor
-from recoverctl.engine.retry import with_retries
 from recoverctl.engine.saga import Saga
+from recoverctl.engine.scheduler import Scheduler
+from recoverctl.engine.services import (
+    ApprovalUnavailable,
+    Approver,
+    RunAborted,
+    RunOptions,
+    Shared,
+    ValuesSink,
+)
 from recoverctl.engine.state import RunState
-from recoverctl.engine.step_context import StepRun
 from recoverctl.exitcodes import ExitCode
-from recoverctl.expr.render import RenderError, evaluate, render, render_value
+from recoverctl.expr.render import render
 from recoverctl.model.duration import format_duration
 from recoverctl.model.masking import MASK
-from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
+from recoverctl.model.runbook import Step
+from recoverctl.model.status import RunStatus
 
-TAIL = 4096
-"""Characters of stdout/stderr kept in StepFinished events (the full capture stays in memory)."""
-
-
-class Approver:
-    """Answers approval gates; the CLI supplies one that prompts, or one for --yes."""
-
-    async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
-        raise ApprovalUnavailable(step.id, prompt)
-
-
-class ApprovalUnavailable(Exception):
-    """No way to ask a human (no terminal, no --yes): the run stops before the gate."""
-
-    def __init__(self, step_id: str, prompt: str) -> None:
-        super().__init__(f"step '{step_id}' needs approval ('{prompt}') but there is no terminal")
-        self.step_id, self.prompt = step_id, prompt
-
-
-class RunAborted(Exception):
-    """A step failed for good and its on_failure stops the run."""
-
-    def __init__(self, step_id: str, error: str, *, rollback: bool) -> None:
-        super().__init__(error)
-        self.step_id, self.error, self.rollback = step_id, error, rollback
-
-
-@dataclass(slots=True)
-class RunOptions:
-    run_id: str
-    params: Mapping[str, Any]
-    secrets: list[str] = field(default_factory=list)
-    secret_params: frozenset[str] = frozenset()
-    """Names of the params that are secret (never stored for a resume)."""
-    environ: Mapping[str, str] = field(default_factory=dict)
-    concurrency: int | None = None
-    dry_run: bool = False
-    seed: int | None = None
-    prior: RunState | None = None
-    """The replayed state of a stopped run: resume continues it."""
-    injected: list[str] = field(default_factory=list)
-    forced_branches: dict[str, str] = field(default_factory=dict)
-    """Branch step id → case label to take regardless of the conditions (scenario tests)."""
-    rerun: list[str] = field(default_factory=list)
-    prior_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """A stopped run's unredacted step values (journal/values.py): resume reads what it read."""
-
-
-class ValuesSink(Protocol):
-    def step(self, step_id: str, raw: dict[str, Any]) -> None: ...
+__all__ = [
+    "TAIL",
+    "ApprovalUnavailable",
+    "Approver",
+    "Engine",
+    "RunAborted",
+    "RunOptions",
+    "ValuesSink",
+]
 
 
 class Engine:
@@ -134,36 +95,47 @@ class Engine:
             if parent is not None
             else Emitter(self.state, self.redactor, self.clock, bus)
         )
-        self.raw: dict[str, dict[str, Any]] = dict(options.prior_raw)
-        """Unredacted stdout/outputs per step, for templates only (events carry redacted copies)."""
         for step_id, raw in options.prior_raw.items():  # resumed: earlier secret outputs too
             node = plan.nodes.get(step_id)
             for output in node.step.outputs if node is not None else ():
                 if output.secret and output.name in raw.get("outputs", {}):
                     self.redactor.add(str(raw["outputs"][output.name]))
-        self.values: ValuesSink | None = None
-        """Where the raw values go for a later resume (the run's private values store)."""
         self.failure: dict[str, Any] | None = None
-        self.locks: dict[str, asyncio.Lock] = {}
-        limit = options.concurrency or plan.runbook.concurrency
-        self.slots = asyncio.Semaphore(limit) if limit else None
-        self.rng = random.Random(options.seed)  # noqa: S311 - jitter only
-        self.started = 0.0
         self.interrupts = 0
-        self.phase: asyncio.Task[Any] | None = None
-        self.approval_blocked: ApprovalUnavailable | None = None
         self.in_finally = False
+        self.started = 0.0
+        self._phase_task: asyncio.Task[None] | None = None
         self._base_env: dict[str, str] | None = None
-        self.saga = Saga(self)
+        self.shared: Shared
         if parent is not None:  # a sub-runbook shares its caller's resources and clock origin
-            self.locks, self.slots, self.started = parent.locks, parent.slots, parent.started
+            self.shared, self.started = parent.shared, parent.started
+        else:
+            limit = options.concurrency or plan.runbook.concurrency
+            self.shared = Shared(slots=asyncio.Semaphore(limit) if limit else None)
+        self.attempts = Attempts(self, dict(options.prior_raw), options.seed)
+        self.scheduler = Scheduler(self, self.attempts)
+        self.saga = Saga(self, self.attempts)
+
+    @property
+    def values(self) -> ValuesSink | None:
+        """Where the raw values go for a later resume (the run's private values store)."""
+        return self.attempts.values
+
+    @values.setter
+    def values(self, sink: ValuesSink | None) -> None:
+        self.attempts.values = sink
+
+    @property
+    def approval_blocked(self) -> ApprovalUnavailable | None:
+        """The approval gate no one could answer (here or in a called runbook), if any."""
+        return self.shared.blocked
 
     def record_to(self, journal: JournalSink) -> None:
         """Journal every event from now on (before anything else sees it)."""
         assert isinstance(self.emitter, Emitter)  # noqa: S101 - only the root engine journals
         self.emitter.journal = journal
 
-    # -- the run -------------------------------------------------------------------------
+    # -- the phases of a session ---------------------------------------------------------------
 
     def begin(self) -> None:
         """This session of the run starts now: events' `mono` counts from here."""
@@ -181,6 +153,7 @@ class Engine:
                 )
             )
         else:
+            worst = self.plan.worst_case
             self.emit(
                 RunStarted(
                     run_id=self.options.run_id,
@@ -190,16 +163,14 @@ class Engine:
                     params=self.shown_params(),
                     dry_run=self.options.dry_run,
                     rto=rb.objectives.rto,
-                    worst_case=None
-                    if self.plan.worst_case == float("inf")
-                    else self.plan.worst_case,
+                    worst_case=None if worst == float("inf") else worst,
                     injected=list(self.options.injected),
                 )
             )
         ending = RunEnding()
         try:
             try:
-                await self._phase(self._main())
+                await self.phase(self._main())
             except RunAborted as aborted:
                 ending.fail(aborted.error, aborted.step_id, rollback=aborted.rollback)
             except TimeoutError:
@@ -210,13 +181,17 @@ class Engine:
                 ending.journal_lost(str(lost))
             except Exception as exc:  # still roll back and run finally: a human needs to know
                 ending.fail(f"internal error: {type(exc).__name__}: {exc} (a bug in recoverctl)")
-            if self.approval_blocked is not None:
-                ending.status, ending.error = "blocked", str(self.approval_blocked)
-                ending.failed_step, ending.rollback = self.approval_blocked.step_id, False
+            if self.shared.blocked is not None:
+                ending.status, ending.error = RunStatus.BLOCKED, str(self.shared.blocked)
+                ending.failed_step, ending.rollback = self.shared.blocked.step_id, False
             await self._wind_up(ending)
         finally:
             self.finish_run(ending.status, ending.exit_code, ending.error, ending.failed_step)
         return int(ending.exit_code)
+
+    async def _main(self) -> None:
+        async with asyncio.timeout(self.plan.runbook.timeout):
+            await self.scheduler.sequence(self.plan.runbook.steps)
 
     async def _wind_up(self, ending: RunEnding) -> None:
         """After the main steps: roll back if asked, then `finally` with the final status."""
@@ -226,13 +201,65 @@ class Engine:
                 order = self.saga.order()
                 ok = await self.saga.run(ending.error or "failure", order)
                 if ok is False:
-                    ending.status = "rollback_failed"
-                elif ending.status == "failed" and ok is True and order:
-                    ending.status = "rolled_back"
+                    ending.status = RunStatus.ROLLBACK_FAILED
+                elif ending.status == RunStatus.FAILED and ok is True and order:
+                    ending.status = RunStatus.ROLLED_BACK
             if not ending.lost:
                 await self._finally(ending.status)
         except JournalLost as lost:
             ending.journal_lost(str(lost))
+
+    async def rollback_only(self, reason: str, *, requested: bool = False) -> int:
+        """`recoverctl rollback` (`requested`), or resuming a run stopped while it rolled back.
+
+        Requested by an operator: a destructive step's compensation waits at the approval
+        gate the step was behind, and a full undo exits 0. Continued after a crash: the
+        run failed, so a full undo exits 1 as it would have. `finally` runs either way.
+        """
+        self.begin()
+        self.emit(RunResumed(run_id=self.options.run_id, plan_hash=self.plan.hash, rollback=True))
+        status, code = RunStatus.ROLLED_BACK, ExitCode.OK
+        self.saga.gated = requested
+        self.failure = {"step": "", "error": reason, "status": status}
+        try:
+            try:
+                ok = await self.saga.run(reason, self.saga.order())
+                if ok is False:
+                    status = RunStatus.ROLLBACK_FAILED
+                elif ok is None:
+                    status = RunStatus.INTERRUPTED
+                self.failure["status"] = status
+                await self._finally(status)
+            except JournalLost as lost:
+                status, reason = RunStatus.INTERRUPTED, str(lost)
+            ok_undo = requested and status == RunStatus.ROLLED_BACK
+            code = ExitCode.OK if ok_undo else exit_code_for(status)
+        finally:
+            self.finish_run(status, code, reason)
+        return int(code)
+
+    async def _finally(self, status: str) -> None:
+        """`finally` at the end of every session (run, resume, rollback), with its status."""
+        steps = self.plan.runbook.finally_steps
+        if not steps or self.interrupts >= 2:
+            return
+        self.emit(FinallyStarted(status=status))
+        try:
+            await self.phase(self._finally_steps(steps))
+        except asyncio.CancelledError:
+            self.note("warning", "finally steps interrupted")
+
+    async def _finally_steps(self, steps: tuple[Step, ...]) -> None:
+        """Run again on every session: they report how this one ended, they are not work done."""
+        self.in_finally = True
+        try:
+            for step in steps:
+                try:
+                    await self.scheduler.step(step)
+                except RunAborted as aborted:
+                    self.note("error", f"finally step failed: {aborted.error}")
+        finally:
+            self.in_finally = False
 
     def finish_run(
         self, status: str, code: ExitCode, error: str | None, failed_step: str | None = None
@@ -259,525 +286,18 @@ class Engine:
             self.note(
                 "warning", "second interrupt: skipping the remaining rollback and finally steps"
             )
-        if self.phase is not None and not self.phase.done():
-            self.phase.cancel()
+        if self._phase_task is not None and not self._phase_task.done():
+            self._phase_task.cancel()
 
-    async def _phase(self, coroutine: Any) -> Any:
+    async def phase(self, coroutine: Coroutine[Any, Any, None]) -> None:
         """Run one phase (main, rollback, finally) as a task an interrupt can cancel."""
-        self.phase = asyncio.ensure_future(coroutine)
+        self._phase_task = asyncio.ensure_future(coroutine)
         try:
-            return await self.phase
+            await self._phase_task
         finally:
-            self.phase = None
+            self._phase_task = None
 
-    async def _main(self) -> None:
-        timeout = self.plan.runbook.timeout
-        async with asyncio.timeout(timeout):
-            await self._sequence(self.plan.runbook.steps)
-
-    # -- structure -------------------------------------------------------------------------
-
-    async def _sequence(self, steps: Iterable[Step]) -> None:
-        for step in steps:
-            await self._step(step)
-
-    @property
-    def replaying(self) -> bool:
-        """Resuming outside `finally`: what the run already did is kept, not done again."""
-        return self.resuming and not self.in_finally
-
-    async def _step(self, step: Step) -> None:
-        if self.replaying and self._done_before(step):
-            return
-        if step.when is not None:
-            try:
-                holds = bool(evaluate(step.when.source, self.context()))
-            except RenderError as exc:
-                await self._fail(
-                    step, f"condition '{step.when.source}' could not be evaluated: {exc}", 0, 0.0
-                )
-                return
-            if not holds:
-                self._skip(step, f"when: {step.when.source} is false")
-                return
-        if await self._already_done(step):
-            return
-        body = step.body
-        if isinstance(body, Group):
-            await self._group(step, body)
-        elif isinstance(body, Branch):
-            await self._branch(step, body)
-        elif step.kind == "call":
-            from recoverctl.engine.calls import run_call
-
-            await run_call(self, step)
-        else:
-            await self._action(step)
-
-    def _done_before(self, step: Step) -> bool:
-        """On resume: a step that finished for good keeps its result and is never run again."""
-        state = self.state.steps.get(step.id)
-        if state is None:
-            return False
-        if state.status in ("succeeded", "unchanged", "skipped"):
-            return True  # a group that finished; an unfinished one is entered again
-        if not step.is_action:
-            return False
-        failed = state.status in ("failed", "timed_out")
-        return failed and (state.rescued or step.on_failure is OnFailure.CONTINUE)
-
-    async def _already_done(self, step: Step) -> bool:
-        """The idempotency guard: when `skip_if` holds, the step is `unchanged`."""
-        guard = step.skip_if
-        if guard is None:
-            return False
-        if isinstance(guard, Expression):
-            try:
-                done = bool(evaluate(guard.source, self.context()))
-            except RenderError as exc:
-                await self._fail(
-                    step, f"skip_if '{guard.source}' could not be evaluated: {exc}", 0, 0.0
-                )
-                return True
-            reason = f"skip_if: {guard.source} holds"
-        else:
-            started = self.clock.monotonic()
-            self.emit(StepStarted(step_id=guard.id, attempt=1, action=self._describe(guard)))
-            result = await self._attempt(guard, 1, guard_check=True)
-            duration = self.clock.monotonic() - started
-            if result.timed_out or (
-                result.exit_code is None and not result.ok and not self.executor.simulated
-            ):
-                self._finish(guard, "failed", 1, duration, result)
-                await self._fail(
-                    step,
-                    f"skip_if check could not tell whether '{step.id}' already ran: {result.error}",
-                    0,
-                    0.0,
-                )
-                return True
-            # the check answered, either way: "not done yet" is no failure, it means "run it"
-            answer = "already done" if result.ok else f"not done yet → running '{step.id}'"
-            result.error = None
-            self._finish(guard, "succeeded", 1, duration, result, reason=answer)
-            done, reason = result.ok, f"skip_if check succeeded: {self._describe(guard)}"
-        if done:
-            self.emit(StepFinished(step_id=step.id, status="unchanged", reason=reason))
-            for inner in body_steps(step.children()):
-                self.emit(
-                    StepFinished(
-                        step_id=inner.id, status="unchanged", reason=f"'{step.id}' is already done"
-                    )
-                )
-        return done
-
-    async def _group(self, step: Step, body: Group) -> None:
-        started = self.clock.monotonic()
-        self.emit(StepStarted(step_id=step.id, attempt=1, action=body.kind))
-        try:
-            async with asyncio.timeout(step.timeout if step.timeout_explicit else None):
-                if body.parallel:
-                    await self._parallel(body)
-                else:
-                    await self._sequence(body.steps)
-        except TimeoutError:
-            self._cancel_unfinished(body.steps, "the group's timeout was reached")
-            self.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status="timed_out",
-                    duration=self.clock.monotonic() - started,
-                    error=f"group timed out after {format_duration(step.timeout or 0)}",
-                )
-            )
-            await self._handle_failure(
-                step, f"group '{step.id}' timed out after {format_duration(step.timeout or 0)}"
-            )
-            return
-        except (RunAborted, asyncio.CancelledError):
-            self.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status="cancelled",
-                    duration=self.clock.monotonic() - started,
-                    error="stopped by a failure",
-                )
-            )
-            raise
-        failed = [
-            s.id
-            for s in body.steps
-            if self.state.step(s.id).status in ("failed", "timed_out")
-            and not self.state.step(s.id).rescued
-        ]
-        self.emit(
-            StepFinished(
-                step_id=step.id,
-                status="succeeded",
-                duration=self.clock.monotonic() - started,
-                reason=f"failed and continued: {', '.join(failed)}" if failed else None,
-            )
-        )
-
-    async def _parallel(self, body: Group) -> None:
-        slots = asyncio.Semaphore(body.max_parallel) if body.max_parallel else None
-
-        async def member(child: Step) -> None:
-            async with AsyncExitStack() as stack:
-                if slots is not None:
-                    await stack.enter_async_context(slots)
-                await self._step(child)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for child in body.steps:
-                    group.create_task(member(child))
-        except* RunAborted as aborted:
-            self._cancel_unfinished(body.steps, "a sibling failed")
-            raise aborted.exceptions[0] from None
-        except* TimeoutError as timed_out:
-            raise timed_out.exceptions[0] from None
-        except* JournalLost as lost:
-            raise lost.exceptions[0] from None
-
-    async def _branch(self, step: Step, body: Branch) -> None:
-        started = self.clock.monotonic()
-        self.emit(StepStarted(step_id=step.id, attempt=1, action="branch"))
-        earlier = next((d for d in self.state.decisions if d.step_id == step.id), None)
-        if self.replaying and earlier is not None:
-            # a resumed run follows the path the run had taken: no second decision
-            chosen = body.cases[earlier.case_index] if earlier.case_index is not None else None
-            if chosen is not None:
-                await self._sequence(chosen.steps)
-            duration = self.clock.monotonic() - started
-            self.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status="succeeded",
-                    duration=duration,
-                    reason=f"took {earlier.label!r} (decided before the resume)",
-                )
-            )
-            return
-        try:
-            taken, values = self._decide(body, step.id)
-        except RenderError as exc:
-            self.emit(StepFinished(step_id=step.id, status="failed", error=str(exc)))
-            for inner in body_steps(step.children()):
-                self.emit(StepFinished(step_id=inner.id, status="skipped", reason="branch failed"))
-            await self._handle_failure(step, f"a branch condition could not be evaluated: {exc}")
-            return
-        case = body.cases[taken] if taken is not None else None
-        self.emit(
-            BranchDecided(
-                step_id=step.id,
-                case_index=taken,
-                label=case.label if case else None,
-                condition=case.when.source if case and case.when else None,
-                values=values,
-            )
-        )
-        why = f"branch '{step.id}' took {repr(case.label) if case else 'no case'}"
-        for index, other in enumerate(body.cases):
-            if index != taken:
-                for inner in other.steps:
-                    self._skip(inner, why)
-        try:
-            if case is not None:
-                await self._sequence(case.steps)
-        except (RunAborted, asyncio.CancelledError):
-            duration = self.clock.monotonic() - started
-            self.emit(StepFinished(step_id=step.id, status="cancelled", duration=duration))
-            raise
-        self.emit(
-            StepFinished(
-                step_id=step.id,
-                status="succeeded",
-                duration=self.clock.monotonic() - started,
-                reason=f"took {case.label!r}" if case else "no case matched",
-            )
-        )
-
-    def _decide(self, body: Branch, step_id: str = "") -> tuple[int | None, dict[str, Any]]:
-        """The first case whose condition holds, and the values the conditions read."""
-        forced = self.options.forced_branches.get(self.prefix + step_id)
-        if forced is not None:
-            index = next(i for i, case in enumerate(body.cases) if case.label == forced)
-            return index, {"forced by scenario": forced}
-        context = self.context()
-        values: dict[str, Any] = {}
-        for index, candidate in enumerate(body.cases):
-            if candidate.when is None:
-                return index, values
-            values.update(_values_read(candidate.when.source, context))
-            if evaluate(candidate.when.source, context):
-                return index, values
-        return None, values
-
-    # -- actions -------------------------------------------------------------------------------
-
-    async def _action(self, step: Step) -> None:
-        started = self.clock.monotonic()
-        async with AsyncExitStack() as stack:
-            for name in sorted(step.locks):  # one global order: no deadlock between lock holders
-                await stack.enter_async_context(self.locks.setdefault(name, asyncio.Lock()))
-            if self.slots is not None:
-                await stack.enter_async_context(self.slots)
-            try:
-                result = await with_retries(
-                    step,
-                    lambda n: self._attempt(step, n),
-                    sleep=self.clock.sleep,
-                    retryable=lambda r: self._retryable(step, r),
-                    on_retry=lambda n, delay: self.emit(
-                        RetryScheduled(step_id=step.id, next_attempt=n, delay=delay)
-                    ),
-                    rng=self.rng,
-                )
-            except asyncio.CancelledError:
-                self.emit(
-                    StepFinished(
-                        step_id=step.id,
-                        status="cancelled",
-                        attempts=self.state.step(step.id).attempts,
-                        duration=self.clock.monotonic() - started,
-                        error="cancelled",
-                    )
-                )
-                raise
-        attempts = self.state.step(step.id).attempts
-        duration = self.clock.monotonic() - started
-        if result.ok:
-            try:
-                outputs = self._outputs(step, result)
-            except RenderError as exc:
-                await self._fail(step, str(exc), attempts, duration, result)
-                return
-            self._finish(step, "succeeded", attempts, duration, result, outputs)
-            return
-        await self._fail(step, result.error or "failed", attempts, duration, result)
-
-    async def _attempt(
-        self, step: Step, attempt: int, *, guard_check: bool = False
-    ) -> AttemptResult:
-        ctx = StepRun(self, step, attempt)
-        if not guard_check:
-            self.emit(StepStarted(step_id=step.id, attempt=attempt, action=self._describe(step)))
-        try:
-            self.emitter.require_journal()  # no side effect without its record
-        except JournalLost:
-            self.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status="cancelled",
-                    attempts=attempt - 1,
-                    error="not started: the journal could not record it",
-                )
-            )
-            raise
-        began = self.clock.monotonic()
-        timeout = None if step.kind in OWN_TIMEOUT else step.timeout
-        try:
-            async with asyncio.timeout(timeout):
-                if guard_check:
-                    result = await self.executor.guard(step, ctx)
-                else:
-                    result = await self.executor.attempt(step, ctx, attempt)
-        except TimeoutError:
-            result = AttemptResult(
-                ok=False, timed_out=True, error=f"timed out after {format_duration(timeout or 0)}"
-            )
-        except RenderError as exc:
-            result = AttemptResult(ok=False, error=str(exc), retryable=False)
-        except ApprovalUnavailable as exc:
-            self.approval_blocked = exc
-            raise asyncio.CancelledError from None
-        except Exception as exc:  # a bug in one action must fail that step, not the run
-            result = AttemptResult(
-                ok=False,
-                retryable=False,
-                error=f"internal error in the {step.kind} action: {type(exc).__name__}: {exc} (a bug in recoverctl)",
-            )
-        if not result.ok and not guard_check:
-            self.emit(
-                AttemptFailed(
-                    step_id=step.id,
-                    attempt=attempt,
-                    error=result.error or "failed",
-                    exit_code=result.exit_code,
-                    timed_out=result.timed_out,
-                    duration=self.clock.monotonic() - began,
-                )
-            )
-        self.raw[step.id] = {"stdout": result.stdout, "stderr": result.stderr}
-        return result
-
-    def _retryable(self, step: Step, result: AttemptResult) -> bool:
-        if not result.retryable:
-            return False
-        condition = step.retry.when
-        if condition is None:
-            return True
-        try:
-            return bool(evaluate(condition.source, self.context(result.names())))
-        except RenderError as exc:
-            self.note(
-                "warning", f"retry.when of '{step.id}' could not be evaluated ({exc}): not retrying"
-            )
-            return False
-
-    def _outputs(self, step: Step, result: AttemptResult) -> dict[str, Any]:
-        if result.outputs is not None:
-            return dict(result.outputs)  # mocked by a scenario
-        if not step.outputs:
-            return {}
-        context = self.context(result.names())
-        outputs: dict[str, Any] = {}
-        for output in step.outputs:
-            try:
-                outputs[output.name] = render_value(output.template.source, context)
-                if output.secret:
-                    self.mask(str(outputs[output.name]))
-            except RenderError as exc:
-                if result.invented:
-                    outputs[output.name] = None  # a dry run has no real output to compute from
-                    continue
-                raise RenderError(f"output '{output.name}' could not be computed: {exc}") from None
-        return outputs
-
-    # -- outcomes --------------------------------------------------------------------------------
-
-    def _finish(
-        self,
-        step: Step,
-        status: str,
-        attempts: int,
-        duration: float,
-        result: AttemptResult | None = None,
-        outputs: dict[str, Any] | None = None,
-        *,
-        reason: str | None = None,
-    ) -> None:
-        raw = self.raw.setdefault(step.id, {})
-        raw["outputs"] = outputs or {}
-        if self.values is not None and status == "succeeded":
-            self.values.step(step.id, raw)
-        self.emit(
-            StepFinished(
-                step_id=step.id,
-                status=status,
-                attempts=attempts,
-                duration=duration,
-                exit_code=result.exit_code if result else None,
-                outputs=outputs or {},
-                error=result.error if result and result.error and status != "succeeded" else None,
-                reason=reason,
-                stdout=self.redactor.text(result.stdout)[-TAIL:]
-                if result
-                else "",  # mask, then cut
-                stderr=self.redactor.text(result.stderr)[-TAIL:] if result else "",
-            )
-        )
-
-    async def _fail(
-        self,
-        step: Step,
-        error: str,
-        attempts: int,
-        duration: float,
-        result: AttemptResult | None = None,
-    ) -> None:
-        status = "timed_out" if result is not None and result.timed_out else "failed"
-        failed = result or AttemptResult(ok=False)
-        failed.error = error
-        self._finish(step, status, attempts, duration, failed)
-        await self._handle_failure(step, self.redactor.text(error))
-
-    async def _handle_failure(self, step: Step, error: str) -> None:
-        if step.rescue:
-            self.note("info", f"'{step.id}' failed: running its rescue steps")
-            outer = self.failure  # `failure` in a rescue is the step it rescues, only there
-            self.failure = {
-                "step": step.id,
-                "error": error,
-                "status": self.state.step(step.id).status,
-            }
-            try:
-                await self._sequence(step.rescue)
-            except RunAborted as rescue_failed:
-                self.note("error", f"rescue of '{step.id}' failed: {rescue_failed.error}")
-            else:
-                self.emit(StepRescued(step_id=step.id))
-                return
-            finally:
-                self.failure = outer
-        if step.on_failure is OnFailure.CONTINUE:
-            return
-        raise RunAborted(
-            step.id,
-            f"step '{step.id}' failed: {error}",
-            rollback=step.on_failure is OnFailure.ROLLBACK,
-        )
-
-    def _skip(self, step: Step, reason: str) -> None:
-        for inner in body_steps((step,)):
-            self.emit(StepFinished(step_id=inner.id, status="skipped", reason=reason))
-
-    def _cancel_unfinished(self, steps: Iterable[Step], reason: str) -> None:
-        for step in body_steps(tuple(steps)):
-            state = self.state.steps.get(step.id)
-            if state is None or not state.final:
-                self.emit(StepFinished(step_id=step.id, status="cancelled", reason=reason))
-
-    # -- rollback (engine/saga.py) and finally ---------------------------------------------------
-
-    async def rollback_only(self, reason: str, *, requested: bool = False) -> int:
-        """Undo a stopped run's completed steps, nothing else (see Saga.only)."""
-        return await self.saga.only(reason, requested=requested)
-
-    async def _finally(self, status: str) -> None:
-        """`finally` at the end of every session (run, resume, rollback), with its status."""
-        steps = self.plan.runbook.finally_steps
-        if not steps or self.interrupts >= 2:
-            return
-        self.emit(FinallyStarted(status=status))
-        try:
-            await self._phase(self._finally_steps(steps))
-        except asyncio.CancelledError:
-            self.note("warning", "finally steps interrupted")
-
-    async def _finally_steps(self, steps: tuple[Step, ...]) -> None:
-        """Run again on every session: they report how this one ended, they are not work done."""
-        self.in_finally = True
-        try:
-            for step in steps:
-                try:
-                    await self._step(step)
-                except RunAborted as aborted:
-                    self.note("error", f"finally step failed: {aborted.error}")
-        finally:
-            self.in_finally = False
-
-    # -- helpers -----------------------------------------------------------------------------------
-
-    def context(self, local: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        from recoverctl.engine.context import build_context
-
-        return build_context(
-            params=self.options.params,
-            state=self.state,
-            raw=self.raw,
-            runbook=self.plan.runbook,
-            environ=self.options.environ,
-            failure=self.failure,
-            local=local,
-        )
-
-    def emit(self, event: Event) -> Event:
-        """Through the one emit point: stamped, cleaned, journaled, reduced, then shown."""
-        return self.emitter.emit(event)
-
-    # -- sub-runbooks (see engine/calls.py) ----------------------------------------------------
+    # -- sub-runbooks (engine/calls.py) -----------------------------------------------------------
 
     def child(self, plan: Plan, options: RunOptions, prefix: str) -> Engine:
         child = Engine(
@@ -796,22 +316,35 @@ class Engine:
     async def run_steps(self) -> None:
         """A sub-runbook's steps, then its finally steps (no rollback of its own)."""
         try:
-            await self._sequence(self.plan.runbook.steps)
+            await self.scheduler.sequence(self.plan.runbook.steps)
         finally:
             await self._finally_steps(self.plan.runbook.finally_steps)
 
-    async def fail_step(self, step: Step, error: str, started: float) -> None:
-        await self._fail(step, error, 1, self.clock.monotonic() - started)
-
-    def finish_call(self, step: Step, started: float, outputs: dict[str, Any]) -> None:
-        self._finish(step, "succeeded", 1, self.clock.monotonic() - started, None, outputs)
-
-    def _owner(self, step_id: str) -> tuple[Engine, str]:
+    def owner(self, step_id: str) -> tuple[Engine, str]:
         """The engine that ran `step_id` (a sub-runbook's for `call/inner`), and its local id."""
         for prefix, child in self.children.items():
             if step_id.startswith(prefix):
-                return child._owner(step_id[len(prefix) :])
+                return child.owner(step_id[len(prefix) :])
         return self, step_id
+
+    # -- services (engine/services.py) ------------------------------------------------------------
+
+    def context(self, local: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        from recoverctl.engine.context import build_context
+
+        return build_context(
+            params=self.options.params,
+            state=self.state,
+            raw=self.attempts.raw,
+            runbook=self.plan.runbook,
+            environ=self.options.environ,
+            failure=self.failure,
+            local=local,
+        )
+
+    def emit(self, event: Event) -> Event:
+        """Through the one emit point: stamped, cleaned, journaled, reduced, then shown."""
+        return self.emitter.emit(event)
 
     def note(self, level: str, message: str) -> None:
         self.emit(LogMessage(step_id=None, level=level, message=message))
@@ -819,8 +352,6 @@ class Engine:
     def base_environment(self) -> dict[str, str]:
         """os.environ plus the runbook's `env:` (rendered once: it may only read params)."""
         if self._base_env is None:
-            import os
-
             context = self.context()
             env = dict(os.environ)
             for name, value in self.plan.runbook.env:
@@ -843,34 +374,8 @@ class Engine:
         """Stable across retries and resume: the run id and the step id, hashed."""
         return hashlib.sha256(f"{self.options.run_id}/{step_id}".encode()).hexdigest()[:32]
 
-    def _describe(self, step: Step) -> str:
-        try:
-            return StepRun(self, step, 0).describe()
-        except RenderError:
-            return step.body.describe()  # type: ignore[union-attr]
-
     def shown_params(self) -> dict[str, Any]:
         return {
             k: (MASK if self.redactor.text(str(v)) != str(v) else v)
             for k, v in self.options.params.items()
         }
-
-
-def _values_read(source: str, context: dict[str, Any]) -> dict[str, Any]:
-    """The value of every name a condition reads, for the decision record."""
-    from recoverctl.expr.references import parse_expression, references
-
-    values: dict[str, Any] = {}
-    for ref in references(parse_expression(source)):
-        try:
-            values[str(ref)] = evaluate(str(ref), context)
-        except RenderError:
-            values[str(ref)] = None
-    return values
-
-
-def body_steps(steps: tuple[Step, ...]) -> Iterable[Step]:
-    """Steps and what their groups and branches hold (not rescue, rollback or guards)."""
-    for step in steps:
-        yield step
-        yield from body_steps(step.children())

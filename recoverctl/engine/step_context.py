@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recoverctl.clock import Clock
 from recoverctl.engine.events import (
@@ -14,17 +14,15 @@ from recoverctl.engine.events import (
     StepOutput,
     WaitPolled,
 )
+from recoverctl.engine.services import Services
 from recoverctl.expr.render import evaluate, render, render_command
 from recoverctl.model.runbook import HttpAction, LogAction, RunAction, Step, Text
-
-if TYPE_CHECKING:
-    from recoverctl.engine.runner import Engine
 
 
 class StepRun:
     """The engine's services, bound to one step and attempt."""
 
-    def __init__(self, engine: Engine, step: Step, attempt: int) -> None:
+    def __init__(self, engine: Services, step: Step, attempt: int) -> None:
         self.engine, self.step, self.attempt = engine, step, attempt
         self.clock: Clock = engine.clock
         self.run_id = engine.options.run_id

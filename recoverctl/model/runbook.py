@@ -394,6 +394,13 @@ def action_templates(body: object) -> Iterator[tuple[str, Text, bool]]:  # noqa:
             yield f"call.params.{name}", value, False
 
 
+def walk_body(steps: tuple[Step, ...]) -> Iterator[Step]:
+    """Steps and what their groups and branches hold (not rescue, rollback or guards)."""
+    for step in steps:
+        yield step
+        yield from walk_body(step.children())
+
+
 def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
     """Depth-first, in document order: a step, then what it holds."""
     for step in steps:

@@ -109,3 +109,17 @@ def test_call_params_are_checked_against_the_callee(tmp_path: Path) -> None:
         "'reindex' has no param 'hots'" in result.stderr and "did you mean 'host'?" in result.stderr
     )
     assert "without its required param 'host'" in result.stderr
+
+
+def test_a_gate_no_one_can_answer_inside_a_sub_runbook_blocks_the_run(tmp_path: Path) -> None:
+    # the gate's "no terminal" used to be remembered by the child engine only, so the caller
+    # reported an interrupted run (exit 130) instead of one blocked at a gate (exit 4)
+    write_runbook(
+        tmp_path,
+        runbook_data({"id": "gate", "approval": {"prompt": "go?"}, "timeout": "1m"}, name="gated"),
+        "gated.yaml",
+    )
+    data = runbook_data({"id": "sub", "call": {"runbook": "gated.yaml"}, "timeout": "1m"})
+    out = run_engine(tmp_path, data, real=True)
+    assert out.state.status == "blocked"
+    assert out.code == 4

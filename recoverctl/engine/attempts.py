@@ -1,0 +1,227 @@
+"""One action step's attempts: locks and slots, retries with backoff, timeout, outputs.
+
+An attempt is refused before it starts when the journal cannot record it (no
+side effect without its record). A failed attempt is journaled as it
+happens; whether to retry is the step's `retry` policy (and `retry.when`).
+The last attempt's result becomes the step's outcome: a success is recorded
+here, a failure goes back to the scheduler, which hands it to the failure
+policy (rescue, `on_failure`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from recoverctl.actions.base import AttemptResult
+from recoverctl.actions.registry import OWN_TIMEOUT
+from recoverctl.engine.emitter import JournalLost
+from recoverctl.engine.events import AttemptFailed, RetryScheduled, StepFinished, StepStarted
+from recoverctl.engine.retry import with_retries
+from recoverctl.engine.services import ApprovalUnavailable, Services, ValuesSink
+from recoverctl.engine.step_context import StepRun
+from recoverctl.expr.render import RenderError, evaluate, render_value
+from recoverctl.model.duration import format_duration
+from recoverctl.model.runbook import Step
+from recoverctl.model.status import StepStatus
+
+TAIL = 4096
+"""Characters of stdout/stderr kept in StepFinished events (the full capture stays in memory)."""
+
+
+@dataclass(slots=True)
+class Failed:
+    """An action that failed for good: not recorded yet, the failure policy does that."""
+
+    error: str
+    attempts: int
+    duration: float
+    result: AttemptResult | None = None
+
+
+class Attempts:
+    def __init__(
+        self, services: Services, raw: dict[str, dict[str, Any]], seed: int | None
+    ) -> None:
+        self.services = services
+        self.raw = raw
+        """Unredacted stdout/outputs per step, for templates only (events carry redacted copies)."""
+        self.values: ValuesSink | None = None
+        """Where the raw values go for a later resume (the run's private values store)."""
+        self.rng = random.Random(seed)  # noqa: S311 - jitter only
+
+    async def action(self, step: Step) -> Failed | None:
+        """Run `step` to its outcome: None when it succeeded (and is recorded), else what failed."""
+        run = self.services
+        started = run.clock.monotonic()
+        async with AsyncExitStack() as stack:
+            for name in sorted(step.locks):  # one global order: no deadlock between lock holders
+                await stack.enter_async_context(run.shared.locks.setdefault(name, asyncio.Lock()))
+            if run.shared.slots is not None:
+                await stack.enter_async_context(run.shared.slots)
+            try:
+                result = await with_retries(
+                    step,
+                    lambda n: self.attempt(step, n),
+                    sleep=run.clock.sleep,
+                    retryable=lambda r: self._retryable(step, r),
+                    on_retry=lambda n, delay: run.emit(
+                        RetryScheduled(step_id=step.id, next_attempt=n, delay=delay)
+                    ),
+                    rng=self.rng,
+                )
+            except asyncio.CancelledError:
+                run.emit(
+                    StepFinished(
+                        step_id=step.id,
+                        status=StepStatus.CANCELLED,
+                        attempts=run.state.step(step.id).attempts,
+                        duration=run.clock.monotonic() - started,
+                        error="cancelled",
+                    )
+                )
+                raise
+        attempts = run.state.step(step.id).attempts
+        duration = run.clock.monotonic() - started
+        if not result.ok:
+            return Failed(result.error or "failed", attempts, duration, result)
+        try:
+            outputs = self._outputs(step, result)
+        except RenderError as exc:
+            return Failed(str(exc), attempts, duration, result)
+        self.finish(step, StepStatus.SUCCEEDED, attempts, duration, result, outputs)
+        return None
+
+    async def attempt(
+        self, step: Step, attempt: int, *, guard_check: bool = False
+    ) -> AttemptResult:
+        """One try of `step` (or its `skip_if` check) under its timeout; never raises for a failure."""
+        run = self.services
+        ctx = StepRun(run, step, attempt)
+        if not guard_check:
+            run.emit(StepStarted(step_id=step.id, attempt=attempt, action=self.describe(step)))
+        try:
+            run.emitter.require_journal()  # no side effect without its record
+        except JournalLost:
+            run.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status=StepStatus.CANCELLED,
+                    attempts=attempt - 1,
+                    error="not started: the journal could not record it",
+                )
+            )
+            raise
+        began = run.clock.monotonic()
+        timeout = None if step.kind in OWN_TIMEOUT else step.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                if guard_check:
+                    result = await run.executor.guard(step, ctx)
+                else:
+                    result = await run.executor.attempt(step, ctx, attempt)
+        except TimeoutError:
+            result = AttemptResult(
+                ok=False, timed_out=True, error=f"timed out after {format_duration(timeout or 0)}"
+            )
+        except RenderError as exc:
+            result = AttemptResult(ok=False, error=str(exc), retryable=False)
+        except ApprovalUnavailable as exc:
+            run.shared.blocked = exc
+            raise asyncio.CancelledError from None
+        except Exception as exc:  # a bug in one action must fail that step, not the run
+            result = AttemptResult(
+                ok=False,
+                retryable=False,
+                error=f"internal error in the {step.kind} action: {type(exc).__name__}: {exc} (a bug in recoverctl)",
+            )
+        if not result.ok and not guard_check:
+            run.emit(
+                AttemptFailed(
+                    step_id=step.id,
+                    attempt=attempt,
+                    error=result.error or "failed",
+                    exit_code=result.exit_code,
+                    timed_out=result.timed_out,
+                    duration=run.clock.monotonic() - began,
+                )
+            )
+        self.raw[step.id] = {"stdout": result.stdout, "stderr": result.stderr}
+        return result
+
+    def _retryable(self, step: Step, result: AttemptResult) -> bool:
+        if not result.retryable:
+            return False
+        condition = step.retry.when
+        if condition is None:
+            return True
+        try:
+            return bool(evaluate(condition.source, self.services.context(result.names())))
+        except RenderError as exc:
+            self.services.note(
+                "warning", f"retry.when of '{step.id}' could not be evaluated ({exc}): not retrying"
+            )
+            return False
+
+    def _outputs(self, step: Step, result: AttemptResult) -> dict[str, Any]:
+        if result.outputs is not None:
+            return dict(result.outputs)  # mocked by a scenario
+        if not step.outputs:
+            return {}
+        context = self.services.context(result.names())
+        outputs: dict[str, Any] = {}
+        for output in step.outputs:
+            try:
+                outputs[output.name] = render_value(output.template.source, context)
+                if output.secret:
+                    self.services.mask(str(outputs[output.name]))
+            except RenderError as exc:
+                if result.invented:
+                    outputs[output.name] = None  # a dry run has no real output to compute from
+                    continue
+                raise RenderError(f"output '{output.name}' could not be computed: {exc}") from None
+        return outputs
+
+    def finish(
+        self,
+        step: Step,
+        status: StepStatus,
+        attempts: int,
+        duration: float,
+        result: AttemptResult | None = None,
+        outputs: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        """Record a step's outcome: its values for a resume, then its StepFinished event."""
+        raw = self.raw.setdefault(step.id, {})
+        raw["outputs"] = outputs or {}
+        if self.values is not None and status == StepStatus.SUCCEEDED:
+            self.values.step(step.id, raw)
+        text = self.services.redactor.text
+        self.services.emit(
+            StepFinished(
+                step_id=step.id,
+                status=status,
+                attempts=attempts,
+                duration=duration,
+                exit_code=result.exit_code if result else None,
+                outputs=outputs or {},
+                error=result.error
+                if result and result.error and status != StepStatus.SUCCEEDED
+                else None,
+                reason=reason,
+                stdout=text(result.stdout)[-TAIL:] if result else "",  # mask, then cut
+                stderr=text(result.stderr)[-TAIL:] if result else "",
+            )
+        )
+
+    def describe(self, step: Step) -> str:
+        """The action as it will run (rendered), or as written when it cannot be rendered yet."""
+        try:
+            return StepRun(self.services, step, 0).describe()
+        except RenderError:
+            return step.body.describe()  # type: ignore[union-attr]

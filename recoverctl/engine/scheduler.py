@@ -1,0 +1,299 @@
+"""The structure walk: sequences in order, parallel groups at once, branches by condition.
+
+For every step the scheduler decides whether it runs at all — already done
+before a resume, `when` false, `skip_if` holding — and then runs its body:
+a group's members, the case a branch takes, a called runbook, or an action
+(engine/attempts.py). A step that fails for good goes to the failure policy
+(engine/failure.py); `RunAborted` unwinds the walk, and the members that had
+not finished are recorded as cancelled on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from typing import Any
+
+from recoverctl.engine.attempts import Attempts
+from recoverctl.engine.calls import CallHost, run_call
+from recoverctl.engine.emitter import JournalLost
+from recoverctl.engine.events import BranchDecided, StepFinished, StepStarted
+from recoverctl.engine.failure import FailurePolicy
+from recoverctl.engine.services import RunAborted
+from recoverctl.expr.render import RenderError, evaluate
+from recoverctl.model.duration import format_duration
+from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step, walk_body
+from recoverctl.model.status import StepStatus
+
+_FAILED = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+
+
+class Scheduler:
+    def __init__(self, services: CallHost, attempts: Attempts) -> None:
+        self.services, self.attempts = services, attempts
+        self.policy = FailurePolicy(services, attempts, self.sequence)
+
+    @property
+    def replaying(self) -> bool:
+        """Resuming outside `finally`: what the run already did is kept, not done again."""
+        return self.services.resuming and not self.services.in_finally
+
+    async def sequence(self, steps: Iterable[Step]) -> None:
+        for step in steps:
+            await self.step(step)
+
+    async def step(self, step: Step) -> None:
+        run = self.services
+        if self.replaying and self._done_before(step):
+            return
+        if step.when is not None:
+            try:
+                holds = bool(evaluate(step.when.source, run.context()))
+            except RenderError as exc:
+                error = f"condition '{step.when.source}' could not be evaluated: {exc}"
+                await self.policy.fail(step, error, 0, 0.0)
+                return
+            if not holds:
+                self.skip(step, f"when: {step.when.source} is false")
+                return
+        if await self._already_done(step):
+            return
+        body = step.body
+        if isinstance(body, Group):
+            await self._group(step, body)
+        elif isinstance(body, Branch):
+            await self._branch(step, body)
+        elif step.kind == "call":
+            await run_call(run, step, self.policy, self.attempts)
+        else:
+            failed = await self.attempts.action(step)
+            if failed is not None:
+                await self.policy.fail(
+                    step, failed.error, failed.attempts, failed.duration, failed.result
+                )
+
+    def _done_before(self, step: Step) -> bool:
+        """On resume: a step that finished for good keeps its result and is never run again."""
+        state = self.services.state.steps.get(step.id)
+        if state is None:
+            return False
+        if state.status in (StepStatus.SUCCEEDED, StepStatus.UNCHANGED, StepStatus.SKIPPED):
+            return True  # a group that finished; an unfinished one is entered again
+        if not step.is_action:
+            return False
+        return state.status in _FAILED and (state.rescued or step.on_failure is OnFailure.CONTINUE)
+
+    async def _already_done(self, step: Step) -> bool:
+        """The idempotency guard: when `skip_if` holds, the step is `unchanged`."""
+        run = self.services
+        guard = step.skip_if
+        if guard is None:
+            return False
+        if isinstance(guard, Expression):
+            try:
+                done = bool(evaluate(guard.source, run.context()))
+            except RenderError as exc:
+                error = f"skip_if '{guard.source}' could not be evaluated: {exc}"
+                await self.policy.fail(step, error, 0, 0.0)
+                return True
+            reason = f"skip_if: {guard.source} holds"
+        else:
+            started = run.clock.monotonic()
+            described = self.attempts.describe(guard)
+            run.emit(StepStarted(step_id=guard.id, attempt=1, action=described))
+            result = await self.attempts.attempt(guard, 1, guard_check=True)
+            duration = run.clock.monotonic() - started
+            if result.timed_out or (
+                result.exit_code is None and not result.ok and not run.executor.simulated
+            ):
+                self.attempts.finish(guard, StepStatus.FAILED, 1, duration, result)
+                error = (
+                    f"skip_if check could not tell whether '{step.id}' already ran: {result.error}"
+                )
+                await self.policy.fail(step, error, 0, 0.0)
+                return True
+            # the check answered, either way: "not done yet" is no failure, it means "run it"
+            answer = "already done" if result.ok else f"not done yet → running '{step.id}'"
+            result.error = None
+            self.attempts.finish(guard, StepStatus.SUCCEEDED, 1, duration, result, reason=answer)
+            done, reason = result.ok, f"skip_if check succeeded: {described}"
+        if done:
+            run.emit(StepFinished(step_id=step.id, status=StepStatus.UNCHANGED, reason=reason))
+            why = f"'{step.id}' is already done"
+            for inner in walk_body(step.children()):
+                run.emit(StepFinished(step_id=inner.id, status=StepStatus.UNCHANGED, reason=why))
+        return done
+
+    async def _group(self, step: Step, body: Group) -> None:
+        run = self.services
+        started = run.clock.monotonic()
+        run.emit(StepStarted(step_id=step.id, attempt=1, action=body.kind))
+        try:
+            async with asyncio.timeout(step.timeout if step.timeout_explicit else None):
+                if body.parallel:
+                    await self._parallel(body)
+                else:
+                    await self.sequence(body.steps)
+        except TimeoutError:
+            self.cancel_unfinished(body.steps, "the group's timeout was reached")
+            limit = format_duration(step.timeout or 0)
+            run.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status=StepStatus.TIMED_OUT,
+                    duration=run.clock.monotonic() - started,
+                    error=f"group timed out after {limit}",
+                )
+            )
+            await self.policy.handle(step, f"group '{step.id}' timed out after {limit}")
+            return
+        except (RunAborted, asyncio.CancelledError):
+            run.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status=StepStatus.CANCELLED,
+                    duration=run.clock.monotonic() - started,
+                    error="stopped by a failure",
+                )
+            )
+            raise
+        failed = [
+            s.id
+            for s in body.steps
+            if run.state.step(s.id).status in _FAILED and not run.state.step(s.id).rescued
+        ]
+        run.emit(
+            StepFinished(
+                step_id=step.id,
+                status=StepStatus.SUCCEEDED,
+                duration=run.clock.monotonic() - started,
+                reason=f"failed and continued: {', '.join(failed)}" if failed else None,
+            )
+        )
+
+    async def _parallel(self, body: Group) -> None:
+        slots = asyncio.Semaphore(body.max_parallel) if body.max_parallel else None
+
+        async def member(child: Step) -> None:
+            async with AsyncExitStack() as stack:
+                if slots is not None:
+                    await stack.enter_async_context(slots)
+                await self.step(child)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for child in body.steps:
+                    group.create_task(member(child))
+        except* RunAborted as aborted:
+            self.cancel_unfinished(body.steps, "a sibling failed")
+            raise aborted.exceptions[0] from None
+        except* TimeoutError as timed_out:
+            raise timed_out.exceptions[0] from None
+        except* JournalLost as lost:
+            raise lost.exceptions[0] from None
+
+    async def _branch(self, step: Step, body: Branch) -> None:
+        run = self.services
+        started = run.clock.monotonic()
+        run.emit(StepStarted(step_id=step.id, attempt=1, action="branch"))
+        earlier = next((d for d in run.state.decisions if d.step_id == step.id), None)
+        if self.replaying and earlier is not None:
+            # a resumed run follows the path the run had taken: no second decision
+            chosen = body.cases[earlier.case_index] if earlier.case_index is not None else None
+            if chosen is not None:
+                await self.sequence(chosen.steps)
+            run.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status=StepStatus.SUCCEEDED,
+                    duration=run.clock.monotonic() - started,
+                    reason=f"took {earlier.label!r} (decided before the resume)",
+                )
+            )
+            return
+        try:
+            taken, values = self._decide(body, step.id)
+        except RenderError as exc:
+            run.emit(StepFinished(step_id=step.id, status=StepStatus.FAILED, error=str(exc)))
+            for inner in walk_body(step.children()):
+                run.emit(
+                    StepFinished(
+                        step_id=inner.id, status=StepStatus.SKIPPED, reason="branch failed"
+                    )
+                )
+            await self.policy.handle(step, f"a branch condition could not be evaluated: {exc}")
+            return
+        case = body.cases[taken] if taken is not None else None
+        run.emit(
+            BranchDecided(
+                step_id=step.id,
+                case_index=taken,
+                label=case.label if case else None,
+                condition=case.when.source if case and case.when else None,
+                values=values,
+            )
+        )
+        why = f"branch '{step.id}' took {repr(case.label) if case else 'no case'}"
+        for index, other in enumerate(body.cases):
+            if index != taken:
+                for inner in other.steps:
+                    self.skip(inner, why)
+        try:
+            if case is not None:
+                await self.sequence(case.steps)
+        except (RunAborted, asyncio.CancelledError):
+            duration = run.clock.monotonic() - started
+            run.emit(StepFinished(step_id=step.id, status=StepStatus.CANCELLED, duration=duration))
+            raise
+        run.emit(
+            StepFinished(
+                step_id=step.id,
+                status=StepStatus.SUCCEEDED,
+                duration=run.clock.monotonic() - started,
+                reason=f"took {case.label!r}" if case else "no case matched",
+            )
+        )
+
+    def _decide(self, body: Branch, step_id: str) -> tuple[int | None, dict[str, Any]]:
+        """The first case whose condition holds, and the values the conditions read."""
+        run = self.services
+        forced = run.options.forced_branches.get(run.prefix + step_id)
+        if forced is not None:
+            index = next(i for i, case in enumerate(body.cases) if case.label == forced)
+            return index, {"forced by scenario": forced}
+        context = run.context()
+        values: dict[str, Any] = {}
+        for index, candidate in enumerate(body.cases):
+            if candidate.when is None:
+                return index, values
+            values.update(_values_read(candidate.when.source, context))
+            if evaluate(candidate.when.source, context):
+                return index, values
+        return None, values
+
+    def skip(self, step: Step, reason: str) -> None:
+        for inner in walk_body((step,)):
+            self.services.emit(
+                StepFinished(step_id=inner.id, status=StepStatus.SKIPPED, reason=reason)
+            )
+
+    def cancel_unfinished(self, steps: Iterable[Step], reason: str) -> None:
+        run = self.services
+        for step in walk_body(tuple(steps)):
+            state = run.state.steps.get(step.id)
+            if state is None or not state.final:
+                run.emit(StepFinished(step_id=step.id, status=StepStatus.CANCELLED, reason=reason))
+
+
+def _values_read(source: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The value of every name a condition reads, for the decision record."""
+    from recoverctl.expr.references import parse_expression, references
+
+    values: dict[str, Any] = {}
+    for ref in references(parse_expression(source)):
+        try:
+            values[str(ref)] = evaluate(str(ref), context)
+        except RenderError:
+            values[str(ref)] = None
+    return values
