@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from recoverctl.model.runbook import CallAction, Runbook
 from recoverctl.model.source import Diagnostic, Span
+from recoverctl.validate.checked import Checked
 from recoverctl.validate.suggest import did_you_mean
 
-if TYPE_CHECKING:
-    from recoverctl.validate.pipeline import Checked
-
-Validate = Callable[[Path, tuple[Path, ...]], "Checked"]
+Validate = Callable[[Path, tuple[Path, ...]], Checked]
 
 
 def check_calls(

@@ -6,39 +6,16 @@ so a runbook means the same thing to all of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from recoverctl.errors import RecoverctlError
 from recoverctl.load import load_file
-from recoverctl.model.runbook import Runbook
-from recoverctl.model.source import Diagnostic, Severity, sorted_unique
+from recoverctl.model.source import Severity, sorted_unique
 from recoverctl.validate.build import build_runbook
 from recoverctl.validate.calls import check_calls
+from recoverctl.validate.checked import Checked
 from recoverctl.validate.schema_check import schema_diagnostics
 from recoverctl.validate.semantics import check_semantics
-
-
-@dataclass(slots=True)
-class Checked:
-    """The result of checking one file: the model when it is valid, and the problems."""
-
-    path: Path
-    runbook: Runbook | None
-    diagnostics: list[Diagnostic]
-    callees: dict[Path, Runbook] = field(default_factory=dict)
-    """Every runbook reachable through `call:`, by resolved path."""
-
-    @property
-    def ok(self) -> bool:
-        return self.runbook is not None
-
-    @property
-    def model(self) -> Runbook:
-        """The runbook of a file known to be valid (see `require_valid`)."""
-        if self.runbook is None:
-            raise RecoverctlError(self.diagnostics)
-        return self.runbook
 
 
 def check_file(path: Path) -> Checked:
