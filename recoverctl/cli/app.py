@@ -1,16 +1,12 @@
-"""The typer application and what every command shares: errors → exit codes."""
+"""The typer application: the root options, and the commands mounted from cli/*_cmd.py."""
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 
 from recoverctl import __version__
-from recoverctl.errors import RecoverctlError
 
 app = typer.Typer(
     name="recoverctl",
@@ -21,10 +17,6 @@ app = typer.Typer(
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 def _version(value: bool) -> None:
     if value:
@@ -44,33 +36,14 @@ def root(
     """recoverctl: recovery runbooks as code."""
 
 
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print a `RecoverctlError`'s diagnostics on stderr and exit with its code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except RecoverctlError as exc:
-            print_error(exc)
-            raise typer.Exit(int(exc.exit_code)) from None
-
-    return wrapper
-
-
-def print_error(exc: RecoverctlError) -> None:
-    if exc.diagnostics:
-        from recoverctl.present.diagnostics import write_diagnostics
-
-        write_diagnostics(exc.diagnostics, sys.stderr)
-        return
-    sys.stderr.write(f"recoverctl: error: {exc.message}\n")
-    if exc.hint:
-        sys.stderr.write(f"  hint: {exc.hint}\n")
+_mounted = False
 
 
 def register_commands() -> None:
-    """Import the command modules; each registers itself on `app` (kept lazy for start-up)."""
+    """Import the command modules and mount what they declare (kept lazy for start-up)."""
+    global _mounted  # noqa: PLW0603 - once per process, however many callers ask
+    if _mounted:
+        return
     from recoverctl.cli import (  # noqa: F401
         export_cmd,
         graph_cmd,
@@ -83,3 +56,8 @@ def register_commands() -> None:
         test_cmd,
         validate_cmd,
     )
+    from recoverctl.cli.commands import DECLARED
+
+    for function, options in DECLARED:
+        app.command(**options)(function)
+    _mounted = True

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.errors import UsageError
 from recoverctl.export.options import (
     DEFAULT_FUNCTION,
@@ -22,7 +22,7 @@ _ARGO_ONLY = "--template and --image are Argo options"
 _ASL_ONLY = "--resource, --function and --approval-function are Step Functions options"
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n"
     "  recoverctl export runbooks/db-failover.yaml --to argo -o failover.yaml\n\n"
     "  recoverctl export runbooks/db-failover.yaml --to argo --template --image postgres:16\n\n"

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.errors import RecoverctlError
 
 
@@ -21,7 +21,7 @@ class GraphFormat(StrEnum):
     svg = "svg"
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl graph runbooks/db-failover.yaml > failover.mmd\n\n"
     "  recoverctl graph runbooks/db-failover.yaml --format svg > failover.svg   # needs Graphviz",
 )

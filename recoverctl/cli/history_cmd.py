@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ FormatOption = Annotated[
 ]
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl runs\n\n  recoverctl runs --runbook db-failover --limit 5"
 )
 @reports_errors
@@ -56,14 +56,14 @@ def runs(
     console.print(runs_table(rows, console.width))
 
 
-@app.command(epilog="Example:\n\n  recoverctl show 20261124T031500Z-5f2c1a")
+@command(epilog="Example:\n\n  recoverctl show 20261124T031500Z-5f2c1a")
 @reports_errors
 def show(
     run_id: Annotated[str, typer.Argument(help="The run id (a unique prefix is enough).")],
     state_dir: StateDirOption = None,
 ) -> None:
     """Re-render a finished or interrupted run from its journal, as the live view showed it."""
-    from recoverctl.cli.run_cmd import undo_command
+    from recoverctl.cli.session import undo_command
     from recoverctl.present.console import stdout_console
     from recoverctl.present.live_view import LiveView
     from recoverctl.present.summary import print_summary
@@ -91,7 +91,7 @@ class ReportFormat(StrEnum):
     prometheus = "prometheus"
 
 
-@app.command(
+@command(
     epilog="Example:\n\n  recoverctl report 20261124T031500Z-5f2c1a --format markdown > postmortem.md"
 )
 @reports_errors
@@ -118,7 +118,7 @@ def report(
         sys.stdout.write(reports.prometheus_text(loaded.plan, state))
 
 
-@app.command(epilog="Examples:\n\n  recoverctl stats\n\n  recoverctl stats db-failover")
+@command(epilog="Examples:\n\n  recoverctl stats\n\n  recoverctl stats db-failover")
 @reports_errors
 def stats(
     runbook: Annotated[str | None, typer.Argument(help="Only this runbook (by name).")] = None,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.discover import RunbooksOnlyOption
 from recoverctl.exitcodes import ExitCode
 from recoverctl.model.source import Severity
@@ -28,7 +28,7 @@ class FailOn(StrEnum):
     info = "info"
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl lint runbooks/\n\n"
     "  recoverctl lint runbooks/ --format sarif > lint.sarif\n\n"
     "  recoverctl lint --explain RC201\n\n"

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.model.masking import MASK
 
 
@@ -30,7 +30,7 @@ ParamsFileOption = Annotated[
 ]
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl plan runbooks/db-failover.yaml -p primary=db-1\n\n"
     "  recoverctl plan runbooks/demo.yaml --format json | jq .worst_case_seconds",
 )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
@@ -18,7 +18,7 @@ from recoverctl.model.masking import MASK
 StepsOption = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl resume 20261124T031500Z-5f2c1a\n\n"
     "  recoverctl resume 20261124T031500Z --mark-done promote --reason 'promoted by hand'\n\n"
     "  recoverctl resume 20261124T031500Z --from verify",
@@ -57,7 +57,7 @@ def resume(
     state_dir: StateDirOption = None,
 ) -> None:
     """Continue an interrupted or failed run: completed steps are never run again."""
-    from recoverctl.cli.run_cmd import RunSettings, execute
+    from recoverctl.cli.session import RunSettings, execute
     from recoverctl.engine.events import OperatorOverride
     from recoverctl.engine.runner import Engine, RunOptions
 
@@ -121,7 +121,7 @@ def resume(
     raise typer.Exit(code)
 
 
-@app.command(epilog="Example:\n\n  recoverctl rollback 20261124T031500Z-5f2c1a")
+@command(epilog="Example:\n\n  recoverctl rollback 20261124T031500Z-5f2c1a")
 @reports_errors
 def rollback(
     run_id: Annotated[str, typer.Argument(help="The stopped run to undo.")],
@@ -145,7 +145,7 @@ def rollback(
     compensation waits at the approval gate the step was behind in the run.
     """
     from recoverctl.cli.approvals import operator
-    from recoverctl.cli.run_cmd import RunSettings, execute
+    from recoverctl.cli.session import RunSettings, execute
     from recoverctl.engine.runner import RunOptions
 
     run, journal, plan, params, state, lock = _stopped_run(

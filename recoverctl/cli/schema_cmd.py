@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl schema > runbook.schema.json\n\n"
     "  recoverctl schema -o schemas/runbook.schema.json   # into your runbooks repository\n\n"
     "Then start each runbook with the modeline (the path relative to the runbook):\n\n"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.errors import RecoverctlError
 from recoverctl.exitcodes import ExitCode
 
@@ -24,7 +24,7 @@ class CoverageFormat(StrEnum):
     json = "json"
 
 
-@app.command(
+@command(
     name="test",
     epilog="Examples:\n\n  recoverctl test runbooks/\n\n"
     "  recoverctl test runbooks/ --coverage --fail-under 100 --junit scenarios.xml\n\n"

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from recoverctl.cli.app import app, reports_errors
+from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.discover import RunbooksOnlyOption
 from recoverctl.exitcodes import ExitCode
 
 
-@app.command(
+@command(
     epilog="Examples:\n\n  recoverctl validate runbooks/db-failover.yaml\n\n"
     "  recoverctl validate runbooks/      # every *.yaml under the folder",
 )
