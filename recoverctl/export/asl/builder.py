@@ -1,0 +1,152 @@
+"""The state machine being built: its states, the variables steps write, how to read them.
+
+Every part of the export (structure, actions, tasks, the machine's frame) adds
+states through one `Builder`: it keeps state names unique, knows in which
+Parallel branch each step's result variable lives, and turns runbook
+templates and conditions into JSONata (a lost feature is reported, never
+dropped silently).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from recoverctl.compile.plan import Plan
+from recoverctl.export.asl.names import Options, Scope, literal, state_name, var
+from recoverctl.export.common import (
+    Findings,
+    References,
+    all_steps,
+    condition,
+    join_parts,
+)
+from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
+from recoverctl.model.runbook import (
+    CallAction,
+    Expression,
+    Group,
+    Step,
+    Text,
+    walk,
+)
+
+
+class Builder:
+    def __init__(self, plan: Plan, findings: Findings, options: Options) -> None:
+        self.plan, self.findings, self.options = plan, findings, options
+        self.runbook = plan.runbook
+        self.steps = all_steps(self.runbook)
+        self.chains: dict[str, tuple[str, ...]] = {}
+        self.index_chains(self.runbook.steps, ())
+        self.index_chains(self.runbook.finally_steps, ())
+        self.top = self.scope({}, ())
+        self.names: set[str] = set()
+        """Every state name used so far: ASL wants them unique across the whole machine."""
+        self.rescues: dict[str, str] = {}
+        """Step id → the entry of its rescue steps (emitted once, however many ways lead there)."""
+
+    def index_chains(self, steps: tuple[Step, ...], chain: tuple[str, ...]) -> None:
+        """Which Parallel groups (outermost first) each step runs inside."""
+        for step in steps:
+            self.chains[step.id] = chain
+            inner = chain
+            if isinstance(step.body, Group) and step.body.parallel:
+                inner = (*chain, step.id)
+            self.index_chains(step.children(), inner)
+            for extra in (*step.rescue, step.skip_if):
+                if isinstance(extra, Step):
+                    self.chains[extra.id] = chain
+                    self.index_chains(extra.children(), chain)
+            if step.rollback is not None:  # compensations run in the top-level chain
+                self.index_chains((step.rollback,), ())
+
+    def scope(self, states: dict[str, Any], chain: tuple[str, ...]) -> Scope:
+        def step_field(step: Step, name: str, rest: tuple[str, ...]) -> str:
+            if not step.is_action or isinstance(step.body, CallAction):
+                raise Untranslatable(f"the result of group '{step.id}' is not recorded")
+            return ".".join((self.result(step.id, chain), name, *rest))
+
+        refs = References(
+            JSONATA,
+            self.steps,
+            param=lambda name: f"$params.{name}",
+            step_field=step_field,
+            run={
+                "id": "$states.context.Execution.Name",
+                "name": json.dumps(self.runbook.name),
+                "status": "$run_status",
+            },
+            stored_outputs=True,
+        )
+        return Scope(states, chain, refs)
+
+    def result(self, step_id: str, reader: tuple[str, ...]) -> str:
+        """Where a step's result lives, seen from a reader inside the groups `reader`."""
+        chain = self.chains.get(step_id, ())
+        common = 0
+        while common < min(len(chain), len(reader)) and chain[common] == reader[common]:
+            common += 1
+        if common == len(chain):
+            return f"$s_{var(step_id)}"
+        return f"$g_{var(chain[common])}.s_{var(step_id)}"
+
+    def add(self, states: dict[str, Any], name: str, state: dict[str, Any]) -> str:
+        name = state_name(name)
+        if name in self.names:
+            raise Untranslatable(f"two states would be named '{name}'")
+        if len(name) > 80:
+            raise Untranslatable(f"the state name '{name}' is longer than 80 characters")
+        self.names.add(name)
+        states[name] = state
+        return name
+
+    def records(self, step: Step, status: str) -> dict[str, Any]:
+        """The same result for a step and every action inside it (skipped, unchanged...)."""
+        ok = status in ("succeeded", "unchanged")
+        return {
+            f"s_{var(s.id)}": {"status": status, "ok": ok, "outputs": {}}
+            for s in walk((step,))
+            if s.is_action and self.chains.get(s.id) == self.chains.get(step.id)
+        }
+
+    def condition(self, step: Step, expr: Expression, scope: Scope) -> str:
+        return "{% " + self.boolean(step, expr, scope) + " %}"
+
+    def boolean(self, step: Step, expr: Expression, scope: Scope) -> str:
+        try:
+            return condition(expr.source, scope.refs, JSONATA)
+        except Untranslatable as exc:
+            self.findings.lost(step, f"the condition '{expr.source}'", str(exc))
+            return "true"
+
+    def parts(self, step: Step, text: Text, scope: Scope) -> list[str | Expr]:
+        try:
+            return translate_template(text.source, JSONATA, scope.refs)
+        except Untranslatable as exc:
+            self.findings.lost(step, f"the template '{text.source}'", str(exc))
+            return [text.source]
+
+    def text(self, step: Step, text: Text, scope: Scope) -> str:
+        """A template as a JSONata string expression."""
+        return join_parts(self.parts(step, text, scope), JSONATA)
+
+    def value(self, step: Step, text: Text, scope: Scope) -> str:
+        """A template as an Arguments value: plain text stays text."""
+        parts = self.parts(step, text, scope)
+        if all(isinstance(p, str) for p in parts):
+            return literal("".join(p for p in parts if isinstance(p, str)))
+        return "{% " + join_parts(parts, JSONATA) + " %}"
+
+    def shell(self, step: Step, text: Text, scope: Scope) -> tuple[str, dict[str, str]]:
+        """A shell command whose templates become quoted variables: one word, never code."""
+        values: dict[str, str] = {}
+        out = []
+        for part in self.parts(step, text, scope):
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                name = f"RC_VALUE_{len(values) + 1}"
+                values[name] = "{% " + join_parts([part], JSONATA) + " %}"
+                out.append(f'"${{{name}}}"')
+        return literal("".join(out)), values

@@ -1,0 +1,215 @@
+"""The machine's frame: params in, the steps, the compensation chain, `finally`, the end states."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from recoverctl.compile.plan import Plan
+from recoverctl.export.asl.builder import Builder
+from recoverctl.export.asl.names import Options, Route, reachable, state_name
+from recoverctl.export.asl.structure import Structure
+from recoverctl.export.common import (
+    Findings,
+    whole_seconds,
+)
+from recoverctl.export.options import DEFAULT_FUNCTION, LAMBDA_INVOKE
+
+
+def to_asl(
+    plan: Plan,
+    findings: Findings,
+    *,
+    resource: str = LAMBDA_INVOKE,
+    function: str = DEFAULT_FUNCTION,
+    approval_function: str | None = None,
+) -> dict[str, Any]:
+    """The state machine definition; lost features are reported to `findings`."""
+    return _Machine(
+        Builder(plan, findings, Options(resource, function, approval_function))
+    ).machine()
+
+
+class _Machine:
+    def __init__(self, builder: Builder) -> None:
+        self.b = builder
+        self.structure = Structure(builder)
+
+    def machine(self) -> dict[str, Any]:
+        rb = self.b.runbook
+        states = self.b.top.states
+        end = self._end_states()
+        finally_entry = self._finally(end)
+        self.b.add(
+            states,
+            "Run-succeeded",
+            {"Type": "Pass", "Assign": {"run_status": "succeeded"}, "Next": finally_entry},
+        )
+        self.b.add(
+            states,
+            "Stop",
+            {"Type": "Pass", "Assign": {"run_status": "failed"}, "Next": finally_entry},
+        )
+        rollback_entry = self._rollback_chain(finally_entry)
+        first = self.structure.sequence(
+            rb.steps, "Run-succeeded", Route(rollback_entry, "Stop"), self.b.top
+        )
+        start = self._start(first)
+        machine: dict[str, Any] = {
+            "Comment": f"recoverctl runbook {rb.name} (plan {self.b.plan.hash[:12]})",
+            "QueryLanguage": "JSONata",
+            "StartAt": start,
+            "States": states,
+        }
+        if rb.timeout is not None:
+            machine["TimeoutSeconds"] = whole_seconds(
+                None, self.b.findings, "timeout", rb.timeout, at=("timeout",)
+            )
+            self.b.findings.lost(
+                None,
+                "the run timeout's rollback",
+                "Step Functions ends a timed-out execution without running the compensations",
+                ("timeout",),
+            )
+        if rb.concurrency is not None and rb.concurrency < self.b.plan.max_width:
+            self.b.findings.lost(
+                None,
+                f"concurrency: {rb.concurrency}",
+                "Parallel states run every branch at once",
+                ("concurrency",),
+            )
+        # states read in document order: start first
+        return {**machine, "States": reachable({start: states.pop(start), **states}, start)}
+
+    def _start(self, first: str) -> str:
+        defaults = {p.name: p.default for p in self.b.runbook.params if p.default is not None}
+        for param in self.b.runbook.params:
+            if param.secret:
+                self.b.findings.lost(
+                    None,
+                    f"secret param '{param.name}'",
+                    "execution input and variables are visible in the execution history",
+                    ("params", param.name),
+                )
+            if param.env:
+                self.b.findings.lost(
+                    None,
+                    f"param '{param.name}' read from ${param.env}",
+                    "an execution has no operator shell; pass it in the input's `params`",
+                    ("params", param.name, "env"),
+                )
+        checks = []
+        for param in self.b.runbook.params:
+            ref = f"$params.{param.name}"
+            if param.required and param.default is None:
+                checks.append(f"$exists({ref})")
+            if param.choices:
+                allowed = json.dumps(list(param.choices))
+                checks.append(f"($not($exists({ref})) or {ref} in {allowed})")
+        nxt = first
+        if checks:
+            self.b.add(
+                self.b.top.states,
+                "Check-params",
+                {
+                    "Type": "Choice",
+                    "Choices": [{"Condition": "{% " + " and ".join(checks) + " %}", "Next": first}],
+                    "Default": "Bad-params",
+                },
+            )
+            self.b.add(
+                self.b.top.states,
+                "Bad-params",
+                {
+                    "Type": "Fail",
+                    "Error": "Recoverctl.BadParams",
+                    "Cause": "a required param is missing or a param is not one of its choices",
+                },
+            )
+            nxt = "Check-params"
+        self.b.add(
+            self.b.top.states,
+            "Start",
+            {
+                "Type": "Pass",
+                "Assign": {
+                    "params": "{% $merge([" + json.dumps(defaults) + ", $states.input.params]) %}",
+                    "run_status": "running",
+                },
+                "Next": nxt,
+            },
+        )
+        return "Start"
+
+    def _end_states(self) -> str:
+        states = self.b.top.states
+        self.b.add(
+            states,
+            "End",
+            {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": '{% $run_status = "succeeded" %}', "Next": "Succeeded"},
+                    {"Condition": '{% $run_status = "rolled_back" %}', "Next": "Rolled-back"},
+                    {
+                        "Condition": '{% $run_status = "rollback_failed" %}',
+                        "Next": "Rollback-failed",
+                    },
+                ],
+                "Default": "Failed",
+            },
+        )
+        self.b.add(states, "Succeeded", {"Type": "Succeed"})
+        cause = "{% $exists($failure) ? $string($failure) : 'the run failed' %}"
+        for name, error in (
+            ("Rolled-back", "Recoverctl.RolledBack"),
+            ("Rollback-failed", "Recoverctl.RollbackFailed"),
+            ("Failed", "Recoverctl.Failed"),
+        ):
+            self.b.add(states, name, {"Type": "Fail", "Error": error, "Cause": cause})
+        return "End"
+
+    def _finally(self, end: str) -> str:
+        nxt = end
+        for step in reversed(self.b.runbook.finally_steps):
+            # a failed finally step is reported and the next one still runs
+            nxt = self.structure.step(step, nxt, Route(nxt, nxt), self.b.top)
+        return nxt
+
+    def _rollback_chain(self, after: str) -> str:
+        states = self.b.top.states
+        nxt = after
+        for sid in reversed(self.b.plan.rollback_order):
+            step = self.b.steps[sid]
+            if step.rollback is None:
+                continue
+            if not step.is_action:
+                self.b.findings.lost(
+                    step, "the rollback of a group", "only action steps are undone"
+                )
+                continue
+            failed = f"{state_name(step.rollback.id)}-failed"
+            self.b.add(
+                states,
+                failed,
+                {"Type": "Pass", "Assign": {"run_status": "rollback_failed"}, "Next": nxt},
+            )
+            undo = self.structure.step(step.rollback, nxt, Route(failed, failed), self.b.top)
+            ask = f"undo-{state_name(sid)}"
+            done = f'{self.b.result(sid, ())}.status = "succeeded"'
+            self.b.add(
+                states,
+                ask,
+                {
+                    "Type": "Choice",
+                    "Choices": [{"Condition": "{% " + done + " %}", "Next": undo}],
+                    "Default": nxt,
+                },
+            )
+            nxt = ask
+        self.b.add(
+            states,
+            "Roll-back",
+            {"Type": "Pass", "Assign": {"run_status": "rolled_back"}, "Next": nxt},
+        )
+        return "Roll-back"

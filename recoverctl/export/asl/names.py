@@ -1,0 +1,78 @@
+"""Names and small values of the ASL export: state names, variables, routes, scopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from recoverctl.export.common import (
+    References,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a failure goes in the current scope: to roll back, or to stop without."""
+
+    rollback: str
+    abort: str
+
+
+@dataclass(slots=True)
+class Scope:
+    """The states of the whole machine or of one Parallel branch, and the groups around it."""
+
+    states: dict[str, Any]
+    chain: tuple[str, ...]
+    refs: References
+
+
+@dataclass(slots=True)
+class Options:
+    resource: str
+    function: str
+    approval_function: str | None
+
+
+FailTo = Callable[[], str]
+"""The state a failure goes to (rescue, onwards, rollback or stop), made only when used."""
+
+
+def state_name(step_id: str) -> str:
+    """A state's name from a step id: generated ids (`x.rollback`) lose the dot, so every
+    name keeps to the characters CloudWatch logging accepts (letters, digits, - and _)."""
+    return step_id.replace(".", "-")
+
+
+def var(step_id: str) -> str:
+    """A step id as a variable name (`x.rollback` → `x__rollback`)."""
+    return step_id.replace(".", "__")
+
+
+def literal(text: str) -> str:
+    """Plain text as an Arguments value; text a single-line JSONata-unaware reader would
+    misread (several lines, empty, or starting like an expression) goes in as a JSONata
+    string literal, which means exactly the same text."""
+    if not text or "\n" in text or "\r" in text or text.startswith("{%"):
+        return "{% " + json.dumps(text) + " %}"
+    return text
+
+
+def reachable(states: dict[str, Any], start: str) -> dict[str, Any]:
+    """Only the states a run can reach: failure exits are emitted for every step, used by few."""
+    order: list[str] = []
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in order:
+            continue
+        order.append(name)
+        state = states[name]
+        # visited in reading order: the happy path first, failure handling last
+        todo += [rule["Next"] for rule in reversed(state.get("Catch", []))]
+        todo += [t for t in (state.get("Default"),) if t]
+        todo += [rule["Next"] for rule in reversed(state.get("Choices", []))]
+        todo += [t for t in (state.get("Next"),) if t]
+    return {name: states[name] for name in order}

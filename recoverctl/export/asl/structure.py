@@ -1,0 +1,245 @@
+"""The structure walk: sequences, `when` and `skip_if`, Parallel groups, Choice branches.
+
+Built back to front: each step is given the state that follows it (`nxt`)
+and returns its entry state. A Parallel branch hands its results out as its
+output and ends with a marker when it stopped, which the state after the
+Parallel routes on (a failing branch must not lose what its siblings did).
+"""
+
+from __future__ import annotations
+
+from recoverctl.export.asl.actions import Actions
+from recoverctl.export.asl.builder import Builder
+from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
+from recoverctl.export.asl.tasks import Tasks
+from recoverctl.export.expressions import Untranslatable
+from recoverctl.model.runbook import (
+    Branch,
+    CallAction,
+    Expression,
+    Group,
+    OnFailure,
+    Step,
+    walk,
+)
+
+
+class Structure:
+    def __init__(self, builder: Builder) -> None:
+        self.b = builder
+        self.tasks = Tasks(builder)
+        self.actions = Actions(builder, self.tasks)
+
+    def sequence(self, steps: tuple[Step, ...], nxt: str, route: Route, scope: Scope) -> str:
+        for step in reversed(steps):
+            nxt = self.step(step, nxt, route, scope)
+        return nxt
+
+    def step(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:
+        try:
+            return self._emit(step, nxt, route, scope)
+        except Untranslatable as exc:
+            exc.step = exc.step or step  # the innermost step names the place
+            raise
+
+    def _emit(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:
+        body = step.body
+        if isinstance(body, Group):
+            entry = self._group(step, body, nxt, route, scope)
+        elif isinstance(body, Branch):
+            entry = self._branch(step, body, nxt, route, scope)
+        elif isinstance(body, CallAction):
+            self.b.findings.lost(step, "`call`", "sub-runbooks are not exported; inline the steps")
+            return nxt
+        else:
+            entry = self.actions.action(
+                step, nxt, lambda: self.failure_target(step, nxt, route, scope), scope
+            )
+        entry = self._guard(step, entry, nxt, route, scope)
+        if step.when is not None:
+            skipped = f"{state_name(step.id)}-skipped"
+            self.b.add(
+                scope.states,
+                skipped,
+                {"Type": "Pass", "Assign": self.b.records(step, "skipped"), "Next": nxt},
+            )
+            ask = f"{state_name(step.id)}-when"
+            self.b.add(
+                scope.states,
+                ask,
+                {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Condition": self.b.condition(step, step.when, scope), "Next": entry}
+                    ],
+                    "Default": skipped,
+                },
+            )
+            entry = ask
+        return entry
+
+    def _guard(self, step: Step, entry: str, nxt: str, route: Route, scope: Scope) -> str:
+        """skip_if: an expression (Choice) or a check (Task); when it holds the step is unchanged."""
+        guard = step.skip_if
+        if guard is None:
+            return entry
+        unchanged = f"{state_name(step.id)}-unchanged"
+        self.b.add(
+            scope.states,
+            unchanged,
+            {"Type": "Pass", "Assign": self.b.records(step, "unchanged"), "Next": nxt},
+        )
+        if isinstance(guard, Expression):
+            ask = f"{state_name(step.id)}-done-already"
+            self.b.add(
+                scope.states,
+                ask,
+                {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Condition": self.b.condition(step, guard, scope), "Next": unchanged}
+                    ],
+                    "Default": entry,
+                },
+            )
+            return ask
+        failed = self.failure_target(step, nxt, route, scope)
+        task = self.tasks.runner_task(guard, scope)
+        task["Next"] = unchanged
+        task["Catch"] = [
+            # a check that timed out cannot tell whether the work is done: the step fails
+            {"ErrorEquals": ["States.Timeout"], "Next": failed},
+            {"ErrorEquals": ["States.ALL"], "Next": entry},
+        ]
+        return self.b.add(scope.states, guard.id, task)
+
+    def _group(self, step: Step, body: Group, nxt: str, route: Route, scope: Scope) -> str:
+        if step.timeout_explicit and step.timeout is not None:
+            self.b.findings.lost(
+                step, "a group timeout", "Step Functions times out states, not groups"
+            )
+        if step.rescue:
+            self.b.findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
+        if not body.parallel:
+            return self.sequence(body.steps, nxt, route, scope)
+        if body.max_parallel is not None and body.max_parallel < len(body.steps):
+            self.b.findings.lost(
+                step,
+                f"max_parallel: {body.max_parallel}",
+                "a Parallel state runs every branch at once",
+            )
+        self._check_locks(step, body)
+        chain = (*scope.chain, step.id)
+        branches = []
+        for child in body.steps:
+            inner = self.b.scope({}, chain)
+            results = self._branch_results(child, chain)
+            done, stop_rb, stop_ab = (
+                f"{state_name(child.id)}-branch-done",
+                f"{state_name(child.id)}-branch-stopped-to-roll-back",
+                f"{state_name(child.id)}-branch-stopped",
+            )
+            for name, marker in ((done, None), (stop_rb, "rollback"), (stop_ab, "abort")):
+                output = (
+                    results
+                    if marker is None
+                    else f'$merge([{results}, {{"rc_failed": "{marker}"}}])'
+                )
+                try:
+                    self.b.add(
+                        inner.states,
+                        name,
+                        {"Type": "Pass", "Output": "{% " + output + " %}", "End": True},
+                    )
+                except Untranslatable as exc:
+                    raise Untranslatable(str(exc), child) from None  # named after the member
+            start = self.step(child, done, Route(stop_rb, stop_ab), inner)
+            ordered = {start: inner.states.pop(start), **inner.states}
+            branches.append({"StartAt": start, "States": reachable(ordered, start)})
+        check = f"{state_name(step.id)}-failed"
+        group_var = f"$g_{var(step.id)}"
+        self.b.add(
+            scope.states,
+            check,
+            {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Condition": f'{{% {group_var}.rc_failed = "rollback" %}}',
+                        "Next": route.rollback,
+                    },
+                    {"Condition": f'{{% {group_var}.rc_failed = "abort" %}}', "Next": route.abort},
+                ],
+                "Default": nxt,
+            },
+        )
+        return self.b.add(
+            scope.states,
+            step.id,
+            {
+                "Type": "Parallel",
+                "Branches": branches,
+                "Assign": {f"g_{var(step.id)}": "{% $merge($states.result) %}"},
+                "Next": check,
+            },
+        )
+
+    def _branch_results(self, child: Step, chain: tuple[str, ...]) -> str:
+        """A branch's output: the results of every action step in it, by variable name."""
+        pairs = [
+            f'"s_{var(s.id)}": {self.b.result(s.id, chain)}'
+            for s in walk((child,))
+            if s.is_action
+            and not isinstance(s.body, CallAction)
+            and self.b.chains[s.id][: len(chain)] == chain
+        ]
+        return "{" + ", ".join(pairs) + "}"
+
+    def _check_locks(self, step: Step, body: Group) -> None:
+        """Locks only matter between steps that can run at once: siblings of a Parallel state."""
+        seen: dict[str, str] = {}
+        for child in body.steps:
+            for lock in {lock for s in walk((child,)) for lock in s.locks}:
+                if lock in seen:
+                    self.b.findings.lost(
+                        step,
+                        f"lock '{lock}'",
+                        f"'{seen[lock]}' and '{child.id}' would run at once: Step Functions has no locks",
+                    )
+                seen.setdefault(lock, child.id)
+
+    def _branch(self, step: Step, body: Branch, nxt: str, route: Route, scope: Scope) -> str:
+        choices = []
+        default = nxt
+        for case in body.cases:
+            entry = self.sequence(case.steps, nxt, route, scope)
+            if case.when is None:
+                default = entry
+            else:
+                choices.append(
+                    {"Condition": self.b.condition(step, case.when, scope), "Next": entry}
+                )
+        if not choices:
+            return default
+        return self.b.add(
+            scope.states, step.id, {"Type": "Choice", "Choices": choices, "Default": default}
+        )
+
+    def failure_target(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:
+        """Rescue steps first; then on, to the compensations, or to the end, by on_failure."""
+        if step.on_failure is OnFailure.CONTINUE:
+            after = nxt
+        elif step.on_failure is OnFailure.ROLLBACK:
+            after = route.rollback
+        else:
+            after = route.abort
+        if not step.rescue:
+            return after
+        if step.id not in self.b.rescues:
+            rescued = self.b.add(
+                scope.states, f"{state_name(step.id)}-rescued", {"Type": "Pass", "Next": nxt}
+            )
+            self.b.rescues[step.id] = self.sequence(
+                step.rescue, rescued, Route(after, after), scope
+            )
+        return self.b.rescues[step.id]

@@ -1,0 +1,196 @@
+"""Task states on the command runner: the payload it receives, retries, and the catch.
+
+The runner's contract (input and output) is in docs/export.md; a step's
+success is recorded from the runner's result, a failure is caught and sent
+where the step's failure policy says (the caller decides where: `target`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from recoverctl.export.asl.builder import Builder
+from recoverctl.export.asl.names import Scope, var
+from recoverctl.export.common import (
+    join_parts,
+    whole_seconds,
+)
+from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
+from recoverctl.export.options import LAMBDA_INVOKE
+from recoverctl.model.runbook import (
+    Backoff,
+    HttpAction,
+    RunAction,
+    Step,
+    WaitForAction,
+)
+
+
+class Tasks:
+    def __init__(self, builder: Builder) -> None:
+        self.b = builder
+
+    def runner_task(self, step: Step, scope: Scope) -> dict[str, Any]:
+        payload = self.payload(step, scope)
+        resource = self.b.options.resource.replace("{kind}", step.kind).replace("{step}", step.id)
+        arguments: dict[str, Any] = payload
+        if resource == LAMBDA_INVOKE:
+            arguments = {"FunctionName": self.b.options.function, "Payload": payload}
+        task: dict[str, Any] = {"Type": "Task", "Resource": resource, "Arguments": arguments}
+        if step.timeout is not None:
+            task["TimeoutSeconds"] = whole_seconds(step, self.b.findings, "timeout", step.timeout)
+        return task
+
+    def runner_result(self) -> str:
+        return (
+            "$states.result.Payload"
+            if self.b.options.resource == LAMBDA_INVOKE
+            else "$states.result"
+        )
+
+    def payload(self, step: Step, scope: Scope) -> dict[str, Any]:
+        """What the command runner receives: the action with its templates evaluated."""
+        body = step.body
+        env = {k: self.b.value(step, v, scope) for k, v in (*self.b.runbook.env, *step.env)}
+        payload: dict[str, Any] = {"step": step.id, "kind": step.kind}
+        if isinstance(body, WaitForAction):
+            body = body.check
+            payload["kind"] = body.kind
+        if isinstance(body, RunAction):
+            payload["shell"] = body.shell
+            if body.shell:
+                source, values = self.b.shell(step, body.command[0], scope)
+                payload["command"] = [source]
+                env.update(values)
+            else:
+                payload["command"] = [self.b.value(step, part, scope) for part in body.command]
+        elif isinstance(body, HttpAction):
+            payload.update(self.http(step, body, scope))
+        if env:
+            payload["env"] = env
+        if step.cwd is not None:
+            payload["cwd"] = self.b.value(step, step.cwd, scope)
+        if step.timeout is not None:
+            payload["timeout"] = step.timeout
+        return payload
+
+    def http(self, step: Step, body: HttpAction, scope: Scope) -> dict[str, Any]:
+        expect = body.expect
+        http: dict[str, Any] = {
+            "method": body.method,
+            "url": self.b.value(step, body.url, scope),
+            "headers": {k: self.b.value(step, v, scope) for k, v in body.headers},
+            "verify": body.verify,
+            "follow_redirects": body.follow_redirects,
+            "expect": {
+                "status": list(expect.statuses)
+                if expect.statuses is not None
+                else list(expect.status_range or (200, 299)),
+                "status_is_range": expect.statuses is None,
+            },
+        }
+        if body.body is not None:
+            http["body"] = self.b.value(step, body.body, scope)
+        elif body.json is not None:
+            http["json"] = body.json
+        if body.timeout is not None:
+            http["request_timeout"] = body.timeout
+        if expect.body is not None:
+            http["expect"]["body"] = expect.body
+        if expect.json:
+            http["expect"]["json"] = dict(expect.json)
+        return http
+
+    def success_record(self, step: Step, result: str, scope: Scope) -> str:
+        outputs = []
+        local = scope.refs.with_local(stdout=f"{result}.stdout", exit_code=f"{result}.exit_code")
+        for output in step.outputs:
+            try:
+                parts = translate_template(output.template.source, JSONATA, local)
+            except Untranslatable as exc:
+                self.b.findings.lost(step, f"output '{output.name}'", str(exc))
+                continue
+            if len(parts) == 1 and isinstance(parts[0], Expr):
+                value = parts[0].code  # a lone expression keeps its type, as in a run
+            else:
+                value = join_parts(parts, JSONATA)
+            outputs.append(f"{json.dumps(output.name)}: {value}")
+        return (
+            '{"status": "succeeded", "ok": true, '
+            f'"exit_code": {result}.exit_code, "stdout": {result}.stdout, '
+            '"outputs": {' + ", ".join(outputs) + "}}"
+        )
+
+    def catch(self, step: Step, target: str) -> dict[str, Any]:
+        status = '$states.errorOutput.Error = "States.Timeout" ? "timed_out" : "failed"'
+        record = '{"status": ' + status + ', "ok": false, "error": $states.errorOutput.Cause}'
+        failure = '{"step": ' + json.dumps(step.id) + ', "error": $states.errorOutput.Cause}'
+        return {
+            "ErrorEquals": ["States.ALL"],
+            "Assign": {
+                f"s_{var(step.id)}": "{% " + record + " %}",
+                "failure": "{% " + failure + " %}",
+            },
+            "Next": target,
+        }
+
+    def retry(self, step: Step) -> list[dict[str, Any]]:
+        retry = step.retry
+        if retry.attempts <= 1:
+            return []
+        errors = ["States.ALL"]
+        if retry.when is not None:
+            codes = exit_codes(retry.when.source)
+            if codes is None:
+                self.b.findings.lost(
+                    step,
+                    f"retry.when '{retry.when.source}'",
+                    "Step Functions retries by error name; only `exit_code == N` conditions map "
+                    "to the runner's Recoverctl.ExitCode.N errors; retried on every failure",
+                )
+            else:
+                errors = [f"Recoverctl.ExitCode.{code}" for code in codes]
+        rule: dict[str, Any] = {
+            "ErrorEquals": errors,
+            "IntervalSeconds": whole_seconds(step, self.b.findings, "retry delay", retry.delay),
+            "MaxAttempts": retry.attempts - 1,
+            "BackoffRate": float(retry.factor) if retry.backoff is Backoff.EXPONENTIAL else 1.0,
+        }
+        if retry.max_delay is not None:
+            rule["MaxDelaySeconds"] = whole_seconds(
+                step, self.b.findings, "retry max_delay", retry.max_delay
+            )
+        if retry.jitter:
+            rule["JitterStrategy"] = "FULL"
+            self.b.findings.lost(
+                step,
+                "retry jitter",
+                "Step Functions' FULL jitter waits 0-100% of the delay; recoverctl waits 50-100%",
+            )
+        return [rule]
+
+
+def exit_codes(source: str) -> list[int] | None:
+    """`exit_code == 75 or exit_code == 111` → [75, 111]; anything else → None."""
+    from jinja2 import nodes
+
+    from recoverctl.expr.references import parse_expression
+
+    def codes(node: nodes.Node) -> list[int] | None:
+        if isinstance(node, nodes.Or):
+            left, right = codes(node.left), codes(node.right)
+            return None if left is None or right is None else left + right
+        if (
+            isinstance(node, nodes.Compare)
+            and isinstance(node.expr, nodes.Name)
+            and node.expr.name == "exit_code"
+            and len(node.ops) == 1
+            and node.ops[0].op == "eq"
+            and isinstance(node.ops[0].expr, nodes.Const)
+            and isinstance(node.ops[0].expr.value, int)
+        ):
+            return [node.ops[0].expr.value]
+        return None
+
+    return codes(parse_expression(source))
