@@ -1,0 +1,184 @@
+"""The DAG walk: sequences chain `depends`, parallel groups fan out, branch cases guard by `when`.
+
+One DAG holds the whole main flow, so every condition can read any earlier
+step as `tasks['name']`; a step's exits are the `depends` terms that follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from recoverctl.export.argo.context import Context, accepts, done
+from recoverctl.export.argo.templates import Templates
+from recoverctl.export.common import (
+    References,
+    argo_task_name,
+)
+from recoverctl.export.expressions import Untranslatable
+from recoverctl.model.runbook import (
+    Branch,
+    CallAction,
+    Expression,
+    Group,
+    OnFailure,
+    Step,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dag:
+    """A DAG template being filled: its tasks, and how its conditions read names."""
+
+    tasks: list[dict[str, Any]]
+    refs: References
+
+
+class DagBuilder:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.templates_ = Templates(ctx)
+
+    def sequence(
+        self,
+        steps: tuple[Step, ...],
+        after: list[str],
+        when: list[str],
+        dag: Dag,
+    ) -> list[str]:
+        for step in steps:
+            after = self.step(step, after, when, dag)
+        return after
+
+    def step(
+        self,
+        step: Step,
+        after: list[str],
+        when: list[str],
+        dag: Dag,
+    ) -> list[str]:
+        """Emit `step`'s tasks after `after` (depends terms); returns the terms that follow it."""
+        when = list(when)
+        if step.when is not None:
+            when.append(self.ctx.condition(step, step.when, dag.refs))
+        if isinstance(step.skip_if, Expression):
+            when.append(f"!({self.ctx.condition(step, step.skip_if, dag.refs)})")
+        elif isinstance(step.skip_if, Step):
+            guard = self.task(step.skip_if, after, when, dag, continue_on_failure=True)
+            after = [done(guard)]
+            when.append(f"tasks['{guard}'].status != 'Succeeded'")
+        body = step.body
+        if isinstance(body, Group):
+            return self._group(step, body, after, when, dag)
+        if isinstance(body, Branch):
+            return self._branch(step, body, after, when, dag)
+        if isinstance(body, CallAction):
+            self.ctx.findings.lost(
+                step, "`call`", "sub-runbooks are not exported; inline the steps"
+            )
+            return after
+        continues = step.on_failure is OnFailure.CONTINUE or bool(step.rescue)
+        name = self.task(step, after, when, dag, continue_on_failure=continues)
+        exits = [accepts(name, step.on_failure is OnFailure.CONTINUE)]
+        if step.rescue:
+            rescued = self.sequence(step.rescue, [f"({name}.Failed || {name}.Errored)"], when, dag)
+            exits = [
+                f"({accepts(name, step.on_failure is OnFailure.CONTINUE)} || {' && '.join(rescued)})"
+            ]
+        return exits
+
+    def _group(
+        self,
+        step: Step,
+        body: Group,
+        after: list[str],
+        when: list[str],
+        dag: Dag,
+    ) -> list[str]:
+        if step.timeout_explicit and step.timeout is not None:
+            self.ctx.findings.lost(
+                step, "a group timeout", "Argo enforces deadlines per pod, not per group of tasks"
+            )
+        if step.rescue:
+            self.ctx.findings.lost(
+                step, "rescue of a group", "only action steps' rescue is exported"
+            )
+        if not body.parallel:
+            return self.sequence(body.steps, after, when, dag)
+        if body.max_parallel is not None and body.max_parallel < len(body.steps):
+            self.ctx.findings.lost(
+                step,
+                f"max_parallel: {body.max_parallel}",
+                "one DAG holds the whole run; Argo limits parallelism per template or workflow",
+            )
+        exits: list[str] = []
+        for child in body.steps:
+            exits += self.step(child, after, when, dag)
+        return exits
+
+    def _branch(
+        self,
+        step: Step,
+        body: Branch,
+        after: list[str],
+        when: list[str],
+        dag: Dag,
+    ) -> list[str]:
+        earlier: list[str] = []
+        exits: list[str] = []
+        for case in body.cases:
+            guard = [f"!({c})" for c in earlier]
+            if case.when is not None:
+                this = self.ctx.condition(step, case.when, dag.refs)
+                guard.append(this)
+                earlier.append(this)
+            case_when = [*when, " && ".join(guard)] if guard else list(when)
+            exits += self.sequence(case.steps, after, case_when, dag) if case.steps else []
+        return exits or after
+
+    def task(
+        self,
+        step: Step,
+        after: list[str],
+        when: list[str],
+        dag: Dag,
+        *,
+        continue_on_failure: bool,
+    ) -> str:
+        name = self._name(step.id)
+        task: dict[str, Any] = {"name": name, "template": name}
+        if after:
+            task["depends"] = " && ".join(after)
+        if when:
+            task["when"] = "{{=" + " && ".join(f"({w})" for w in when) + "}}"
+        if continue_on_failure:
+            task["continueOn"] = {"failed": True}
+        dag.tasks.append(task)
+        self.templates_.action_template(step, name, dag.refs)
+        return name
+
+    def _name(self, step_id: str) -> str:
+        name = argo_task_name(step_id)
+        owner = self.ctx.names.setdefault(name, step_id)
+        if owner != step_id:
+            raise Untranslatable(
+                f"steps '{owner}' and '{step_id}' both become Argo name '{name}'",
+                self.ctx.steps.get(step_id),
+            )
+        return name
+
+
+def task_field(step: Step, field: str, rest: tuple[str, ...]) -> str:
+    task = f"tasks['{argo_task_name(step.id)}']"
+    if not step.is_action or isinstance(step.body, CallAction):
+        raise Untranslatable(f"the result of group '{step.id}' is not recorded by Argo")
+    return {
+        "ok": f"({task}.status == 'Succeeded')",
+        "status": f"lower({task}.status)",
+        "exit_code": f"asInt({task}.exitCode)",
+        "stdout": f"{task}.outputs.result",
+    }[field]
+
+
+def no_results_in_exit_handler(step: Step, field: str, rest: tuple[str, ...]) -> str:
+    raise Untranslatable("Argo's exit handler cannot read step results")
