@@ -11,6 +11,7 @@ import typer
 from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.discover import RunbooksOnlyOption
 from recoverctl.exitcodes import ExitCode
+from recoverctl.model.walk import all_steps
 
 
 @command(
@@ -38,7 +39,7 @@ def validate(
             continue
         if not quiet:
             rb = checked.runbook
-            count = sum(1 for _ in rb.all_steps())
+            count = sum(1 for _ in all_steps(rb))
             sys.stdout.write(f"ok  {path}  ({rb.name}, {count} step{'s' if count != 1 else ''})\n")
     if failed:
         sys.stderr.write(f"{failed} of {len(files)} file{'s' if len(files) != 1 else ''} invalid\n")

@@ -10,6 +10,7 @@ from typing import cast
 from recoverctl.compile.plan import Case, Edge, EdgeKind, Plan, PlanNode, freeze
 from recoverctl.compile.timing import attempt_bound, schedule, with_retries
 from recoverctl.model.runbook import Branch, CallAction, Group, Runbook, Step
+from recoverctl.model.status import NodeRole
 
 PLAN_FORMAT = "recoverctl-plan/1"
 
@@ -34,10 +35,10 @@ class _Compiler:
 
     def plan(self) -> Plan:
         rb = self.runbook
-        main, main_path = self._sequence(rb.steps, None, 0, "main")
+        main, main_path = self._sequence(rb.steps, None, 0, NodeRole.MAIN)
         if rb.timeout is not None:
             main = min(main, rb.timeout)
-        final, final_path = self._sequence(rb.finally_steps, None, 0, "finally")
+        final, final_path = self._sequence(rb.finally_steps, None, 0, NodeRole.FINALLY)
         width = max([self.widths[s.id] for s in rb.steps + rb.finally_steps] or [0])
         if rb.concurrency is not None:
             width = min(width, rb.concurrency)
@@ -52,7 +53,11 @@ class _Compiler:
             max_width=width,
             rollback_order=tuple(
                 reversed(
-                    [n.id for n in self.nodes.values() if n.step.rollback and n.role == "main"]
+                    [
+                        n.id
+                        for n in self.nodes.values()
+                        if n.step.rollback and n.role is NodeRole.MAIN
+                    ]
                 )
             ),
             hash=self._hash(),
@@ -68,7 +73,7 @@ class _Compiler:
     # -- the walk ------------------------------------------------------------------
 
     def _sequence(
-        self, steps: tuple[Step, ...], parent: str | None, depth: int, role: str
+        self, steps: tuple[Step, ...], parent: str | None, depth: int, role: NodeRole
     ) -> tuple[float, tuple[str, ...]]:
         total, path = 0.0, cast(tuple[str, ...], ())
         previous: str | None = None
@@ -82,7 +87,7 @@ class _Compiler:
         return total, path
 
     def _step(
-        self, step: Step, parent: str | None, depth: int, role: str
+        self, step: Step, parent: str | None, depth: int, role: NodeRole
     ) -> tuple[float, tuple[str, ...]]:
         children: tuple[str, ...] = ()
         cases: tuple[Case, ...] = ()
@@ -103,16 +108,18 @@ class _Compiler:
         if not step.is_action and step.timeout_explicit and step.timeout is not None:
             worst = min(worst, step.timeout)  # a group's timeout bounds the whole group
         if isinstance(step.skip_if, Step):
-            guard_worst, _ = self._step(step.skip_if, step.id, depth + 1, "guard")
+            guard_worst, _ = self._step(step.skip_if, step.id, depth + 1, NodeRole.GUARD)
             self.edges.append(Edge(step.id, step.skip_if.id, EdgeKind.GUARD))
             worst += guard_worst
         if step.rescue:
-            rescue_worst, rescue_path = self._sequence(step.rescue, step.id, depth + 1, "rescue")
+            rescue_worst, rescue_path = self._sequence(
+                step.rescue, step.id, depth + 1, NodeRole.RESCUE
+            )
             self.edges.append(Edge(step.id, step.rescue[0].id, EdgeKind.RESCUE))
             worst += rescue_worst
             path += rescue_path
         if step.rollback is not None:
-            self._step(step.rollback, step.id, depth + 1, "rollback")
+            self._step(step.rollback, step.id, depth + 1, NodeRole.ROLLBACK)
             self.edges.append(Edge(step.id, step.rollback.id, EdgeKind.ROLLBACK))
         self.nodes[step.id] = PlanNode(
             id=step.id,
@@ -128,7 +135,7 @@ class _Compiler:
         return worst, path
 
     def _group(
-        self, step: Step, body: Group, depth: int, role: str
+        self, step: Step, body: Group, depth: int, role: NodeRole
     ) -> tuple[float, tuple[str, ...]]:
         if not body.parallel:
             total, path = self._sequence(body.steps, step.id, depth + 1, role)
@@ -148,7 +155,7 @@ class _Compiler:
         return makespan, results[last][1] if last >= 0 else ()
 
     def _branch(
-        self, step: Step, body: Branch, depth: int, role: str
+        self, step: Step, body: Branch, depth: int, role: NodeRole
     ) -> tuple[tuple[Case, ...], float, tuple[str, ...]]:
         cases: list[Case] = []
         worst, path, width = 0.0, cast(tuple[str, ...], ()), 0

@@ -14,6 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from recoverctl.model.runbook import Runbook, Step
+from recoverctl.model.status import NodeRole
+from recoverctl.model.walk import body_steps
 
 
 class EdgeKind(StrEnum):
@@ -58,7 +60,7 @@ class PlanNode:
 
     id: str
     step: Step
-    role: str
+    role: NodeRole
     """`main`, `finally`, `rescue`, `rollback` or `guard`: why the node exists."""
     parent: str | None
     depth: int
@@ -95,12 +97,9 @@ class Plan:
     def node(self, node_id: str) -> PlanNode:
         return self.nodes[node_id]
 
-    def walk(self, ids: tuple[str, ...] | None = None) -> Iterator[PlanNode]:
+    def walk(self) -> Iterator[PlanNode]:
         """Main and finally nodes depth-first in document order (not rescue/rollback)."""
-        for node_id in self.roots + self.finally_roots if ids is None else ids:
-            node = self.nodes[node_id]
-            yield node
-            yield from self.walk(node.children)
+        return (self.nodes[step.id] for step in body_steps(self.runbook))
 
     def resolve(self, step_id: str) -> PlanNode | None:
         """The node of a run's step id, into called runbooks (`call/inner`); None if unknown."""

@@ -191,7 +191,7 @@ class Engine:
 
     async def _main(self) -> None:
         async with asyncio.timeout(self.plan.runbook.timeout):
-            await self.scheduler.sequence(self.plan.runbook.steps)
+            await self.scheduler.run_steps(self.plan.runbook.steps)
 
     async def _wind_up(self, ending: RunEnding) -> None:
         """After the main steps: roll back if asked, then `finally` with the final status."""
@@ -316,7 +316,7 @@ class Engine:
     async def run_steps(self) -> None:
         """A sub-runbook's steps, then its finally steps (no rollback of its own)."""
         try:
-            await self.scheduler.sequence(self.plan.runbook.steps)
+            await self.scheduler.run_steps(self.plan.runbook.steps)
         finally:
             await self._finally_steps(self.plan.runbook.finally_steps)
 

@@ -23,8 +23,9 @@ from recoverctl.engine.failure import FailurePolicy
 from recoverctl.engine.services import RunAborted
 from recoverctl.expr.render import RenderError, evaluate
 from recoverctl.model.duration import format_duration
-from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step, walk_body
+from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
 from recoverctl.model.status import StepStatus
+from recoverctl.model.walk import dispatch, steps_in
 
 _FAILED = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 
@@ -32,14 +33,15 @@ _FAILED = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 class Scheduler:
     def __init__(self, services: CallHost, attempts: Attempts) -> None:
         self.services, self.attempts = services, attempts
-        self.policy = FailurePolicy(services, attempts, self.sequence)
+        self.policy = FailurePolicy(services, attempts, self.run_steps)
 
     @property
     def replaying(self) -> bool:
         """Resuming outside `finally`: what the run already did is kept, not done again."""
         return self.services.resuming and not self.services.in_finally
 
-    async def sequence(self, steps: Iterable[Step]) -> None:
+    async def run_steps(self, steps: Iterable[Step]) -> None:
+        """Steps in order; a failure that stops the run raises `RunAborted` out of here."""
         for step in steps:
             await self.step(step)
 
@@ -59,19 +61,28 @@ class Scheduler:
                 return
         if await self._already_done(step):
             return
-        body = step.body
-        if isinstance(body, Group):
-            await self._group(step, body)
-        elif isinstance(body, Branch):
-            await self._branch(step, body)
-        elif step.kind == "call":
-            await run_call(run, step, self.policy, self.attempts)
-        else:
-            failed = await self.attempts.action(step)
-            if failed is not None:
-                await self.policy.fail(
-                    step, failed.error, failed.attempts, failed.duration, failed.result
-                )
+        await dispatch(step, self)
+
+    # -- the kinds of step (model/walk.py StepKinds) --------------------------------------------
+
+    async def sequence(self, step: Step, group: Group) -> None:
+        await self._group(step, group)
+
+    async def parallel(self, step: Step, group: Group) -> None:
+        await self._group(step, group)
+
+    async def branch(self, step: Step, branch: Branch) -> None:
+        await self._branch(step, branch)
+
+    async def action(self, step: Step) -> None:
+        if step.kind == "call":
+            await run_call(self.services, step, self.policy, self.attempts)
+            return
+        failed = await self.attempts.action(step)
+        if failed is not None:
+            await self.policy.fail(
+                step, failed.error, failed.attempts, failed.duration, failed.result
+            )
 
     def _done_before(self, step: Step) -> bool:
         """On resume: a step that finished for good keeps its result and is never run again."""
@@ -121,7 +132,7 @@ class Scheduler:
         if done:
             run.emit(StepFinished(step_id=step.id, status=StepStatus.UNCHANGED, reason=reason))
             why = f"'{step.id}' is already done"
-            for inner in walk_body(step.children()):
+            for inner in steps_in(step.children(), extras=False):
                 run.emit(StepFinished(step_id=inner.id, status=StepStatus.UNCHANGED, reason=why))
         return done
 
@@ -134,7 +145,7 @@ class Scheduler:
                 if body.parallel:
                     await self._parallel(body)
                 else:
-                    await self.sequence(body.steps)
+                    await self.run_steps(body.steps)
         except TimeoutError:
             self.cancel_unfinished(body.steps, "the group's timeout was reached")
             limit = format_duration(step.timeout or 0)
@@ -202,7 +213,7 @@ class Scheduler:
             # a resumed run follows the path the run had taken: no second decision
             chosen = body.cases[earlier.case_index] if earlier.case_index is not None else None
             if chosen is not None:
-                await self.sequence(chosen.steps)
+                await self.run_steps(chosen.steps)
             run.emit(
                 StepFinished(
                     step_id=step.id,
@@ -216,7 +227,7 @@ class Scheduler:
             taken, values = self._decide(body, step.id)
         except RenderError as exc:
             run.emit(StepFinished(step_id=step.id, status=StepStatus.FAILED, error=str(exc)))
-            for inner in walk_body(step.children()):
+            for inner in steps_in(step.children(), extras=False):
                 run.emit(
                     StepFinished(
                         step_id=inner.id, status=StepStatus.SKIPPED, reason="branch failed"
@@ -241,7 +252,7 @@ class Scheduler:
                     self.skip(inner, why)
         try:
             if case is not None:
-                await self.sequence(case.steps)
+                await self.run_steps(case.steps)
         except (RunAborted, asyncio.CancelledError):
             duration = run.clock.monotonic() - started
             run.emit(StepFinished(step_id=step.id, status=StepStatus.CANCELLED, duration=duration))
@@ -273,14 +284,14 @@ class Scheduler:
         return None, values
 
     def skip(self, step: Step, reason: str) -> None:
-        for inner in walk_body((step,)):
+        for inner in steps_in((step,), extras=False):
             self.services.emit(
                 StepFinished(step_id=inner.id, status=StepStatus.SKIPPED, reason=reason)
             )
 
     def cancel_unfinished(self, steps: Iterable[Step], reason: str) -> None:
         run = self.services
-        for step in walk_body(tuple(steps)):
+        for step in steps_in(tuple(steps), extras=False):
             state = run.state.steps.get(step.id)
             if state is None or not state.final:
                 run.emit(StepFinished(step_id=step.id, status=StepStatus.CANCELLED, reason=reason))

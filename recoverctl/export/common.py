@@ -25,6 +25,7 @@ from recoverctl.export.expressions import (
 )
 from recoverctl.model.runbook import Runbook, Step
 from recoverctl.model.source import Diagnostic, JsonPath, Severity, sorted_unique
+from recoverctl.model.walk import all_steps
 
 RESULT_FIELDS = ("ok", "status", "exit_code", "stdout", "outputs")
 """The parts of `steps.<id>` an exported condition or template may read."""
@@ -238,5 +239,6 @@ def condition(source: str, refs: Resolver, dialect: Dialect) -> str:
     return dialect.truthy(translate(source, dialect, refs))
 
 
-def all_steps(runbook: Runbook) -> dict[str, Step]:
-    return {step.id: step for step in runbook.all_steps()}
+def steps_by_id(runbook: Runbook) -> dict[str, Step]:
+    """Every step (rescue, rollback and guard steps too) by id."""
+    return {step.id: step for step in all_steps(runbook)}

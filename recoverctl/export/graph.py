@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from recoverctl.compile.plan import Plan, PlanNode
 from recoverctl.fit import clip
-from recoverctl.model.runbook import Branch, Group
+from recoverctl.model.runbook import Branch, Group, Step
+from recoverctl.model.walk import dispatch
 
 
 @dataclass(slots=True)
@@ -47,45 +48,62 @@ def _sequence(graph: _Graph, plan: Plan, ids: tuple[str, ...], entries: list[str
 
 
 def _node(graph: _Graph, plan: Plan, node: PlanNode) -> tuple[str, list[str]]:
-    step = node.step
-    body = step.body
-    safe = _safe(node.id)
-    if isinstance(body, Group) and body.parallel:
+    """A step's entry node and the nodes that lead on from it."""
+    return dispatch(node.step, _Draw(graph, plan))
+
+
+@dataclass(slots=True)
+class _Draw:
+    """The nodes and edges of each kind of step."""
+
+    graph: _Graph
+    plan: Plan
+
+    def parallel(self, step: Step, group: Group) -> tuple[str, list[str]]:
+        safe = _safe(step.id)
         fork, join = f"{safe}__fork", f"{safe}__join"
-        limit = f" (max {body.max_parallel})" if body.max_parallel else ""
-        graph.nodes += [(fork, f"parallel {step.title}{limit}", "fork"), (join, "", "join")]
-        for child in body.steps:
-            entry, exits = _node(graph, plan, plan.node(child.id))
-            graph.edges.append((fork, entry, None, False))
-            graph.edges += [(e, join, None, False) for e in exits]
+        limit = f" (max {group.max_parallel})" if group.max_parallel else ""
+        self.graph.nodes += [(fork, f"parallel {step.title}{limit}", "fork"), (join, "", "join")]
+        for child in group.steps:
+            entry, exits = _node(self.graph, self.plan, self.plan.node(child.id))
+            self.graph.edges.append((fork, entry, None, False))
+            self.graph.edges += [(e, join, None, False) for e in exits]
         return fork, [join]
-    if isinstance(body, Group):
-        head = f"{safe}__seq"
-        graph.nodes.append((head, step.title, "join"))
-        return head, _sequence(graph, plan, tuple(s.id for s in body.steps), [head])
-    if isinstance(body, Branch):
+
+    def sequence(self, step: Step, group: Group) -> tuple[str, list[str]]:
+        head = f"{_safe(step.id)}__seq"
+        self.graph.nodes.append((head, step.title, "join"))
+        return head, _sequence(self.graph, self.plan, tuple(s.id for s in group.steps), [head])
+
+    def branch(self, step: Step, branch: Branch) -> tuple[str, list[str]]:
+        safe = _safe(step.id)
         merge = f"{safe}__merge"
-        graph.nodes += [(safe, step.title, "diamond"), (merge, "", "join")]
-        for case in body.cases:
+        self.graph.nodes += [(safe, step.title, "diamond"), (merge, "", "join")]
+        for case in branch.cases:
             label = "else" if case.when is None else case.when.source
             if not case.steps:
-                graph.edges.append((safe, merge, label, False))
+                self.graph.edges.append((safe, merge, label, False))
                 continue
             first, *_ = case.steps
-            entry, _exits = _node(graph, plan, plan.node(first.id))
-            graph.edges.append((safe, entry, label, False))
-            exits = _sequence(graph, plan, tuple(s.id for s in case.steps[1:]), _exits)
-            graph.edges += [(e, merge, None, False) for e in exits]
-        if not body.has_else:
-            graph.edges.append((safe, merge, "no match", False))
+            entry, _exits = _node(self.graph, self.plan, self.plan.node(first.id))
+            self.graph.edges.append((safe, entry, label, False))
+            rest = tuple(s.id for s in case.steps[1:])
+            exits = _sequence(self.graph, self.plan, rest, _exits)
+            self.graph.edges += [(e, merge, None, False) for e in exits]
+        if not branch.has_else:
+            self.graph.edges.append((safe, merge, "no match", False))
         return safe, [merge]
-    label = f"{step.title}\n{clip(body.describe(), 40)}"
-    graph.nodes.append((safe, label, "box"))
-    if step.rollback is not None:
-        rb = f"{safe}__rollback"
-        graph.nodes.append((rb, f"undo: {clip(step.rollback.body.describe(), 40)}", "rollback"))  # type: ignore[union-attr]
-        graph.edges.append((safe, rb, "rollback", True))
-    return safe, [safe]
+
+    def action(self, step: Step) -> tuple[str, list[str]]:
+        safe = _safe(step.id)
+        label = f"{step.title}\n{clip(step.body.describe(), 40)}"  # type: ignore[union-attr]
+        self.graph.nodes.append((safe, label, "box"))
+        if step.rollback is not None:
+            rb = f"{safe}__rollback"
+            undo = clip(step.rollback.body.describe(), 40)  # type: ignore[union-attr]
+            self.graph.nodes.append((rb, f"undo: {undo}", "rollback"))
+            self.graph.edges.append((safe, rb, "rollback", True))
+        return safe, [safe]
 
 
 def to_mermaid(plan: Plan) -> str:

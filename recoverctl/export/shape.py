@@ -17,6 +17,7 @@ from typing import Any
 from recoverctl.compile.plan import Plan
 from recoverctl.export.common import argo_task_name
 from recoverctl.model.runbook import Branch, CallAction, Group, Step
+from recoverctl.model.walk import dispatch
 
 Pairs = set[tuple[str, str]]
 
@@ -56,28 +57,33 @@ def _order(steps: Iterable[Step]) -> tuple[set[str], Pairs]:
     return seen, pairs
 
 
+class _StepOrder:
+    """What each kind of step contributes: its actions, and the pairs it orders."""
+
+    def sequence(self, step: Step, group: Group) -> tuple[set[str], Pairs]:
+        return _order(group.steps)
+
+    def parallel(self, step: Step, group: Group) -> tuple[set[str], Pairs]:
+        return _union(_step_order(child) for child in group.steps)
+
+    def branch(self, step: Step, branch: Branch) -> tuple[set[str], Pairs]:
+        return _union(_order(case.steps) for case in branch.cases)
+
+    def action(self, step: Step) -> tuple[set[str], Pairs]:
+        return (set(), set()) if isinstance(step.body, CallAction) else ({step.id}, set())
+
+
 def _step_order(step: Step) -> tuple[set[str], Pairs]:
-    body = step.body
-    if isinstance(body, Group):
-        if not body.parallel:
-            return _order(body.steps)
-        actions: set[str] = set()
-        pairs: Pairs = set()
-        for child in body.steps:
-            child_actions, child_pairs = _step_order(child)
-            actions |= child_actions
-            pairs |= child_pairs
-        return actions, pairs
-    if isinstance(body, Branch):
-        actions, pairs = set(), set()
-        for case in body.cases:
-            case_actions, case_pairs = _order(case.steps)
-            actions |= case_actions
-            pairs |= case_pairs
-        return actions, pairs
-    if isinstance(body, CallAction):
-        return set(), set()
-    return {step.id}, set()
+    return dispatch(step, _StepOrder())
+
+
+def _union(parts: Iterable[tuple[set[str], Pairs]]) -> tuple[set[str], Pairs]:
+    actions: set[str] = set()
+    pairs: Pairs = set()
+    for part_actions, part_pairs in parts:
+        actions |= part_actions
+        pairs |= part_pairs
+    return actions, pairs
 
 
 def _closure(edges: dict[str, set[str]], nodes: set[str]) -> Pairs:

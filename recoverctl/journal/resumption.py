@@ -16,6 +16,7 @@ from recoverctl.compile.plan import Plan, PlanNode
 from recoverctl.engine.state import RunState
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.kinds import SAFE_TO_REPEAT
+from recoverctl.model.status import NodeRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def safe_to_repeat(node: PlanNode) -> bool:
     """Polls, sleeps, asserts and approvals change nothing; idempotent steps say so; and a
     compensation is written to run twice (the README's contract for rollbacks)."""
     step = node.step
-    return step.idempotent is True or step.kind in SAFE_TO_REPEAT or node.role == "rollback"
+    return step.idempotent is True or step.kind in SAFE_TO_REPEAT or node.role is NodeRole.ROLLBACK
 
 
 def is_action(plan: Plan, step_id: str) -> bool:

@@ -20,20 +20,7 @@ from recoverctl.model.runbook import (
     Step,
     Text,
     action_templates,
-    walk,
 )
-
-
-def main_steps(runbook: Runbook) -> Iterator[Step]:
-    """Steps of the body in document order (no rescue, rollback or guard actions)."""
-
-    def visit(steps: tuple[Step, ...]) -> Iterator[Step]:
-        for step in steps:
-            yield step
-            yield from visit(step.children())
-
-    yield from visit(runbook.steps)
-    yield from visit(runbook.finally_steps)
 
 
 def may_be_skipped(runbook: Runbook) -> set[str]:
@@ -86,8 +73,3 @@ def conditions(step: Step) -> Iterator[Expression]:
         for case in step.body.cases:
             if case.when is not None:
                 yield case.when
-
-
-def all_steps(runbook: Runbook) -> Iterator[Step]:
-    yield from walk(runbook.steps)
-    yield from walk(runbook.finally_steps)

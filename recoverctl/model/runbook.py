@@ -361,11 +361,6 @@ class Runbook:
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
-    def all_steps(self) -> Iterator[Step]:
-        """Every step, nested ones, rescue, rollback and guard steps included."""
-        yield from walk(self.steps)
-        yield from walk(self.finally_steps)
-
 
 def action_templates(body: object) -> Iterator[tuple[str, Text, bool]]:  # noqa: PLR0912 - a case per kind
     """Every template an action renders: (where it sits, the text, whether it lands in a shell)."""
@@ -392,22 +387,3 @@ def action_templates(body: object) -> Iterator[tuple[str, Text, bool]]:  # noqa:
     elif isinstance(body, CallAction):
         for name, value in body.params:
             yield f"call.params.{name}", value, False
-
-
-def walk_body(steps: tuple[Step, ...]) -> Iterator[Step]:
-    """Steps and what their groups and branches hold (not rescue, rollback or guards)."""
-    for step in steps:
-        yield step
-        yield from walk_body(step.children())
-
-
-def walk(steps: tuple[Step, ...]) -> Iterator[Step]:
-    """Depth-first, in document order: a step, then what it holds."""
-    for step in steps:
-        yield step
-        yield from walk(step.children())
-        yield from walk(step.rescue)
-        if step.rollback is not None:
-            yield step.rollback
-        if isinstance(step.skip_if, Step):
-            yield step.skip_if

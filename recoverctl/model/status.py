@@ -55,3 +55,19 @@ class RunStatus(StrEnum):
 
 ENDED_RUN_STATUSES = frozenset(set(RunStatus) - {RunStatus.PENDING, RunStatus.RUNNING})
 """How a run (one session of it) can end: what `run_finished` says."""
+
+
+class NodeRole(StrEnum):
+    """Why a step is in the plan: the body, `finally`, or generated around another step."""
+
+    MAIN = "main"
+    FINALLY = "finally"
+    RESCUE = "rescue"
+    ROLLBACK = "rollback"
+    GUARD = "guard"
+
+
+class LogLevel(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"

@@ -9,6 +9,7 @@ from recoverctl.compile import Plan
 from recoverctl.engine.retry import effective_attempts
 from recoverctl.model.runbook import Branch, Step
 from recoverctl.model.source import Span
+from recoverctl.model.status import NodeRole
 from recoverctl.scenario.runner import ScenarioResult, rolled_back_order
 
 
@@ -49,7 +50,7 @@ def coverage(plan: Plan, results: list[ScenarioResult]) -> Coverage:
     checks: dict[Item, Check] = {}
     for node in plan.nodes.values():
         step = node.step
-        if node.role in ("rollback", "guard"):
+        if node.role in (NodeRole.ROLLBACK, NodeRole.GUARD):
             continue
         if isinstance(step.body, Branch):
             for case in step.body.cases:
@@ -64,7 +65,7 @@ def coverage(plan: Plan, results: list[ScenarioResult]) -> Coverage:
             )
         if retries_matter(step, node.role):
             checks[Item("retry", f"retry of {step.id}", step.span)] = _ran(step.id, attempts=2)
-        if node.role == "finally":
+        if node.role is NodeRole.FINALLY:
             checks[Item("finally", f"finally {step.id}", step.span)] = _ran(step.id)
     covered = {item for item, check in checks.items() if any(check(r) for r in results)}
     return Coverage(plan, list(checks), covered)

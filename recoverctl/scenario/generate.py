@@ -17,6 +17,7 @@ from recoverctl.compile import Plan
 from recoverctl.engine.events import StepFinished
 from recoverctl.model.runbook import Branch, OnFailure
 from recoverctl.model.source import UNKNOWN_SPAN
+from recoverctl.model.status import NodeRole
 from recoverctl.scenario.coverage import retries_matter
 from recoverctl.scenario.model import Expectation, Outcome, Scenario
 from recoverctl.scenario.runner import ScenarioResult, rolled_back_order, run_scenario
@@ -28,7 +29,7 @@ def _specs(plan: Plan, params: dict[str, Any]) -> list[Spec]:
     """The plain run, each branch case, then per path: each rollback, retry and rescue."""
     specs: list[Spec] = [("the plain run", {}, {})]
     for node in plan.nodes.values():
-        if isinstance(node.step.body, Branch) and node.role == "main":
+        if isinstance(node.step.body, Branch) and node.role is NodeRole.MAIN:
             specs += [
                 (f"{node.id} takes {case.label!r}", {node.id: case.label}, {})
                 for case in node.step.body.cases
@@ -182,7 +183,7 @@ def _expectation(plan: Plan, result: ScenarioResult) -> dict[str, Any]:
         for sid, s in state.steps.items()
         if sid in plan.nodes
         and plan.nodes[sid].step.is_action
-        and plan.nodes[sid].role in ("main", "rescue")
+        and plan.nodes[sid].role in (NodeRole.MAIN, NodeRole.RESCUE)
     ]
     expect: dict[str, Any] = {"status": state.status, "exit_code": result.exit_code}
     decisions = {d.step_id: d.label for d in state.decisions if d.label}

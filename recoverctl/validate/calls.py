@@ -7,6 +7,7 @@ from pathlib import Path
 
 from recoverctl.model.runbook import CallAction, Runbook
 from recoverctl.model.source import Diagnostic, Span
+from recoverctl.model.walk import all_steps
 from recoverctl.validate.checked import Checked
 from recoverctl.validate.suggest import did_you_mean
 
@@ -20,7 +21,7 @@ def check_calls(
     out: list[Diagnostic] = []
     callees: dict[Path, Runbook] = {}
     here = runbook.path.resolve()
-    for step in runbook.all_steps():
+    for step in all_steps(runbook):
         if not isinstance(step.body, CallAction):
             continue
         call = step.body
@@ -103,7 +104,7 @@ def expanded_steps(
         return memo[key]
     memo[key] = 0  # a cycle is reported elsewhere; do not loop on it here
     total = 0
-    for step in runbook.all_steps():
+    for step in all_steps(runbook):
         if isinstance(step.body, CallAction):
             callee = callees.get(step.body.path.resolve())
             total += 1 + (expanded_steps(callee, callees, memo) if callee else 0)

@@ -35,6 +35,7 @@ from recoverctl.model.runbook import (
     action_templates,
 )
 from recoverctl.model.source import Diagnostic, Span
+from recoverctl.model.walk import all_steps
 from recoverctl.validate.suggest import did_you_mean
 from recoverctl.validate.visibility import Visibility
 
@@ -85,7 +86,7 @@ class _Checker:
     # -- structure ----------------------------------------------------------------------
 
     def _index(self) -> None:
-        for step in self.runbook.all_steps():
+        for step in all_steps(self.runbook):
             if "." in step.id:
                 continue  # generated ids (x.rollback, x.skip_if) cannot collide
             first = self.steps.get(step.id)

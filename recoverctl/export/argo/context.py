@@ -14,9 +14,9 @@ from recoverctl.compile.plan import Plan
 from recoverctl.export.common import (
     Findings,
     References,
-    all_steps,
     condition,
     dns_label,
+    steps_by_id,
 )
 from recoverctl.export.expressions import EXPR, Expr, Untranslatable, translate_template
 from recoverctl.model.runbook import (
@@ -25,13 +25,14 @@ from recoverctl.model.runbook import (
     Step,
     Text,
 )
+from recoverctl.model.walk import all_steps
 
 
 class Context:
     def __init__(self, plan: Plan, findings: Findings, image: str) -> None:
         self.plan, self.findings, self.image = plan, findings, image
         self.runbook = plan.runbook
-        self.steps = all_steps(self.runbook)
+        self.steps = steps_by_id(self.runbook)
         self.templates: list[dict[str, Any]] = []
         self.names: dict[str, str] = {}
         self.tracked = {
@@ -40,7 +41,7 @@ class Context:
             if (s := self.steps.get(sid)) is not None and s.is_action
         } | {
             s.id
-            for s in self.runbook.all_steps()
+            for s in all_steps(self.runbook)
             if s.is_action and s.on_failure is OnFailure.ABORT and not s.rescue
         }
 

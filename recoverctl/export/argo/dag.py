@@ -24,6 +24,7 @@ from recoverctl.model.runbook import (
     OnFailure,
     Step,
 )
+from recoverctl.model.walk import dispatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,27 +68,9 @@ class DagBuilder:
             guard = self.task(step.skip_if, after, when, dag, continue_on_failure=True)
             after = [done(guard)]
             when.append(f"tasks['{guard}'].status != 'Succeeded'")
-        body = step.body
-        if isinstance(body, Group):
-            return self._group(step, body, after, when, dag)
-        if isinstance(body, Branch):
-            return self._branch(step, body, after, when, dag)
-        if isinstance(body, CallAction):
-            self.ctx.findings.lost(
-                step, "`call`", "sub-runbooks are not exported; inline the steps"
-            )
-            return after
-        continues = step.on_failure is OnFailure.CONTINUE or bool(step.rescue)
-        name = self.task(step, after, when, dag, continue_on_failure=continues)
-        exits = [accepts(name, step.on_failure is OnFailure.CONTINUE)]
-        if step.rescue:
-            rescued = self.sequence(step.rescue, [f"({name}.Failed || {name}.Errored)"], when, dag)
-            exits = [
-                f"({accepts(name, step.on_failure is OnFailure.CONTINUE)} || {' && '.join(rescued)})"
-            ]
-        return exits
+        return dispatch(step, _Body(self, after, when, dag))
 
-    def _group(
+    def group(
         self,
         step: Step,
         body: Group,
@@ -116,7 +99,7 @@ class DagBuilder:
             exits += self.step(child, after, when, dag)
         return exits
 
-    def _branch(
+    def branch(
         self,
         step: Step,
         body: Branch,
@@ -182,3 +165,40 @@ def task_field(step: Step, field: str, rest: tuple[str, ...]) -> str:
 
 def no_results_in_exit_handler(step: Step, field: str, rest: tuple[str, ...]) -> str:
     raise Untranslatable("Argo's exit handler cannot read step results")
+
+
+@dataclass(slots=True)
+class _Body:
+    """A step's body in its place: the `depends` terms before it, the conditions on it."""
+
+    dags: DagBuilder
+    after: list[str]
+    when: list[str]
+    dag: Dag
+
+    def sequence(self, step: Step, group: Group) -> list[str]:
+        return self.dags.group(step, group, self.after, self.when, self.dag)
+
+    def parallel(self, step: Step, group: Group) -> list[str]:
+        return self.dags.group(step, group, self.after, self.when, self.dag)
+
+    def branch(self, step: Step, branch: Branch) -> list[str]:
+        return self.dags.branch(step, branch, self.after, self.when, self.dag)
+
+    def action(self, step: Step) -> list[str]:
+        """The terms that follow the action: it ended (as its on_failure accepts), or was rescued."""
+        dags, after, when, dag = self.dags, self.after, self.when, self.dag
+        if isinstance(step.body, CallAction):
+            dags.ctx.findings.lost(
+                step, "`call`", "sub-runbooks are not exported; inline the steps"
+            )
+            return after
+        continues = step.on_failure is OnFailure.CONTINUE or bool(step.rescue)
+        name = dags.task(step, after, when, dag, continue_on_failure=continues)
+        exits = [accepts(name, step.on_failure is OnFailure.CONTINUE)]
+        if step.rescue:
+            rescued = dags.sequence(step.rescue, [f"({name}.Failed || {name}.Errored)"], when, dag)
+            exits = [
+                f"({accepts(name, step.on_failure is OnFailure.CONTINUE)} || {' && '.join(rescued)})"
+            ]
+        return exits

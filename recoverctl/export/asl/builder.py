@@ -17,9 +17,9 @@ from recoverctl.export.asl.names import Options, Scope, literal, state_name, var
 from recoverctl.export.common import (
     Findings,
     References,
-    all_steps,
     condition,
     join_parts,
+    steps_by_id,
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
 from recoverctl.model.runbook import (
@@ -28,15 +28,15 @@ from recoverctl.model.runbook import (
     Group,
     Step,
     Text,
-    walk,
 )
+from recoverctl.model.walk import steps_in
 
 
 class Builder:
     def __init__(self, plan: Plan, findings: Findings, options: Options) -> None:
         self.plan, self.findings, self.options = plan, findings, options
         self.runbook = plan.runbook
-        self.steps = all_steps(self.runbook)
+        self.steps = steps_by_id(self.runbook)
         self.chains: dict[str, tuple[str, ...]] = {}
         self.index_chains(self.runbook.steps, ())
         self.index_chains(self.runbook.finally_steps, ())
@@ -106,7 +106,7 @@ class Builder:
         ok = status in ("succeeded", "unchanged")
         return {
             f"s_{var(s.id)}": {"status": status, "ok": ok, "outputs": {}}
-            for s in walk((step,))
+            for s in steps_in((step,))
             if s.is_action and self.chains.get(s.id) == self.chains.get(step.id)
         }
 

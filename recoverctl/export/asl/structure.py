@@ -8,6 +8,8 @@ Parallel routes on (a failing branch must not lose what its siblings did).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from recoverctl.export.asl.actions import Actions
 from recoverctl.export.asl.builder import Builder
 from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
@@ -20,8 +22,8 @@ from recoverctl.model.runbook import (
     Group,
     OnFailure,
     Step,
-    walk,
 )
+from recoverctl.model.walk import dispatch, steps_in
 
 
 class Structure:
@@ -43,18 +45,10 @@ class Structure:
             raise
 
     def _emit(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:
-        body = step.body
-        if isinstance(body, Group):
-            entry = self._group(step, body, nxt, route, scope)
-        elif isinstance(body, Branch):
-            entry = self._branch(step, body, nxt, route, scope)
-        elif isinstance(body, CallAction):
-            self.b.findings.lost(step, "`call`", "sub-runbooks are not exported; inline the steps")
+        placed = dispatch(step, _Body(self, nxt, route, scope))
+        if placed is None:
             return nxt
-        else:
-            entry = self.actions.action(
-                step, nxt, lambda: self.failure_target(step, nxt, route, scope), scope
-            )
+        entry = placed
         entry = self._guard(step, entry, nxt, route, scope)
         if step.when is not None:
             skipped = f"{state_name(step.id)}-skipped"
@@ -113,7 +107,7 @@ class Structure:
         ]
         return self.b.add(scope.states, guard.id, task)
 
-    def _group(self, step: Step, body: Group, nxt: str, route: Route, scope: Scope) -> str:
+    def group(self, step: Step, body: Group, nxt: str, route: Route, scope: Scope) -> str:
         if step.timeout_explicit and step.timeout is not None:
             self.b.findings.lost(
                 step, "a group timeout", "Step Functions times out states, not groups"
@@ -188,7 +182,7 @@ class Structure:
         """A branch's output: the results of every action step in it, by variable name."""
         pairs = [
             f'"s_{var(s.id)}": {self.b.result(s.id, chain)}'
-            for s in walk((child,))
+            for s in steps_in((child,))
             if s.is_action
             and not isinstance(s.body, CallAction)
             and self.b.chains[s.id][: len(chain)] == chain
@@ -199,7 +193,7 @@ class Structure:
         """Locks only matter between steps that can run at once: siblings of a Parallel state."""
         seen: dict[str, str] = {}
         for child in body.steps:
-            for lock in {lock for s in walk((child,)) for lock in s.locks}:
+            for lock in {lock for s in steps_in((child,)) for lock in s.locks}:
                 if lock in seen:
                     self.b.findings.lost(
                         step,
@@ -208,7 +202,7 @@ class Structure:
                     )
                 seen.setdefault(lock, child.id)
 
-    def _branch(self, step: Step, body: Branch, nxt: str, route: Route, scope: Scope) -> str:
+    def branch(self, step: Step, body: Branch, nxt: str, route: Route, scope: Scope) -> str:
         choices = []
         default = nxt
         for case in body.cases:
@@ -243,3 +237,33 @@ class Structure:
                 step.rescue, rescued, Route(after, after), scope
             )
         return self.b.rescues[step.id]
+
+
+@dataclass(slots=True)
+class _Body:
+    """A step's body in its place: the state after it, where failures go, the scope."""
+
+    structure: Structure
+    nxt: str
+    route: Route
+    scope: Scope
+
+    def sequence(self, step: Step, group: Group) -> str | None:
+        return self.structure.group(step, group, self.nxt, self.route, self.scope)
+
+    def parallel(self, step: Step, group: Group) -> str | None:
+        return self.structure.group(step, group, self.nxt, self.route, self.scope)
+
+    def branch(self, step: Step, branch: Branch) -> str | None:
+        return self.structure.branch(step, branch, self.nxt, self.route, self.scope)
+
+    def action(self, step: Step) -> str | None:
+        """The action's entry state; None for a `call`, which is not exported."""
+        structure, nxt, route, scope = self.structure, self.nxt, self.route, self.scope
+        if isinstance(step.body, CallAction):
+            structure.b.findings.lost(
+                step, "`call`", "sub-runbooks are not exported; inline the steps"
+            )
+            return None
+        fail_to = lambda: structure.failure_target(step, nxt, route, scope)  # noqa: E731
+        return structure.actions.action(step, nxt, fail_to, scope)

@@ -10,6 +10,7 @@ from recoverctl.expr.references import ExpressionSyntaxError, parse_expression
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import Branch
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 
 class UnreachableBranchCase(Rule):
@@ -19,7 +20,7 @@ class UnreachableBranchCase(Rule):
     summary = "a branch case comes after a case that always matches"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             if not isinstance(step.body, Branch):
                 continue
             for index, case in enumerate(step.body.cases[:-1]):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import Branch
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 
 class BranchWithoutElse(Rule):
@@ -16,7 +17,7 @@ class BranchWithoutElse(Rule):
     summary = "a branch has no else case"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             if isinstance(step.body, Branch) and not step.body.has_else:
                 yield self.at_step(
                     ctx,

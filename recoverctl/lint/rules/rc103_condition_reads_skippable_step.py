@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from recoverctl.lint.facts import conditions, may_be_skipped, reads
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 _SAFE_FIELDS = {"status", "ok"}
 
@@ -19,7 +20,7 @@ class ConditionReadsSkippableStep(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
         skippable = may_be_skipped(ctx.runbook)
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             for condition in conditions(step):
                 refs = reads(condition.source, expression=True)
                 guarded = {

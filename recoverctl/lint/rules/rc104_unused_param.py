@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recoverctl.lint.facts import all_steps, conditions, reads, texts
+from recoverctl.lint.facts import conditions, reads, texts
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import AssertAction, CallAction, WaitForAction
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 
 class UnusedParam(Rule):

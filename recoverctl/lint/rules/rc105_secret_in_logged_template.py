@@ -8,6 +8,7 @@ from recoverctl.lint.facts import reads
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import ApprovalAction, AssertAction, LogAction
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 
 class SecretInLoggedTemplate(Rule):
@@ -20,7 +21,7 @@ class SecretInLoggedTemplate(Rule):
         secrets = {p.name for p in ctx.runbook.params if p.secret}
         if not secrets:
             return
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             body = step.body
             places = []
             if isinstance(body, LogAction):

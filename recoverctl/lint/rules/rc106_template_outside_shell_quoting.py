@@ -9,6 +9,7 @@ from recoverctl.expr.detect import is_template
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import RunAction, Step, WaitForAction
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 SHELLS = frozenset(
     {"sh", "bash", "dash", "zsh", "ksh", "ash", "/bin/sh", "/bin/bash", "/usr/bin/env"}
@@ -23,7 +24,7 @@ class TemplateOutsideShellQuoting(Rule):
     summary = "a template sits in a heredoc or in the script of an argv `sh -c`"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             action = _run_action(step)
             if action is None:
                 continue

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recoverctl.lint.facts import main_steps
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import ApprovalAction
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import body_steps
 
 
 class DestructiveWithoutRollback(Rule):
@@ -18,7 +18,7 @@ class DestructiveWithoutRollback(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
         gated = False
-        for step in main_steps(ctx.runbook):
+        for step in body_steps(ctx.runbook):
             if isinstance(step.body, ApprovalAction):
                 gated = True
             if step.destructive and step.rollback is None and not gated:

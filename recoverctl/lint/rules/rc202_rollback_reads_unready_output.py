@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from recoverctl.lint.facts import may_be_skipped, reads, texts
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 from recoverctl.validate.visibility import Visibility
 
 
@@ -19,7 +20,7 @@ class RollbackReadsUnreadyOutput(Rule):
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
         skippable = may_be_skipped(ctx.runbook)
         visibility = Visibility(ctx.runbook)
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             if step.rollback is None:
                 continue
             for _, text in texts(step.rollback):

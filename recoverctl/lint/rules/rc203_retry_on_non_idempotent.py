@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 
 class RetryOnNonIdempotent(Rule):
@@ -15,7 +16,7 @@ class RetryOnNonIdempotent(Rule):
     summary = "a step marked idempotent: false is retried on any failure"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             if (
                 step.idempotent is False
                 and step.retry.explicit

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from recoverctl.lint.facts import texts
 from recoverctl.lint.rule import LintContext, Rule
-from recoverctl.model.runbook import Group, walk
+from recoverctl.model.runbook import Group
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps, steps_in
 
 
 class SharedResourceWithoutLock(Rule):
@@ -17,17 +18,17 @@ class SharedResourceWithoutLock(Rule):
     summary = "parallel steps use a locked resource without holding its lock"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        resources = {name for step in ctx.runbook.all_steps() for name in step.locks}
+        resources = {name for step in all_steps(ctx.runbook) for name in step.locks}
         if not resources:
             return
-        for group in ctx.runbook.all_steps():
+        for group in all_steps(ctx.runbook):
             if not (isinstance(group.body, Group) and group.body.parallel):
                 continue
             for resource in sorted(resources):
                 users = [
                     s
                     for member in group.body.steps
-                    for s in walk((member,))
+                    for s in steps_in((member,))
                     if any(resource in t.source for _, t in texts(s)) or resource in s.locks
                 ]
                 holders = [s for s in users if resource in s.locks]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from recoverctl.lint.facts import main_steps
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import AssertAction, HttpAction, Step, WaitForAction
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import body_steps
 
 _VERIFY = re.compile(r"verif|check|health|probe|assert|smoke|confirm|test", re.I)
 
@@ -20,7 +20,7 @@ class NoVerificationAfterDestructive(Rule):
     summary = "no verification step follows the last destructive step"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        steps = [s for s in main_steps(ctx.runbook) if s.is_action]
+        steps = [s for s in body_steps(ctx.runbook) if s.is_action]
         last = max((i for i, s in enumerate(steps) if s.destructive), default=None)
         if last is None:
             return

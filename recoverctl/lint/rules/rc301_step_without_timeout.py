@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import AssertAction, LogAction, SleepAction, WaitForAction
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 
 class StepWithoutTimeout(Rule):
@@ -16,7 +17,7 @@ class StepWithoutTimeout(Rule):
     summary = "a step has no timeout and there is no default timeout"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             body = step.body
             if not step.is_action or step.timeout is not None:
                 continue

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.duration import format_duration
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import all_steps
 
 MAX_ATTEMPTS = 10
 MAX_WAIT = 600.0
@@ -19,7 +20,7 @@ class LargeRetryBudget(Rule):
     summary = "a step retries too often or waits too long between attempts"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in ctx.runbook.all_steps():
+        for step in all_steps(ctx.runbook):
             retry = step.retry
             if not retry.explicit:
                 continue

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recoverctl.lint.facts import main_steps
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import body_steps
 
 LONG = 10
 
@@ -18,7 +18,7 @@ class UnnamedStepInLongRunbook(Rule):
     summary = "a step in a long runbook has no name or description"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        steps = list(main_steps(ctx.runbook))
+        steps = list(body_steps(ctx.runbook))
         if len(steps) <= LONG:
             return
         for step in steps:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from recoverctl.lint.facts import main_steps
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.walk import body_steps
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -19,7 +19,7 @@ class NonSnakeCaseId(Rule):
     summary = "a step id is not snake_case"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        for step in main_steps(ctx.runbook):
+        for step in body_steps(ctx.runbook):
             if not SNAKE.match(step.id):
                 suggestion = re.sub(r"(?<!^)(?=[A-Z])", "_", step.id).lower().strip("_")
                 yield self.at_step(

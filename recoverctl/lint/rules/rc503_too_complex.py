@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import Branch, Step
 from recoverctl.model.source import Diagnostic, Severity
+from recoverctl.model.status import NodeRole
 
 
 class TooComplex(Rule):
@@ -25,7 +26,7 @@ class TooComplex(Rule):
                 hint="split it into sub-runbooks with `call:`, or simplify the branches",
             )
         for node in ctx.plan.nodes.values():
-            if node.depth >= ctx.max_depth and node.role == "main":
+            if node.depth >= ctx.max_depth and node.role is NodeRole.MAIN:
                 yield self.at_step(
                     ctx,
                     node.step,
