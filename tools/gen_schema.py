@@ -31,9 +31,12 @@ POSITIVE_DURATION_PATTERN = r"^(?!(0+(\.0+)?(ms|s|m|h|d))+$)([0-9]+(\.[0-9]+)?(m
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
-ACTION_KINDS = ["run", "http", "wait_for", "sleep", "approval", "log", "assert", "call"]
+sys.path.insert(0, str(ROOT))
+from recoverctl.model.kinds import COMPENSABLE, GUARDABLE, KINDS  # noqa: E402 - after the path
+
+ACTION_KINDS = list(KINDS)
 GROUP_KINDS = ["parallel", "steps", "branch"]
-COMPENSATION_KINDS = ["run", "http", "wait_for", "sleep", "log", "call"]
+COMPENSATION_KINDS = COMPENSABLE
 
 
 def ref(name: str) -> dict[str, str]:
@@ -314,7 +317,7 @@ def schema() -> dict[str, Any]:
                 {
                     "type": "object",
                     "additionalProperties": False,
-                    **one_kind(["run", "http"], "skip_if"),
+                    **one_kind(GUARDABLE, "skip_if"),
                     "properties": {
                         "run": ref("run"),
                         "http": ref("http"),

@@ -96,6 +96,11 @@ class RunAction:
             return self.command[0].source
         return " ".join(part.source for part in self.command)
 
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        for part in self.command:
+            yield "run", part, self.shell
+
 
 @dataclass(frozen=True, slots=True)
 class HttpExpect:
@@ -133,6 +138,14 @@ class HttpAction:
     def describe(self) -> str:
         return f"{self.method} {self.url.source}"
 
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        yield "http.url", self.url, False
+        for name, value in self.headers:
+            yield f"http.headers.{name}", value, False
+        if self.body is not None:
+            yield "http.body", self.body, False
+
 
 @dataclass(frozen=True, slots=True)
 class WaitForAction:
@@ -149,6 +162,11 @@ class WaitForAction:
 
         return f"wait for {self.check.describe()} every {format_duration(self.interval)}"
 
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        for where, text, shell in self.check.templates():
+            yield f"wait_for.{where}", text, shell
+
 
 @dataclass(frozen=True, slots=True)
 class SleepAction:
@@ -160,6 +178,10 @@ class SleepAction:
 
         return f"sleep {format_duration(self.seconds)}"
 
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        return iter(())
+
 
 @dataclass(frozen=True, slots=True)
 class ApprovalAction:
@@ -169,6 +191,10 @@ class ApprovalAction:
 
     def describe(self) -> str:
         return f"approval: {self.prompt.source}"
+
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        yield "approval", self.prompt, False
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +214,12 @@ class LogAction:
     def describe(self) -> str:
         return f"log: {self.message.source}"
 
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        yield "log", self.message, False
+        if self.webhook is not None:
+            yield "log.webhook.url", self.webhook.url, False
+
 
 @dataclass(frozen=True, slots=True)
 class AssertAction:
@@ -197,6 +229,11 @@ class AssertAction:
 
     def describe(self) -> str:
         return "assert " + " and ".join(f"({e.source})" for e in self.that)
+
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        if self.message is not None:
+            yield "assert.message", self.message, False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +246,11 @@ class CallAction:
 
     def describe(self) -> str:
         return f"call {self.runbook.source}"
+
+    def templates(self) -> Iterator[tuple[str, Text, bool]]:
+        """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
+        for name, value in self.params:
+            yield f"call.params.{name}", value, False
 
 
 Action = (
@@ -362,28 +404,6 @@ class Runbook:
         return next((p for p in self.params if p.name == name), None)
 
 
-def action_templates(body: object) -> Iterator[tuple[str, Text, bool]]:  # noqa: PLR0912 - a case per kind
-    """Every template an action renders: (where it sits, the text, whether it lands in a shell)."""
-    if isinstance(body, RunAction):
-        for part in body.command:
-            yield "run", part, body.shell
-    elif isinstance(body, HttpAction):
-        yield "http.url", body.url, False
-        for name, value in body.headers:
-            yield f"http.headers.{name}", value, False
-        if body.body is not None:
-            yield "http.body", body.body, False
-    elif isinstance(body, WaitForAction):
-        for where, text, shell in action_templates(body.check):
-            yield f"wait_for.{where}", text, shell
-    elif isinstance(body, ApprovalAction):
-        yield "approval", body.prompt, False
-    elif isinstance(body, LogAction):
-        yield "log", body.message, False
-        if body.webhook is not None:
-            yield "log.webhook.url", body.webhook.url, False
-    elif isinstance(body, AssertAction) and body.message is not None:
-        yield "assert.message", body.message, False
-    elif isinstance(body, CallAction):
-        for name, value in body.params:
-            yield f"call.params.{name}", value, False
+def action_templates(body: Action | Group | Branch) -> Iterator[tuple[str, Text, bool]]:
+    """Every template an action renders (none for groups and branches: their steps hold theirs)."""
+    return iter(()) if isinstance(body, Group | Branch) else body.templates()

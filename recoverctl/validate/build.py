@@ -7,40 +7,31 @@ the schema for shapes and types, so it is a straight translation.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from recoverctl.load import LoadedDocument
-from recoverctl.model.duration import parse_duration
 from recoverctl.model.kinds import RETRIED_BY_DEFAULT
 from recoverctl.model.runbook import (
     Action,
-    ApprovalAction,
-    AssertAction,
     Backoff,
     Branch,
     BranchCase,
-    CallAction,
     Expression,
     Group,
-    HttpAction,
-    HttpExpect,
-    LogAction,
     Objectives,
     OnFailure,
     Output,
     Param,
     RetryPolicy,
-    RunAction,
     Runbook,
-    SleepAction,
     Step,
     Text,
     WaitForAction,
-    Webhook,
 )
-from recoverctl.model.source import JsonPath
+from recoverctl.model.source import JsonPath, Span
+from recoverctl.validate.kinds import build_action, duration, scalar_text
 
 Data = dict[str, Any]
 
@@ -56,7 +47,7 @@ class _Builder:
         self.spans = doc.source_map
         data: Data = doc.data
         defaults: Data = data.get("defaults", {})
-        self.default_timeout = _duration(defaults.get("timeout"))
+        self.default_timeout = duration(defaults.get("timeout"))
         self.default_retry = self.retry(
             defaults.get("retry"), ("defaults", "retry"), RetryPolicy(), explicit=False
         )
@@ -74,9 +65,9 @@ class _Builder:
             description=data.get("description"),
             owner=data.get("owner"),
             objectives=Objectives(
-                rto=_duration(objectives.get("rto")), rpo=_duration(objectives.get("rpo"))
+                rto=duration(objectives.get("rto")), rpo=duration(objectives.get("rpo"))
             ),
-            timeout=_duration(data.get("timeout")),
+            timeout=duration(data.get("timeout")),
             params=tuple(
                 self.param(name, spec, ("params", name))
                 for name, spec in data.get("params", {}).items()
@@ -93,6 +84,13 @@ class _Builder:
 
     # -- pieces ---------------------------------------------------------------------
 
+    @property
+    def folder(self) -> Path:
+        return self.doc.path.parent
+
+    def span(self, path: JsonPath) -> Span:
+        return self.spans.value_span(path)
+
     def text(self, value: str, path: JsonPath) -> Text:
         return Text(value, self.spans.value_span(path))
 
@@ -105,7 +103,7 @@ class _Builder:
         if not data:
             return ()
         return tuple(
-            (name, self.text(_scalar_text(value), (*path, name))) for name, value in data.items()
+            (name, self.text(scalar_text(value), (*path, name))) for name, value in data.items()
         )
 
     def param(self, name: str, spec: Data, path: JsonPath) -> Param:
@@ -132,10 +130,10 @@ class _Builder:
             return inherited
         return RetryPolicy(
             attempts=data.get("attempts", inherited.attempts),
-            delay=_duration(data.get("delay")) or inherited.delay,
+            delay=duration(data.get("delay")) or inherited.delay,
             backoff=Backoff(data.get("backoff", inherited.backoff)),
             factor=float(data.get("factor", inherited.factor)),
-            max_delay=_duration(data.get("max_delay")) or inherited.max_delay,
+            max_delay=duration(data.get("max_delay")) or inherited.max_delay,
             jitter=data.get("jitter", inherited.jitter),
             when=self.expr(data.get("when"), (*path, "when")) or inherited.when,
             explicit=explicit,
@@ -146,7 +144,7 @@ class _Builder:
 
     def step(self, data: Data, path: JsonPath) -> Step:
         step_id: str = data["id"]
-        own_timeout = _duration(data.get("timeout"))
+        own_timeout = duration(data.get("timeout"))
         body, timeout = self.bounded(self.body(data, path), own_timeout)
         inherited = self.default_retry if body.kind in RETRIED_BY_DEFAULT else RetryPolicy()
         rollback = None
@@ -213,7 +211,7 @@ class _Builder:
 
     def _action_step(self, step_id: str, data: Data, path: JsonPath, retry: Data | None) -> Step:
         """A generated step around one action: its failures are reported, never fatal by themselves."""
-        own_timeout = _duration(data.get("timeout"))
+        own_timeout = duration(data.get("timeout"))
         body, timeout = self.bounded(self.action(data, path), own_timeout)
         return Step(
             id=step_id,
@@ -263,128 +261,7 @@ class _Builder:
         )
 
     def action(self, data: Data, path: JsonPath) -> Action:
-        builder = ACTION_BUILDERS[next(kind for kind in ACTION_BUILDERS if kind in data)]
-        return builder(self, data, path)
-
-    def run(self, data: Data, path: JsonPath) -> RunAction:
-        value = data["run"]
-        where = (*path, "run")
-        if isinstance(value, str):
-            return RunAction((self.text(value, where),), shell=True)
-        return RunAction(
-            tuple(self.text(part, (*where, i)) for i, part in enumerate(value)), shell=False
-        )
-
-    def http(self, data: Data, path: JsonPath) -> HttpAction:
-        spec: Data = data["http"]
-        where = (*path, "http")
-        return HttpAction(
-            url=self.text(spec["url"], (*where, "url")),
-            method=spec.get("method", "GET"),
-            headers=tuple(
-                (name, self.text(value, (*where, "headers", name)))
-                for name, value in spec.get("headers", {}).items()
-            ),
-            body=self.text(spec["body"], (*where, "body")) if "body" in spec else None,
-            json=spec.get("json"),
-            timeout=_duration(spec.get("timeout")),
-            verify=spec.get("verify", True),
-            follow_redirects=spec.get("follow_redirects", False),
-            expect=_http_expect(spec.get("expect", {})),
-        )
-
-    def wait_for(self, data: Data, path: JsonPath) -> WaitForAction:
-        spec: Data = data["wait_for"]
-        where = (*path, "wait_for")
-        check = self.run(spec, where) if "run" in spec else self.http(spec, where)
-        return WaitForAction(
-            check=check,
-            interval=_duration(spec.get("interval")) or 2.0,
-            timeout=_duration(spec.get("timeout")),
-            until=self.expr(spec.get("until"), (*where, "until")),
-        )
-
-    def sleep(self, data: Data, path: JsonPath) -> SleepAction:
-        return SleepAction(parse_duration(data["sleep"]))
-
-    def approval(self, data: Data, path: JsonPath) -> ApprovalAction:
-        spec = data["approval"]
-        where = (*path, "approval")
-        if isinstance(spec, str):
-            return ApprovalAction(self.text(spec, where))
-        return ApprovalAction(
-            self.text(spec["prompt"], (*where, "prompt")),
-            default_approve=spec.get("default", "deny") == "approve",
-        )
-
-    def log(self, data: Data, path: JsonPath) -> LogAction:
-        spec = data["log"]
-        where = (*path, "log")
-        if isinstance(spec, str):
-            return LogAction(self.text(spec, where))
-        webhook = None
-        if "webhook" in spec:
-            hook: Data = spec["webhook"]
-            webhook = Webhook(
-                url=self.text(hook["url"], (*where, "webhook", "url")),
-                timeout=_duration(hook.get("timeout")) or 10.0,
-                required=hook.get("required", False),
-            )
-        return LogAction(
-            self.text(spec["message"], (*where, "message")),
-            level=spec.get("level", "info"),
-            webhook=webhook,
-        )
-
-    def assert_(self, data: Data, path: JsonPath) -> AssertAction:
-        spec = data["assert"]
-        where: JsonPath = (*path, "assert")
-        message = None
-        if isinstance(spec, dict):
-            if "message" in spec:
-                message = self.text(spec["message"], (*where, "message"))
-            spec, where = spec["that"], (*where, "that")
-        items = [spec] if isinstance(spec, str) else spec
-        paths = [where] if isinstance(spec, str) else [(*where, i) for i in range(len(items))]
-        exprs = tuple(
-            Expression(item, self.spans.value_span(p)) for item, p in zip(items, paths, strict=True)
-        )
-        return AssertAction(exprs, message)
-
-    def call(self, data: Data, path: JsonPath) -> CallAction:
-        spec: Data = data["call"]
-        target = self.text(spec["runbook"], (*path, "call", "runbook"))
-        return CallAction(
-            runbook=target,
-            path=(self.doc.path.parent / spec["runbook"]),
-            params=tuple(
-                (name, self.text(_scalar_text(value), (*path, "call", "params", name)))
-                for name, value in spec.get("params", {}).items()
-            ),
-        )
-
-
-ACTION_BUILDERS: dict[str, Callable[[_Builder, Data, JsonPath], Action]] = {
-    "run": _Builder.run,
-    "http": _Builder.http,
-    "wait_for": _Builder.wait_for,
-    "sleep": _Builder.sleep,
-    "approval": _Builder.approval,
-    "log": _Builder.log,
-    "assert": _Builder.assert_,
-    "call": _Builder.call,
-}
-"""Step kind → builder: the registry of action kinds the format knows."""
-
-
-def _duration(value: Any) -> float | None:
-    return None if value is None else parse_duration(value)
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
+        return build_action(self, data, path)
 
 
 def _infer_type(default: Any) -> str:
@@ -395,22 +272,3 @@ def _infer_type(default: Any) -> str:
     if isinstance(default, float):
         return "number"
     return "string"
-
-
-def _http_expect(spec: Data) -> HttpExpect:
-    status = spec.get("status")
-    statuses: tuple[int, ...] | None = None
-    status_range: tuple[int, int] | None = (200, 299)
-    if isinstance(status, int):
-        statuses = (status,)
-    elif isinstance(status, list):
-        statuses = tuple(status)
-    elif isinstance(status, str):
-        low, high = status.split("-")
-        status_range = (int(low), int(high))
-    return HttpExpect(
-        statuses=statuses,
-        status_range=status_range,
-        body=spec.get("body"),
-        json=tuple(spec.get("json", {}).items()),
-    )

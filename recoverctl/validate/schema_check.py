@@ -15,6 +15,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from recoverctl.load import LoadedDocument
+from recoverctl.model.kinds import KINDS
 from recoverctl.model.source import Diagnostic, JsonPath, Span
 from recoverctl.validate.suggest import did_you_mean, one_of
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft7Validator
     from jsonschema.exceptions import ValidationError
 
-ACTION_KINDS = ("run", "http", "wait_for", "sleep", "approval", "log", "assert", "call")
+ACTION_KINDS = tuple(KINDS)
 GROUP_KINDS = ("parallel", "steps", "branch")
 
 _BOOLEAN_HINT = "YAML reads true/false/yes/no/on/off as booleans; quote the value to make it text"
