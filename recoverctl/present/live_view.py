@@ -14,14 +14,11 @@ terminal, so frames never stack in the scrollback, and the last one stays.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
 
 from recoverctl.compile.plan import Plan, PlanNode
@@ -34,13 +31,18 @@ from recoverctl.engine.events import (
 )
 from recoverctl.engine.state import Decision, RunState, StepState, reduce
 from recoverctl.fit import clip, last_line, show_value
-from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch
 from recoverctl.model.runbook import Group as GroupBody
 from recoverctl.present import fold
 from recoverctl.present.console import terminal_size
 from recoverctl.present.fold import Row
-from recoverctl.present.live_panels import ApprovalPrompt, prompt_panel, rollback_panel
+from recoverctl.present.live_panels import (
+    ApprovalPrompt,
+    prompt_panel,
+    rollback_panel,
+    run_header,
+    step_detail,
+)
 
 GLYPHS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
@@ -189,54 +191,10 @@ class LiveView:
         return False
 
     def _header(self, width: int) -> RenderableType:
-        rb = self.plan.runbook
         elapsed = self.state.duration if self.state.duration is not None else self.now()
-        word = self.status_word()
-        title = Text(no_wrap=True, overflow="ellipsis")
-        title.append(f"● {word}", style=_run_style(word))
-        title.append(f"  {rb.name}", style="bold")
-        if self.injected:
-            title.append(f"  INJECTED: {', '.join(self.injected)}", style="bold magenta")
-        title.append(f"  run {self.state.run_id}", style="dim")
-        rto = rb.objectives.rto
-        if rto is None:
-            note = Text(
-                f"elapsed {format_duration(elapsed)} (no RTO declared)",
-                style="dim",
-                no_wrap=True,
-                overflow="ellipsis",
-            )
-            return Group(title, note)
-        worst = elapsed + self._remaining_worst_case()
-        at_risk = worst > rto
-        bar = ProgressBar(
-            total=rto,
-            completed=min(elapsed, rto),
-            width=max(10, min(30, width // 4)),
-            complete_style="red" if at_risk else "green",
-            finished_style="red",
+        return run_header(
+            self.plan, self.state, self.status_word(), self.injected, elapsed, self.now(), width
         )
-        note = Text(f"{format_duration(elapsed)} of RTO {format_duration(rto)}")
-        if math.isinf(worst):
-            note.append("  worst case unbounded", style="yellow")
-        elif at_risk:
-            note.append(f"  worst case {format_duration(worst)}: at risk", style="bold red")
-        row = Table.grid(padding=(0, 1))
-        row.add_column(no_wrap=True)
-        row.add_column(no_wrap=True, overflow="ellipsis")
-        row.add_row(bar, note)
-        return Group(title, row)
-
-    def _remaining_worst_case(self) -> float:
-        remaining = 0.0
-        for node_id in self.plan.roots + self.plan.finally_roots:
-            step = self.state.steps.get(node_id)
-            node = self.plan.node(node_id)
-            if step is None or step.status == "pending":
-                remaining += node.worst_case
-            elif not step.final and step.started is not None:
-                remaining += max(0.0, node.worst_case - (self.now() - step.started))
-        return remaining
 
     # -- the steps, as rows ------------------------------------------------------------
 
@@ -364,7 +322,8 @@ class LiveView:
             else:
                 text.append("  branch", style="yellow")
         text.append(
-            self._detail(node, state, status), style=style if status != "running" else "dim"
+            step_detail(node, state, status, self.now()),
+            style=style if status != "running" else "dim",
         )
         return text
 
@@ -375,45 +334,7 @@ class LiveView:
                 return "rolling_back"
         return state.status
 
-    def _detail(self, node: PlanNode, state: StepState, status: str) -> str:
-        parts: list[str] = []
-        attempts = node.step.retry.attempts
-        if status in ("running", "retrying") and state.started is not None:
-            parts.append(format_duration(max(0.0, self.now() - state.started)))
-            if state.attempts > 1 or status == "retrying":
-                parts.append(f"attempt {max(state.attempts, 1)}/{attempts}")
-            if status == "retrying" and state.next_retry_at is not None:
-                parts.append(
-                    f"retry in {format_duration(max(0.0, state.next_retry_at - self.now()))}"
-                )
-            if state.polls:
-                parts.append(f"{state.polls} polls")
-        elif state.final and status not in ("skipped", "cancelled"):
-            if state.duration:
-                parts.append(format_duration(state.duration))
-            if state.attempts > 1:
-                parts.append(f"{state.attempts} attempts")
-            if status in ("failed", "timed_out") and state.error:
-                parts.append(clip(state.error, 60))
-            if state.rescued:
-                parts.append("rescued")
-            if state.rollback == "rollback_failed":
-                parts.append("ROLLBACK FAILED")
-        elif status in ("skipped", "cancelled") and state.reason and not node.children:
-            parts.append(clip(state.reason, 50))
-        return ("  " + ", ".join(parts)) if parts else ""
-
 
 def _context(best: int) -> int:
     """A group holding an active or newest row is shown as its context."""
     return fold.CONTEXT if best <= fold.NEWEST else fold.REST
-
-
-def _run_style(word: str) -> str:
-    if word in ("succeeded",):
-        return "bold green"
-    if word in ("running",):
-        return "bold cyan"
-    if word in ("rolling back", "waiting for approval", "rolled back", "interrupted"):
-        return "bold yellow"
-    return "bold red"
