@@ -30,13 +30,6 @@ def operator() -> str:
         return "unknown operator"
 
 
-class AutoApprover(Approver):
-    """`--yes`: every gate approved, recorded as approved by the operator who said so."""
-
-    async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
-        return True, f"{operator()} (--yes)"
-
-
 class NoTerminal(Approver):
     """No terminal and no --yes: never hang waiting for input that cannot come."""
 

@@ -82,7 +82,7 @@ def lint(
     from recoverctl.cli.discover import runbook_files
     from recoverctl.lint.config import load_config
     from recoverctl.lint.runner import lint_files
-    from recoverctl.present.diagnostics import wants_color
+    from recoverctl.present.colour import wants_color
     from recoverctl.present.lint_formats import FORMATS, write_text
 
     config = load_config(Path.cwd())

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from recoverctl.cli.journal_options import open_store
 from recoverctl.exitcodes import ExitCode
+from recoverctl.present.colour import no_color
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,7 +64,7 @@ class RunSettings:
             not self.no_tty
             and not self.quiet
             and sys.stderr.isatty()
-            and not os.environ.get("NO_COLOR")
+            and not no_color()
             and os.environ.get("TERM", "") != "dumb"
         )
 
@@ -224,10 +225,11 @@ def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveVi
 
 
 def _approver(settings: RunSettings, live: LiveView | None) -> Approver:
-    from recoverctl.cli.approvals import AutoApprover, NoTerminal, TerminalApprover
+    from recoverctl.cli.approvals import NoTerminal, TerminalApprover, operator
+    from recoverctl.engine.services import ApproveAll
 
     if settings.yes or settings.dry_run:
-        return AutoApprover()
+        return ApproveAll(f"{operator()} (--yes)")
     if sys.stdin.isatty():
         return TerminalApprover(live)
     return NoTerminal()

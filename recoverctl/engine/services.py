@@ -32,6 +32,16 @@ class Approver:
         raise ApprovalUnavailable(step.id, prompt)
 
 
+class ApproveAll(Approver):
+    """Every gate approved, recorded as approved by `who` (`--yes`, a scenario test)."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+
+    async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
+        return True, self.who
+
+
 class ApprovalUnavailable(Exception):
     """No way to ask a human (no terminal, no --yes): the run stops before the gate."""
 

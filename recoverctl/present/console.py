@@ -8,6 +8,8 @@ from typing import IO
 
 from rich.console import Console
 
+from recoverctl.present.colour import no_color
+
 
 def stdout_console() -> Console:
     """Colour on a terminal; plain text, no escape codes, when piped or NO_COLOR is set."""
@@ -38,7 +40,7 @@ def _console(stream: IO[str]) -> Console:
     size = terminal_size(stream)
     return Console(
         file=stream,
-        no_color=bool(os.environ.get("NO_COLOR")),
+        no_color=no_color(),
         highlight=False,
         width=size[0] if size else None,
         height=size[1] if size else None,

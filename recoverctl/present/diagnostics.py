@@ -6,13 +6,13 @@ only when writing to a terminal.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from recoverctl.load import stdin
 from recoverctl.model.source import Diagnostic
+from recoverctl.present.colour import wants_color
 
 _STYLES = {
     "location": "bold",
@@ -84,16 +84,6 @@ def read_source(path: Path, cache: dict[Path, str | None]) -> str | None:
         except OSError:
             cache[path] = None
     return cache[path]
-
-
-def wants_color(stream: TextIO) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def write_diagnostics(diagnostics: Iterable[Diagnostic], stream: TextIO) -> None:

@@ -15,7 +15,8 @@ from recoverctl.compile import Plan
 from recoverctl.engine.bus import EventBus
 from recoverctl.engine.events import Event, StepRolledBack
 from recoverctl.engine.executor import SimulatedExecutor
-from recoverctl.engine.runner import Approver, Engine, RunOptions
+from recoverctl.engine.runner import Engine, RunOptions
+from recoverctl.engine.services import ApproveAll
 from recoverctl.engine.state import RunState
 from recoverctl.engine.virtual_time import VirtualClock, run_virtual
 from recoverctl.errors import RecoverctlError
@@ -24,11 +25,6 @@ from recoverctl.scenario.model import Expectation, Outcome, Scenario
 from recoverctl.validate.params import resolve_params
 
 EXECUTED = frozenset({"succeeded", "failed", "timed_out", "rolled_back", "cancelled"})
-
-
-class _YesApprover(Approver):
-    async def ask(self, step: Any, prompt: str, default: bool) -> tuple[bool, str]:
-        return True, "scenario"
 
 
 @dataclass(slots=True)
@@ -70,7 +66,7 @@ def run_scenario(plan: Plan, scenario: Scenario) -> ScenarioResult:
         bus=bus,
         executor=SimulatedExecutor(outcomes, evaluate_asserts=True),
         clock=VirtualClock(),
-        approver=_YesApprover(),
+        approver=ApproveAll("scenario"),
     )
     code = run_virtual(engine.run())
     result = ScenarioResult(
