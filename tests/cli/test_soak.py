@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from bench.soak import SoakReport, cli_soak, in_process_soak
+from tests.soak import SoakReport, cli_soak, in_process_soak
 
 RUNS = int(os.environ.get("SOAK_RUNS", "5"))
 
