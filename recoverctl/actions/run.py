@@ -29,6 +29,17 @@ DRAIN_GRACE = 0.2
 """After the command exits, how long to wait for pipes held open by detached children."""
 
 
+STOPPING: set[asyncio.Future[None]] = set()
+"""Process groups being stopped. A second interrupt stops waiting for them where the step
+was, so the run waits for them at its end (`stopped`): no process outlives its run."""
+
+
+async def stopped() -> None:
+    """Return when every process group being stopped is gone (SIGKILL after the grace)."""
+    while STOPPING:
+        await asyncio.gather(*list(STOPPING), return_exceptions=True)
+
+
 class _Capture:
     """Keeps the tail of a stream and forwards whole lines, within limits."""
 
@@ -98,8 +109,10 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         asyncio.ensure_future(_pump(proc.stderr, err)),
     ]
     try:
-        # the command's own exit, not its pipes': `server &` keeps them open for hours
-        await exited
+        # the command's own exit, not its pipes': `server &` keeps them open for hours.
+        # Shielded: a timeout or Ctrl-C cancelling this wait must not cancel `exited`, which
+        # the kill below waits on (a cancelled `exited` ended the kill before its SIGKILL)
+        await asyncio.shield(exited)
         _done, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE)
         for task in pending:
             task.cancel()
@@ -109,10 +122,10 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
     except BaseException:
         for task in readers:
             task.cancel()
-        try:
-            await asyncio.shield(_kill_group(proc, transport, exited, tag))
-        finally:
-            transport.close()  # even when the kill itself is cut short (the run is ending)
+        kill = asyncio.ensure_future(_kill_group(proc, transport, exited, tag))
+        STOPPING.add(kill)  # a second Ctrl-C must not cut it short: the run waits for it
+        kill.add_done_callback(STOPPING.discard)
+        await asyncio.shield(kill)
         raise
     out.close()
     err.close()
@@ -208,4 +221,4 @@ async def _kill_group(
     signal_tagged(tag, signal.SIGKILL)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
-    transport.close()
+    transport.close()  # whatever still holds the pipes

@@ -26,9 +26,17 @@ class Executor(Protocol):
     async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
         """Run a `skip_if` check: ok means the work is already done."""
 
+    async def settle(self) -> None:
+        """Return when nothing an attempt started is still being stopped (end of a run)."""
+
 
 class RealExecutor:
     simulated = False
+
+    async def settle(self) -> None:
+        from recoverctl.actions.run import stopped
+
+        await stopped()
 
     async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
         return await HANDLERS[step.kind](step.body, ctx)
@@ -83,3 +91,6 @@ class SimulatedExecutor:
         if scripted:
             return replace(scripted[0])
         return AttemptResult(ok=False, error="simulated: not done yet")
+
+    async def settle(self) -> None:
+        return None  # nothing was started

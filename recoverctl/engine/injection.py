@@ -71,3 +71,6 @@ class InjectingExecutor:
 
     async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
         return await self.inner.guard(step, ctx)
+
+    async def settle(self) -> None:
+        await self.inner.settle()

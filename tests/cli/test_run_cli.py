@@ -209,6 +209,24 @@ def test_second_interrupt_skips_rollback_and_says_so(tmp_path: Path) -> None:
     assert "ROLLBACK skipped by a second interrupt" in err
 
 
+def test_a_second_interrupt_still_kills_a_command_that_ignores_sigterm(tmp_path: Path) -> None:
+    # the second Ctrl-C stopped waiting for the kill where the step was, and the run ended
+    # before the SIGKILL: the command outlived its run (and asyncio printed a traceback)
+    log, pids = tmp_path / "log", tmp_path / "pids"
+    script = f"trap '' TERM INT; echo $$ >> {pids}; echo started >> {log}; exec sleep 300"
+    path = write_runbook(tmp_path, runbook_data(run_step("stubborn", script, timeout="5m")))
+    proc = _run_until_started(path, log)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Event loop is closed" not in err
+    for pid in map(int, pids.read_text().split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def test_params_file_and_env_sourced_params(tmp_path: Path) -> None:
     out = tmp_path / "out"
     path = write_runbook(

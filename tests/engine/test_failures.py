@@ -71,6 +71,21 @@ def test_timeout_kills_the_whole_process_tree(tmp_path: Path) -> None:
         assert not _alive(pid), f"process {pid} survived the timeout"
 
 
+def test_a_timeout_kills_a_command_that_ignores_sigterm(tmp_path: Path) -> None:
+    # the timeout cancelled the wait for the command's exit, and with it the future the kill
+    # waited on: SIGTERM was sent, the SIGKILL after the grace never was, and the command
+    # kept running while the run reported it timed out and went on to roll back
+    pids = tmp_path / "pids"
+    script = f"trap '' TERM INT; echo $$ >> {pids}; exec sleep 300"
+    out = run_engine(
+        tmp_path, runbook_data(run_step("stubborn", script, timeout="500ms")), real=True
+    )
+    assert out.status("stubborn") == "timed_out"
+    time.sleep(0.2)
+    for pid in map(int, pids.read_text().split()):
+        assert not _alive(pid), f"process {pid} survived the timeout"
+
+
 def test_a_timeout_is_retried(tmp_path: Path) -> None:
     counter = tmp_path / "n"
     script = f"echo x >> {counter}; [ $(wc -l < {counter}) -ge 2 ] || sleep 30"
