@@ -18,6 +18,7 @@ from recoverctl.engine.runner import ApprovalUnavailable, Approver, Engine
 from recoverctl.fit import printable
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Step
+from recoverctl.model.status import StepStatus
 
 if TYPE_CHECKING:
     from recoverctl.present.live_view import LiveView
@@ -69,7 +70,9 @@ class TerminalApprover(Approver):
         done = [
             f"{GLYPH.get(s.status, '?')} {sid}"
             for sid, s in state.steps.items()
-            if s.final and s.status not in ("skipped", "pending") and "." not in sid
+            if s.final
+            and s.status not in (StepStatus.SKIPPED, StepStatus.PENDING)
+            and "." not in sid
         ][-6:]
         decisions = [f"{d.step_id} → {d.label}" for d in state.decisions if d.label]
         upcoming = self._upcoming(step)

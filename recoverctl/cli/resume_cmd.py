@@ -14,6 +14,7 @@ from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.masking import MASK
+from recoverctl.model.status import RunStatus
 
 StepsOption = Annotated[list[str] | None, typer.Option(show_default=False)]
 
@@ -151,7 +152,7 @@ def rollback(
     run, journal, plan, params, state, lock = _stopped_run(
         run_id, state_dir, force=force, cli_params=param or []
     )
-    if state.status == "succeeded" and not yes:
+    if state.status == RunStatus.SUCCEEDED and not yes:
         _confirm_undo_of_success(run.run_id, plan, state)
     options = RunOptions(
         run_id=run.run_id,

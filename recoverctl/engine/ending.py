@@ -30,7 +30,7 @@ def exit_code_for(status: str) -> ExitCode:
 
 @dataclass(slots=True)
 class RunEnding:
-    status: str = "succeeded"
+    status: str = RunStatus.SUCCEEDED
     error: str | None = None
     failed_step: str | None = None
     rollback: bool = False
@@ -38,10 +38,11 @@ class RunEnding:
     """The journal could not be written: nothing more may run, not even a rollback."""
 
     def fail(self, error: str, step: str | None = None, *, rollback: bool = True) -> None:
-        self.status, self.error, self.failed_step, self.rollback = "failed", error, step, rollback
+        self.status, self.error, self.failed_step = RunStatus.FAILED, error, step
+        self.rollback = rollback
 
     def journal_lost(self, error: str) -> None:
-        self.status, self.rollback, self.lost = "interrupted", False, True
+        self.status, self.rollback, self.lost = RunStatus.INTERRUPTED, False, True
         self.error = (
             f"{error}: the run stopped before its next step (nothing after the last record ran, "
             "nothing was rolled back); free the space, then `recoverctl resume` continues it"

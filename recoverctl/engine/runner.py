@@ -176,7 +176,8 @@ class Engine:
             except TimeoutError:
                 ending.fail(f"the run's timeout of {format_duration(rb.timeout or 0)} was reached")
             except asyncio.CancelledError:
-                ending.status, ending.error, ending.rollback = "interrupted", "interrupted", True
+                ending.status, ending.error = RunStatus.INTERRUPTED, "interrupted"
+                ending.rollback = True
             except JournalLost as lost:
                 ending.journal_lost(str(lost))
             except Exception as exc:  # still roll back and run finally: a human needs to know

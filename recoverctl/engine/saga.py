@@ -23,7 +23,7 @@ from recoverctl.engine.events import (
 from recoverctl.engine.retry import with_retries
 from recoverctl.engine.services import ApprovalUnavailable, Services
 from recoverctl.model.runbook import Step
-from recoverctl.model.status import StepStatus
+from recoverctl.model.status import RunStatus, StepStatus
 
 
 class SagaHost(Services, Protocol):
@@ -57,7 +57,7 @@ class Saga:
         except asyncio.CancelledError:
             host.emit(RollbackFinished(ok=False, skipped=True))
             return None
-        failed = any(host.state.step(sid).rollback == "rollback_failed" for sid in order)
+        failed = any(host.state.step(sid).rollback == RunStatus.ROLLBACK_FAILED for sid in order)
         host.emit(RollbackFinished(ok=not failed))
         return not failed
 

@@ -33,7 +33,7 @@ from recoverctl.engine.events import (
     StepStarted,
     WaitPolled,
 )
-from recoverctl.model.status import FINAL_STEP_STATUSES, OK_STEP_STATUSES
+from recoverctl.model.status import FINAL_STEP_STATUSES, OK_STEP_STATUSES, RunStatus, StepStatus
 
 FINAL_STATUSES = FINAL_STEP_STATUSES
 OK_STATUSES = OK_STEP_STATUSES
@@ -43,7 +43,7 @@ OK_STATUSES = OK_STEP_STATUSES
 class StepState:
     """What is known of one step so far."""
 
-    status: str = "pending"
+    status: str = StepStatus.PENDING
     attempts: int = 0
     started: float | None = None
     duration: float = 0.0
@@ -92,7 +92,7 @@ class RunState:
 
     run_id: str = ""
     runbook: str = ""
-    status: str = "pending"
+    status: str = RunStatus.PENDING
     steps: dict[str, StepState] = field(default_factory=dict)
     completed: list[str] = field(default_factory=list)
     """Steps in the order they succeeded: rollback runs this backwards."""
@@ -122,10 +122,10 @@ class RunState:
         order: list[str] = []
         for sid in reversed(self.completed):
             step = self.steps.get(sid)
-            if sid in order or step is None or step.status != "succeeded":
+            if sid in order or step is None or step.status != StepStatus.SUCCEEDED:
                 continue
             done = self.steps.get(f"{sid}.rollback")
-            if done is not None and done.status == "succeeded" and done.override:
+            if done is not None and done.status == StepStatus.SUCCEEDED and done.override:
                 continue
             if has_rollback(sid):
                 order.append(sid)
@@ -135,7 +135,10 @@ class RunState:
         """What a stopped run left done that its rollback never reached: what `recoverctl
         rollback` would undo. Empty for a run that succeeded (its changes are the recovery)
         or changed nothing; undos that failed are reported as failed, not here."""
-        if self.status in ("succeeded", "running", "pending") or self.dry_run:
+        if (
+            self.status in (RunStatus.SUCCEEDED, RunStatus.RUNNING, RunStatus.PENDING)
+            or self.dry_run
+        ):
             return []
         return [sid for sid in self.compensable(has_rollback) if not self.steps[sid].rollback]
 
@@ -144,7 +147,7 @@ class RunState:
 
     def rto_verdict(self, rto: float) -> str:
         """`met`, `missed`, or `not recovered` (a run that failed or rolled back met nothing)."""
-        if self.status != "succeeded":
+        if self.status != RunStatus.SUCCEEDED:
             return "not recovered"
         return "met" if (self.duration or 0.0) <= rto else "missed"
 
@@ -172,12 +175,13 @@ def replay(events: list[Event]) -> RunState:
 
 
 def _run_started(state: RunState, e: RunStarted) -> None:
-    state.run_id, state.runbook, state.status, state.started = e.run_id, e.runbook, "running", e.ts
+    state.run_id, state.runbook, state.started = e.run_id, e.runbook, e.ts
+    state.status = RunStatus.RUNNING
     state.dry_run = e.dry_run
 
 
 def _run_resumed(state: RunState, e: RunResumed) -> None:
-    state.status = "running"
+    state.status = RunStatus.RUNNING
     state.rolling_back = e.rollback
     state.duration = state.exit_code = state.error = state.failed_step = None
 
@@ -186,9 +190,9 @@ def _operator_override(state: RunState, e: OperatorOverride) -> None:
     step = state.step(e.step_id)
     step.override = f"{e.action} by {e.who}" + (f": {e.reason}" if e.reason else "")
     if e.action == "skip":
-        step.status, step.reason = "skipped", step.override
+        step.status, step.reason = StepStatus.SKIPPED, step.override
     elif e.action == "mark_done":
-        step.status, step.reason, step.error = "succeeded", step.override, None
+        step.status, step.reason, step.error = StepStatus.SUCCEEDED, step.override, None
         state.completed.append(e.step_id)
     elif e.action in ("reset", "from"):
         state.steps[e.step_id] = StepState(override=step.override)
@@ -197,7 +201,7 @@ def _operator_override(state: RunState, e: OperatorOverride) -> None:
 
 def _step_started(state: RunState, e: StepStarted) -> None:
     step = state.step(e.step_id)
-    step.status = "running"
+    step.status = StepStatus.RUNNING
     step.attempts = e.attempt
     step.next_retry_at = None
     if step.started is None:
@@ -229,7 +233,7 @@ def _wait_polled(state: RunState, e: WaitPolled) -> None:
 
 def _retry_scheduled(state: RunState, e: RetryScheduled) -> None:
     step = state.step(e.step_id)
-    step.status = "retrying"
+    step.status = StepStatus.RETRYING
     step.next_retry_at = e.mono + e.delay
 
 
@@ -241,7 +245,7 @@ def _step_finished(state: RunState, e: StepFinished) -> None:
     step.error, step.reason, step.stdout, step.stderr = e.error, e.reason, e.stdout, e.stderr
     step.next_retry_at = None
     step.pid = None
-    if e.status == "succeeded":
+    if e.status == StepStatus.SUCCEEDED:
         state.completed.append(e.step_id)
 
 
@@ -266,7 +270,7 @@ def _step_rolled_back(state: RunState, e: StepRolledBack) -> None:
     state.undone.append((e.step_id, e.ok))
     step.rollback = "rolled_back" if e.ok else "rollback_failed"
     if e.ok:
-        step.status = "rolled_back"
+        step.status = StepStatus.ROLLED_BACK
 
 
 def _rollback_finished(state: RunState, e: RollbackFinished) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from recoverctl.journal.store import RunDir, Store
+from recoverctl.model.status import RunStatus, StepStatus
 
 
 def run_status(meta: dict[str, Any]) -> str:
@@ -22,14 +23,14 @@ def run_status(meta: dict[str, Any]) -> str:
     from recoverctl.processes import identity
 
     status = str(meta.get("status", "?"))
-    if status != "running":
+    if status != RunStatus.RUNNING:
         return status
     pid, recorded = meta.get("pid"), meta.get("pid_identity")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return "interrupted"
+        return RunStatus.INTERRUPTED
     now = identity(pid)
     if now is None or (recorded is not None and now != recorded):
-        return "interrupted"
+        return RunStatus.INTERRUPTED
     return status
 
 
@@ -37,7 +38,7 @@ def trusted_meta(run: RunDir) -> dict[str, Any]:
     """meta.json, corrected by the journal when it says the run never ended (a full disk
     stopped its last write, or the process was killed before it could update it)."""
     meta: dict[str, Any] = run.meta()
-    if run_status(meta) not in ("interrupted", "unreadable"):
+    if run_status(meta) not in (RunStatus.INTERRUPTED, "unreadable"):
         return {**meta, "status": run_status(meta)}
     from recoverctl.engine.state import replay
     from recoverctl.errors import RecoverctlError
@@ -145,7 +146,7 @@ def runbook_stats(store: Store, runbook: str | None = None) -> list[RunbookStats
 
 
 def _stats(name: str, metas: list[dict[str, Any]]) -> RunbookStats:
-    ok = [m for m in metas if m.get("status") == "succeeded"]
+    ok = [m for m in metas if m.get("status") == RunStatus.SUCCEEDED]
     durations = sorted(float(m["duration"]) for m in ok if _number(m.get("duration")))
     rto = next((float(m["rto"]) for m in metas if _number(m.get("rto"))), None)
     failing: dict[str, int] = {}
@@ -155,7 +156,7 @@ def _stats(name: str, metas: list[dict[str, Any]]) -> RunbookStats:
         for sid, step in (steps if isinstance(steps, dict) else {}).items():
             if not isinstance(step, dict):
                 continue
-            if step.get("status") in ("failed", "timed_out"):
+            if step.get("status") in (StepStatus.FAILED, StepStatus.TIMED_OUT):
                 failing[sid] = failing.get(sid, 0) + 1
             duration = step.get("duration")
             slow.setdefault(sid, []).append(float(duration) if _number(duration) else 0.0)

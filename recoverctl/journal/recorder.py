@@ -11,6 +11,7 @@ from recoverctl.journal.lock import RunLock
 from recoverctl.journal.store import RunDir, Store
 from recoverctl.journal.values import ValuesWriter
 from recoverctl.journal.writer import JournalWriter
+from recoverctl.model.status import RunStatus, StepStatus
 
 
 class Recorder:
@@ -55,7 +56,9 @@ class Recorder:
             from recoverctl.processes import identity
 
             pid = _pid()
-            self.meta.update({"status": "running", "pid": pid, "pid_identity": identity(pid)})
+            self.meta.update(
+                {"status": RunStatus.RUNNING, "pid": pid, "pid_identity": identity(pid)}
+            )
             self.run.write_meta(self.meta)
             self.writer = JournalWriter(self.run, self.plan.hash, seq=seq)
             self.values = ValuesWriter(self.run.path / "values.jsonl")
@@ -75,7 +78,7 @@ class Recorder:
                 self.meta.update(
                     {
                         # the journal is the truth: one that stopped recording ends the run unknown
-                        "status": "interrupted" if lost else state.status,
+                        "status": RunStatus.INTERRUPTED if lost else state.status,
                         "exit_code": state.exit_code,
                         "duration": state.duration,
                         "finished": time.time(),
@@ -93,7 +96,7 @@ class Recorder:
                                 "duration": s.duration,
                             }
                             for sid, s in state.steps.items()
-                            if s.status != "pending"
+                            if s.status != StepStatus.PENDING
                         },
                     }
                 )

@@ -16,7 +16,7 @@ from recoverctl.compile.plan import Plan, PlanNode
 from recoverctl.engine.state import RunState
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.kinds import SAFE_TO_REPEAT
-from recoverctl.model.status import NodeRole
+from recoverctl.model.status import NodeRole, RunStatus, StepStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,9 @@ def plan_resumption(
     in_flight = [
         sid
         for sid, step in state.steps.items()
-        if step.status in ("running", "retrying") and is_action(plan, sid) and sid not in overridden
+        if step.status in (StepStatus.RUNNING, StepStatus.RETRYING)
+        and is_action(plan, sid)
+        and sid not in overridden
     ]
     unsafe = [sid for sid in in_flight if not safe_to_repeat(plan.nodes[sid])]
     return Resumption(overrides, in_flight, unsafe, state.rolling_back)
@@ -57,9 +59,9 @@ def plan_resumption(
 
 def refuse_unresumable(run_id: str, state: RunState, from_step: str | None) -> None:
     """A succeeded run has nothing to resume; an undone one would redo undone work."""
-    if state.status == "succeeded":
+    if state.status == RunStatus.SUCCEEDED:
         raise RecoverctlError(message=f"run {run_id} already succeeded; there is nothing to resume")
-    if state.status in ("rolled_back", "rollback_failed") and from_step is None:
+    if state.status in (RunStatus.ROLLED_BACK, RunStatus.ROLLBACK_FAILED) and from_step is None:
         raise RecoverctlError(
             message=f"run {run_id} ended {state.status}: its work was undone, so there is "
             "nothing to continue; resuming would redo undone steps",

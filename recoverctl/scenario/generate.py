@@ -17,7 +17,7 @@ from recoverctl.compile import Plan
 from recoverctl.engine.events import StepFinished
 from recoverctl.model.runbook import Branch, OnFailure
 from recoverctl.model.source import UNKNOWN_SPAN
-from recoverctl.model.status import NodeRole
+from recoverctl.model.status import NodeRole, StepStatus
 from recoverctl.scenario.coverage import retries_matter
 from recoverctl.scenario.model import Expectation, Outcome, Scenario
 from recoverctl.scenario.runner import ScenarioResult, rolled_back_order, run_scenario
@@ -170,7 +170,7 @@ def _completed_actions(plan: Plan, result: ScenarioResult) -> list[str]:
         e.step_id
         for e in result.events
         if isinstance(e, StepFinished)
-        and e.status == "succeeded"
+        and e.status == StepStatus.SUCCEEDED
         and e.step_id in plan.nodes
         and plan.nodes[e.step_id].step.is_action
     ]
@@ -192,7 +192,7 @@ def _expectation(plan: Plan, result: ScenarioResult) -> dict[str, Any]:
     ran = [sid for sid in actions if state.steps[sid].attempts]
     if ran:
         expect["ran"] = ran
-    skipped = [sid for sid in actions if state.steps[sid].status == "skipped"]
+    skipped = [sid for sid in actions if state.steps[sid].status == StepStatus.SKIPPED]
     if skipped:
         expect["skipped"] = skipped
     expect["rolled_back"] = rolled_back_order(result.events)

@@ -21,10 +21,19 @@ from recoverctl.engine.state import RunState
 from recoverctl.engine.virtual_time import VirtualClock, run_virtual
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.duration import format_duration
+from recoverctl.model.status import StepStatus
 from recoverctl.scenario.model import Expectation, Outcome, Scenario
 from recoverctl.validate.params import resolve_params
 
-EXECUTED = frozenset({"succeeded", "failed", "timed_out", "rolled_back", "cancelled"})
+EXECUTED = frozenset(
+    {
+        StepStatus.SUCCEEDED,
+        StepStatus.FAILED,
+        StepStatus.TIMED_OUT,
+        StepStatus.ROLLED_BACK,
+        StepStatus.CANCELLED,
+    }
+)
 
 
 @dataclass(slots=True)
@@ -118,7 +127,7 @@ def compare(expect: Expectation, result: ScenarioResult) -> list[str]:  # noqa: 
         if step is not None and step.attempts:
             out.append(f"{step_id}: expected it not to run, it ran ({step.status})")
     for step_id in expect.skipped:
-        if status(step_id) != "skipped":
+        if status(step_id) != StepStatus.SKIPPED:
             out.append(f"{step_id}: expected skipped, got {status(step_id)}")
     if expect.rolled_back is not None:
         actual = rolled_back_order(result.events)
@@ -160,7 +169,7 @@ def describe_path(result: ScenarioResult) -> list[str]:
     ]
     lines += [f"branch {d.step_id} → {d.label or 'no case'}" for d in state.decisions]
     for step_id, step in state.steps.items():
-        if "." in step_id or step.status == "pending":
+        if "." in step_id or step.status == StepStatus.PENDING:
             continue
         attempts = f" after {step.attempts} attempts" if step.attempts > 1 else ""
         lines.append(f"{step_id}: {step.status}{attempts}")
