@@ -11,7 +11,6 @@ import typer
 from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.discover import RunbooksOnlyOption
 from recoverctl.exitcodes import ExitCode
-from recoverctl.model.walk import all_steps
 
 
 @command(
@@ -39,6 +38,8 @@ def validate(
             continue
         if not quiet:
             rb = checked.runbook
+            from recoverctl.model.walk import all_steps
+
             count = sum(1 for _ in all_steps(rb))
             sys.stdout.write(f"ok  {path}  ({rb.name}, {count} step{'s' if count != 1 else ''})\n")
     if failed:
