@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,8 @@ from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from recoverctl.journal.recorded import RecordedRun
 
 
 class ListFormat(StrEnum):
@@ -158,33 +160,8 @@ def _table_console() -> Console:
     return console
 
 
-class LoadedRun:
-    def __init__(
-        self, run: Any, plan: Any, events: list[Any], torn: bool, meta: dict[str, Any]
-    ) -> None:
-        self.run, self.plan, self.events, self.torn, self.meta = run, plan, events, torn, meta
+def load_run(run_id: str, state_dir: Path | None) -> RecordedRun:
+    """A run's journal and the plan of the runbook as it was run (journal/recorded.py)."""
+    from recoverctl.journal.recorded import load_recorded_run
 
-
-def load_run(run_id: str, state_dir: Path | None) -> LoadedRun:
-    """A run's journal and the plan of the runbook as it was run (the copy in its folder)."""
-    from recoverctl.compile import compile_plan
-    from recoverctl.validate.pipeline import require_valid
-
-    run = open_store(state_dir).find(run_id)
-    journal = read_run_journal(run.journal)
-    meta = run.meta()
-    original = Path(str(meta.get("path", "")))
-    # the original file when unchanged (its call: paths resolve), else the copy kept with the run
-    source = (
-        original if original.is_file() and _sha256(original) == meta.get("sha256") else run.runbook
-    )
-    checked = require_valid(source)
-    return LoadedRun(
-        run, compile_plan(checked.model, checked.callees), journal.events, journal.torn_tail, meta
-    )
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return load_recorded_run(open_store(state_dir), run_id, read_run_journal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,8 +13,12 @@ from recoverctl.cli.commands import command, reports_errors
 from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
-from recoverctl.model.masking import MASK
 from recoverctl.model.status import RunStatus
+
+if TYPE_CHECKING:
+    from recoverctl.compile.plan import Plan
+    from recoverctl.engine.state import RunState
+    from recoverctl.journal.stopped import StoppedRun
 
 StepsOption = Annotated[list[str] | None, typer.Option(show_default=False)]
 
@@ -62,8 +66,13 @@ def resume(
     from recoverctl.engine.events import OperatorOverride
     from recoverctl.engine.runner import Engine, RunOptions
 
-    run, journal, plan, params, state, lock = _stopped_run(
-        run_id, state_dir, force=force, cli_params=param or []
+    stopped = _stopped_run(run_id, state_dir, force=force, cli_params=param or [])
+    run, journal, plan, params, state = (
+        stopped.run,
+        stopped.journal,
+        stopped.plan,
+        stopped.params,
+        stopped.state,
     )
     from recoverctl.journal.resumption import plan_resumption
 
@@ -93,7 +102,7 @@ def resume(
         secrets=params.secret_values(),
         environ=dict(os.environ),
         prior=state,
-        prior_raw=_raw_values(run),
+        prior_raw=stopped.raw_values(),
         secret_params=params.secrets,
         rerun=in_flight,
     )
@@ -116,7 +125,7 @@ def resume(
             seq=journal.last_seq,
             replay=journal.events,
             rollback_only=undoing,
-            lock=lock,
+            lock=stopped.lock,
         )
     )
     raise typer.Exit(code)
@@ -149,8 +158,13 @@ def rollback(
     from recoverctl.cli.session import RunSettings, execute
     from recoverctl.engine.runner import RunOptions
 
-    run, journal, plan, params, state, lock = _stopped_run(
-        run_id, state_dir, force=force, cli_params=param or []
+    stopped = _stopped_run(run_id, state_dir, force=force, cli_params=param or [])
+    run, journal, plan, params, state = (
+        stopped.run,
+        stopped.journal,
+        stopped.plan,
+        stopped.params,
+        stopped.state,
     )
     if state.status == RunStatus.SUCCEEDED and not yes:
         _confirm_undo_of_success(run.run_id, plan, state)
@@ -160,7 +174,7 @@ def rollback(
         secrets=params.secret_values(),
         environ=dict(os.environ),
         prior=state,
-        prior_raw=_raw_values(run),
+        prior_raw=stopped.raw_values(),
         secret_params=params.secrets,
     )
     import asyncio
@@ -175,128 +189,33 @@ def rollback(
             replay=journal.events,
             rollback_only=f"operator {operator()} asked to roll back run {run.run_id}",
             undo_requested=True,
-            lock=lock,
+            lock=stopped.lock,
         )
     )
     raise typer.Exit(code)
 
 
-def _stopped_run(run_id: str, state_dir: Path | None, *, force: bool, cli_params: list[str]) -> Any:
-    """A stopped run: its folder, journal, the plan as the runbook is now, params, replayed state."""
-    from recoverctl.engine.state import replay
-
-    store = open_store(state_dir)
-    run = store.find(run_id)
-    lock = _lock_the_run(store, run)
-    # read only now, under the lock: a live run (or another resume) could have moved on
-    journal = read_run_journal(run.journal)
-    plan, params = _current_plan(run.meta(), run, journal, force=force, cli_params=cli_params)
-    return run, journal, plan, params, replay(journal.events), lock
-
-
-def _lock_the_run(store: Any, run: Any) -> Any:
-    """Take the run's lock before anything is read or killed: a live run keeps it."""
-    from recoverctl.journal.lock import RunLock
-    from recoverctl.journal.reader import read_journal
-
-    try:
-        started = read_journal(run.journal).started
-    except RecoverctlError:
-        started = None
-    name = started.runbook if started is not None else str(run.meta().get("runbook", ""))
-    if not name:
-        raise RecoverctlError(
-            message=f"run {run.run_id} has no readable record of its runbook; nothing was done",
-            hint=f"look at {run.journal} and {run.meta_path}",
-        )
-    lock = RunLock(store.root, name)
-    try:
-        lock.acquire(run.run_id)
-    except RecoverctlError as busy:
-        raise RecoverctlError(
-            message=f"refusing to touch run {run.run_id}: {busy.message}",
-            hint="a run that is still going (or another resume of it) holds the lock; "
-            "wait for it to end, or stop it with Ctrl-C / kill, then resume",
-        ) from None
-    return lock
-
-
-def _current_plan(
-    meta: dict[str, Any], run: Any, journal: Any, *, force: bool, cli_params: list[str]
-) -> Any:
-    """The runbook as it is now; refused (with the difference) when it changed since the run."""
-    from recoverctl.compile import compile_plan
+def _stopped_run(
+    run_id: str, state_dir: Path | None, *, force: bool, cli_params: list[str]
+) -> StoppedRun:
+    """The stopped run, locked and checked (journal/stopped.py); a changed runbook's diff shown."""
+    from recoverctl.journal.stopped import RunbookChanged, open_stopped_run
     from recoverctl.validate.params import parse_assignments
-    from recoverctl.validate.pipeline import require_valid
 
-    path = Path(str(meta.get("path", "")))
-    if not path.is_file():
-        raise RecoverctlError(
-            message=f"the run's runbook {path} no longer exists",
-            hint=f"the runbook as it was run is kept in {run.runbook}",
+    try:
+        return open_stopped_run(
+            open_store(state_dir),
+            run_id,
+            force=force,
+            cli_params=parse_assignments(cli_params),
+            read=read_run_journal,
         )
-    checked = require_valid(path)
-    started = journal.started
-    if started is not None and checked.model.name != started.runbook:
-        raise RecoverctlError(
-            message=f"meta.json of run {run.run_id} points at {path} (runbook "
-            f"'{checked.model.name}'), but the journal says the run was of '{started.runbook}'; "
-            "nothing was run",
-            hint=f"meta.json is only an index: check {run.meta_path}, or resume from the "
-            f"runbook the journal names",
-        )
-    plan = compile_plan(checked.model, checked.callees)
-    recorded = journal.plan_hash or meta.get("plan_hash")  # an empty journal: meta.json says
-    if recorded and plan.hash != recorded and not force:
-        import difflib
-
-        before = run.runbook.read_text(encoding="utf-8").splitlines(keepends=True)
-        after = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        diff = "".join(difflib.unified_diff(before, after, "as run", str(path)))
-        sys.stderr.write(diff or "(a called runbook changed)\n")
-        raise RecoverctlError(
-            message=f"{path} changed since run {run.run_id} started (diff above)",
-            hint="resume with --force to use the new version, or restore the file",
-        )
-    return plan, _params_as_run(checked.model, run, journal, parse_assignments(cli_params))
+    except RunbookChanged as changed:
+        sys.stderr.write(changed.diff)
+        raise
 
 
-def _raw_values(run: Any) -> dict[str, dict[str, Any]]:
-    """The completed steps' unredacted stdout and outputs, as the run's templates read them."""
-    from recoverctl.journal.values import read_values
-
-    return read_values(run.path / "values.jsonl").steps
-
-
-def _params_as_run(runbook: Any, run: Any, journal: Any, cli: dict[str, str]) -> Any:
-    """The values the run had: from its private values store (the journal masks any value
-    holding a secret), `-p` on top; a secret is never stored, so it must be given again."""
-    from recoverctl.journal.values import read_values
-    from recoverctl.validate.params import resolve_params
-
-    started = journal.started
-    shown = started.params if started else {}
-    stored = read_values(run.path / "values.jsonl").params
-    given = {k: v for k, v in shown.items() if v != MASK}
-    given.update(stored)
-    given.update(cli)
-    resolved = resolve_params(runbook, given, os.environ)
-    lost = [
-        name
-        for name, value in shown.items()
-        if value == MASK and resolved.values.get(name) is None and name not in stored
-    ]
-    if lost:
-        names = ", ".join(lost)
-        raise RecoverctlError(
-            message=f"run {run.run_id} had a value for {names}, which is not stored (secrets "
-            "never are): resuming without it would run with a different value",
-            hint=f"give it again: -p {lost[0]}=... or its env variable",
-        )
-    return resolved
-
-
-def _stop_leftovers(state: Any, in_flight: list[str]) -> None:
+def _stop_leftovers(state: RunState, in_flight: list[str]) -> None:
     """Stop what a crashed run left running — only processes proven to be the run's."""
     from recoverctl.processes import stop_group
 
@@ -309,7 +228,7 @@ def _stop_leftovers(state: Any, in_flight: list[str]) -> None:
             sys.stderr.write(f"step '{step_id}': {said}\n")
 
 
-def _confirm_undo_of_success(run_id: str, plan: Any, state: Any) -> None:
+def _confirm_undo_of_success(run_id: str, plan: Plan, state: RunState) -> None:
     """A succeeded run is a recovered system: undoing it takes a yes from a person."""
     undo = [
         sid

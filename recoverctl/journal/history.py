@@ -10,36 +10,36 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from recoverctl.journal.meta import UNREADABLE, RunMeta
 from recoverctl.journal.store import RunDir, Store
 from recoverctl.model.status import RunStatus, StepStatus
 
 
-def run_status(meta: dict[str, Any]) -> str:
+def run_status(meta: RunMeta) -> str:
     """`running` only while its own process lives — the same pid after a reboot, or reused
     by another program, is not it; a run whose process vanished was interrupted."""
     from recoverctl.processes import identity
 
-    status = str(meta.get("status", "?"))
-    if status != RunStatus.RUNNING:
-        return status
-    pid, recorded = meta.get("pid"), meta.get("pid_identity")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+    if meta.status != RunStatus.RUNNING:
+        return meta.status
+    if meta.pid is None or meta.pid <= 0:
         return RunStatus.INTERRUPTED
-    now = identity(pid)
-    if now is None or (recorded is not None and now != recorded):
+    now = identity(meta.pid)
+    if now is None or (meta.pid_identity is not None and now != meta.pid_identity):
         return RunStatus.INTERRUPTED
-    return status
+    return meta.status
 
 
-def trusted_meta(run: RunDir) -> dict[str, Any]:
+def trusted_meta(run: RunDir) -> RunMeta:
     """meta.json, corrected by the journal when it says the run never ended (a full disk
     stopped its last write, or the process was killed before it could update it)."""
-    meta: dict[str, Any] = run.meta()
-    if run_status(meta) not in (RunStatus.INTERRUPTED, "unreadable"):
-        return {**meta, "status": run_status(meta)}
+    meta = run.meta()
+    status = run_status(meta)
+    if status not in (RunStatus.INTERRUPTED, UNREADABLE):
+        return replace(meta, status=status)
     from recoverctl.engine.state import replay
     from recoverctl.errors import RecoverctlError
     from recoverctl.journal.reader import read_journal
@@ -47,11 +47,11 @@ def trusted_meta(run: RunDir) -> dict[str, Any]:
     try:
         journal = read_journal(run.journal)
     except RecoverctlError:
-        return {**meta, "status": run_status(meta)}
+        return replace(meta, status=status)
     if journal.events and journal.events[-1].kind == "run_finished":
         state = replay(journal.events)
-        return {**meta, "status": state.status, "duration": state.duration, "pid": None}
-    return {**meta, "status": run_status(meta)}
+        return replace(meta, status=state.status, duration=state.duration, pid=None)
+    return replace(meta, status=status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +75,16 @@ def list_runs(store: Store, runbook: str | None = None, limit: int = 20) -> list
     rows: list[RunRow] = []
     for folder in store.all_dirs():
         meta = trusted_meta(RunDir(folder))
-        if runbook and meta.get("runbook") != runbook:
+        if runbook and meta.runbook != runbook:
             continue
-        started, duration = meta.get("started"), meta.get("duration")
         rows.append(
             RunRow(
-                run_id=str(meta.get("run_id", folder.name)),
-                runbook=str(meta.get("runbook", "?")),
-                started=float(started) if isinstance(started, int | float) else None,
-                duration=float(duration) if isinstance(duration, int | float) else None,
-                status=str(meta["status"]),
-                path_taken=[str(p) for p in meta.get("path_taken") or []],
+                run_id=meta.run_id,
+                runbook=meta.runbook or "?",
+                started=meta.started,
+                duration=meta.duration,
+                status=str(meta.status),
+                path_taken=list(meta.path_taken),
             )
         )
         if len(rows) >= limit:
@@ -136,30 +135,26 @@ class RunbookStats:
 
 def runbook_stats(store: Store, runbook: str | None = None) -> list[RunbookStats]:
     """Statistics per runbook name (only `runbook` when given), sorted by name."""
-    by_runbook: dict[str, list[dict[str, Any]]] = {}
+    by_runbook: dict[str, list[RunMeta]] = {}
     for folder in store.all_dirs():
         meta = trusted_meta(RunDir(folder))
-        name = str(meta.get("runbook", "?"))
+        name = meta.runbook or "?"
         if runbook is None or name == runbook:
             by_runbook.setdefault(name, []).append(meta)
     return [_stats(name, metas) for name, metas in sorted(by_runbook.items())]
 
 
-def _stats(name: str, metas: list[dict[str, Any]]) -> RunbookStats:
-    ok = [m for m in metas if m.get("status") == RunStatus.SUCCEEDED]
-    durations = sorted(float(m["duration"]) for m in ok if _number(m.get("duration")))
-    rto = next((float(m["rto"]) for m in metas if _number(m.get("rto"))), None)
+def _stats(name: str, metas: list[RunMeta]) -> RunbookStats:
+    ok = [m for m in metas if m.status == RunStatus.SUCCEEDED]
+    durations = sorted(m.duration for m in ok if m.duration is not None)
+    rto = next((m.rto for m in metas if m.rto is not None), None)
     failing: dict[str, int] = {}
     slow: dict[str, list[float]] = {}
     for meta in metas:
-        steps = meta.get("steps")
-        for sid, step in (steps if isinstance(steps, dict) else {}).items():
-            if not isinstance(step, dict):
-                continue
-            if step.get("status") in (StepStatus.FAILED, StepStatus.TIMED_OUT):
+        for sid, step in meta.steps.items():
+            if step.status in (StepStatus.FAILED, StepStatus.TIMED_OUT):
                 failing[sid] = failing.get(sid, 0) + 1
-            duration = step.get("duration")
-            slow.setdefault(sid, []).append(float(duration) if _number(duration) else 0.0)
+            slow.setdefault(sid, []).append(step.duration)
     worst = sorted(failing.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     slowest = sorted(((s, percentile(v, 95)) for s, v in slow.items()), key=lambda kv: -kv[1])
     return RunbookStats(
@@ -180,7 +175,3 @@ def percentile(values: list[float], pct: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
-
-
-def _number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -8,6 +8,7 @@ from typing import Any
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.state import RunState
 from recoverctl.journal.lock import RunLock
+from recoverctl.journal.meta import RunMeta, StepSummary
 from recoverctl.journal.store import RunDir, Store
 from recoverctl.journal.values import ValuesWriter
 from recoverctl.journal.writer import JournalWriter
@@ -26,7 +27,7 @@ class Recorder:
         self.run: RunDir | None = None
         self.writer: JournalWriter | None = None
         self.values: ValuesWriter | None = None
-        self.meta: dict[str, Any] = {}
+        self.meta = RunMeta(run_id=run_id)
 
     def start(
         self,
@@ -42,23 +43,22 @@ class Recorder:
             self.meta = (
                 existing.meta()
                 if existing
-                else {
-                    "run_id": self.run_id,
-                    "runbook": self.plan.runbook.name,
-                    "path": str(self.plan.runbook.path.resolve()),
-                    "sha256": self.plan.runbook.sha256,
-                    "plan_hash": self.plan.hash,
-                    "params": params,
-                    "started": time.time(),
-                    "rto": self.plan.runbook.objectives.rto,
-                }
+                else RunMeta(
+                    run_id=self.run_id,
+                    runbook=self.plan.runbook.name,
+                    path=str(self.plan.runbook.path.resolve()),
+                    sha256=self.plan.runbook.sha256,
+                    plan_hash=self.plan.hash,
+                    params=params,
+                    started=time.time(),
+                    rto=self.plan.runbook.objectives.rto,
+                )
             )
             from recoverctl.processes import identity
 
-            pid = _pid()
-            self.meta.update(
-                {"status": RunStatus.RUNNING, "pid": pid, "pid_identity": identity(pid)}
-            )
+            self.meta.status = RunStatus.RUNNING
+            self.meta.pid = _pid()
+            self.meta.pid_identity = identity(self.meta.pid)
             self.run.write_meta(self.meta)
             self.writer = JournalWriter(self.run, self.plan.hash, seq=seq)
             self.values = ValuesWriter(self.run.path / "values.jsonl")
@@ -75,34 +75,21 @@ class Recorder:
                 self.values.close()
             if self.run is not None:
                 lost = self.writer.failed if self.writer is not None else None
-                self.meta.update(
-                    {
-                        # the journal is the truth: one that stopped recording ends the run unknown
-                        "status": RunStatus.INTERRUPTED if lost else state.status,
-                        "exit_code": state.exit_code,
-                        "duration": state.duration,
-                        "finished": time.time(),
-                        "path_taken": [
-                            f"{d.step_id}→{d.label}" for d in state.decisions if d.label
-                        ],
-                        "failed_step": state.failed_step,
-                        "error": f"the journal could not be written: {lost}"
-                        if lost
-                        else state.error,
-                        "steps": {
-                            sid: {
-                                "status": s.status,
-                                "attempts": s.attempts,
-                                "duration": s.duration,
-                            }
-                            for sid, s in state.steps.items()
-                            if s.status != StepStatus.PENDING
-                        },
-                    }
-                )
-                self.meta.pop("pid", None)
-                self.meta.pop("pid_identity", None)
-                self.run.write_meta(self.meta)
+                meta = self.meta
+                # the journal is the truth: one that stopped recording ends the run unknown
+                meta.status = RunStatus.INTERRUPTED if lost else state.status
+                meta.exit_code, meta.duration = state.exit_code, state.duration
+                meta.finished = time.time()
+                meta.path_taken = [f"{d.step_id}→{d.label}" for d in state.decisions if d.label]
+                meta.failed_step = state.failed_step
+                meta.error = f"the journal could not be written: {lost}" if lost else state.error
+                meta.steps = {
+                    sid: StepSummary(s.status, s.attempts, s.duration)
+                    for sid, s in state.steps.items()
+                    if s.status != StepStatus.PENDING
+                }
+                meta.pid = meta.pid_identity = None
+                self.run.write_meta(meta)
         finally:
             self.lock.release()
 

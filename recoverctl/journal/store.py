@@ -18,10 +18,10 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from recoverctl.errors import RecoverctlError
 from recoverctl.files import replace_file
+from recoverctl.journal.meta import RunMeta
 
 META_VERSION = 1
 
@@ -94,17 +94,19 @@ class RunDir:
     def meta_path(self) -> Path:
         return self.path / "meta.json"
 
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> RunMeta:
+        """meta.json, read tolerantly (journal/meta.py): the index entry, not the record."""
         try:
-            data: dict[str, Any] = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            data = json.loads(self.meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {"run_id": self.run_id, "status": "unreadable"}
-        return data
+            return RunMeta.unreadable(self.run_id)
+        if not isinstance(data, dict):
+            return RunMeta.unreadable(self.run_id)
+        return RunMeta.from_dict(data, self.run_id)
 
-    def write_meta(self, meta: dict[str, Any]) -> None:
-        write_private(
-            self.meta_path, json.dumps({"v": META_VERSION, **meta}, indent=2, default=str)
-        )
+    def write_meta(self, meta: RunMeta) -> None:
+        document = {"v": META_VERSION, **meta.to_dict()}
+        write_private(self.meta_path, json.dumps(document, indent=2, default=str))
 
 
 class Store:

@@ -1,0 +1,49 @@
+"""A run as recorded, to be shown or reported: its journal and the plan of what ran.
+
+The plan is compiled from the original runbook when it is unchanged (so its `call:`
+paths resolve), else from the copy kept in the run's folder: a report always describes
+the runbook that actually ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.events import Event
+from recoverctl.journal.meta import RunMeta
+from recoverctl.journal.reader import Journal, read_journal
+from recoverctl.journal.store import RunDir, Store
+
+
+@dataclass(slots=True)
+class RecordedRun:
+    run: RunDir
+    plan: Plan
+    events: list[Event]
+    torn: bool
+    """The journal's last record was cut short (a crash mid-write): it was left out."""
+    meta: RunMeta
+
+
+def load_recorded_run(
+    store: Store, run_id: str, read: Callable[[Path], Journal] = read_journal
+) -> RecordedRun:
+    from recoverctl.compile import compile_plan
+    from recoverctl.validate.pipeline import require_valid
+
+    run = store.find(run_id)
+    journal = read(run.journal)
+    meta = run.meta()
+    original = Path(meta.path)
+    unchanged = bool(meta.path) and original.is_file() and _sha256(original) == meta.sha256
+    checked = require_valid(original if unchanged else run.runbook)
+    plan = compile_plan(checked.model, checked.callees)
+    return RecordedRun(run, plan, journal.events, journal.torn_tail, meta)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
