@@ -18,6 +18,7 @@ ORDER = (
     "peers",
     "targets",
     "engine",
+    "reshape",
     "emit-point",
     "validate",
     "scale",
