@@ -424,8 +424,17 @@ def schema() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "type": {"enum": ["string", "integer", "number", "boolean"]},
-                "default": {"type": ["string", "number", "boolean"]},
+                "type": {"enum": ["string", "integer", "number", "boolean", "list"]},
+                "items": {
+                    "description": "The type of each item of a `list` param.",
+                    "enum": ["string", "integer", "number", "boolean"],
+                },
+                "default": {
+                    "anyOf": [
+                        {"type": ["string", "number", "boolean"]},
+                        {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
+                    ]
+                },
                 "required": {"type": "boolean"},
                 "description": {"type": "string"},
                 "secret": {

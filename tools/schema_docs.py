@@ -76,10 +76,10 @@ PROPERTY_DOCS: dict[str, str] = {
     "branch_case.name": "A label for the case, shown when the branch takes it.",
     "branch_case.steps": "The steps this case runs.",
     # params
-    "type": "The param's type: `string`, `integer`, `number` or `boolean`.",
+    "type": "The param's type: `string`, `integer`, `number`, `boolean`, or `list` (of `items`; `-p hosts=a,b`).",
     "required": "The run refuses to start without this param.",
     "secret": "A secret: never shown, journaled or passed in arguments; it reaches commands as an environment variable.",
-    "choices": "The only values allowed.",
+    "choices": "The only values allowed (for a `list`, of each item).",
     "param.description": "What the operator should give here; shown by `plan` and when it is missing.",
     "value": "The value.",
 }

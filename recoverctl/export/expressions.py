@@ -247,4 +247,8 @@ class _Translator:
                 number = f"$number($trim($string({inner})))"
                 return f"$floor({number})" if name == "int" else number
             return f"{target}(trim(string({inner})))"
+        if name == "length" and self.dialect.name == "jsonata":
+            # Jinja's length counts a list's items or a text's characters; JSONata has one
+            # function for each ($length of a list is an error), so ask the value's type
+            return f'($type({inner}) = "array" ? $count({inner}) : $length({inner}))'
         return f"{target}({inner})"

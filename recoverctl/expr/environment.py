@@ -34,7 +34,8 @@ def _configure(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironm
 
 
 def _text_finalize(value: Any) -> Any:
-    """One spelling for every value a template prints: `true`/`false`, and nothing for null.
+    """One spelling for every value a template prints: `true`/`false`, nothing for null, JSON
+    for lists and mappings.
 
     A param gives `false`, an output computed by a comparison gives Python's `False`:
     both must read the same in a command, a header or a message.
@@ -43,6 +44,8 @@ def _text_finalize(value: Any) -> Any:
         return "true" if value else "false"
     if value is None:
         return ""
+    if isinstance(value, list | tuple | dict):
+        return _to_json(value)  # a list param or a parsed output: JSON, never Python's repr
     return value
 
 

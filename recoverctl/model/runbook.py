@@ -205,6 +205,9 @@ class Param:
     secret: bool = False
     env: str | None = None
     choices: tuple[Any, ...] | None = None
+    """The values allowed (for a `list`, the values each item may take)."""
+    items: str | None = None
+    """A `list` param's item type: string, integer, number or boolean."""
 
 
 @dataclass(frozen=True, slots=True)

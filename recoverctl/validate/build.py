@@ -110,6 +110,9 @@ class _Builder:
         default = spec.get("default")
         kind = spec.get("type") or _infer_type(default)
         choices = spec.get("choices")
+        items = spec.get("items")
+        if kind == "list" and items is None:
+            items = _infer_type(default[0]) if isinstance(default, list) and default else "string"
         return Param(
             name=name,
             type=kind,
@@ -120,6 +123,7 @@ class _Builder:
             secret=spec.get("secret", False),
             env=spec.get("env"),
             choices=tuple(choices) if choices is not None else None,
+            items=items,
         )
 
     def retry(
@@ -265,6 +269,8 @@ class _Builder:
 
 
 def _infer_type(default: Any) -> str:
+    if isinstance(default, list):
+        return "list"
     if isinstance(default, bool):
         return "boolean"
     if isinstance(default, int):

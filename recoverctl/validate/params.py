@@ -31,12 +31,21 @@ class ResolvedParams:
     secrets: frozenset[str]
 
     def secret_values(self) -> list[str]:
-        """The texts to redact wherever they appear."""
-        return [
-            str(self.values[name])
-            for name in self.secrets
-            if self.values.get(name) not in (None, "")
-        ]
+        """The texts to redact wherever they appear (each item of a secret list, and the
+        list as templates print it)."""
+        out: list[str] = []
+        for name in self.secrets:
+            value = self.values.get(name)
+            if value in (None, "", []):
+                continue
+            if isinstance(value, list):
+                import json
+
+                out += [str(item) for item in value if str(item)]
+                out.append(json.dumps(value))
+            else:
+                out.append(str(value))
+        return out
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
@@ -135,8 +144,13 @@ def _pick(param: Param, supplied: Mapping[str, Any], environ: Mapping[str, str])
 
 def coerce(param: Param, raw: Any) -> Any:
     """`raw` as the param's type; ValueError says what was expected."""
-    shown = MASK if param.secret else repr(raw)
-    converter, expected = _CONVERTERS[param.type]
+    if param.type == "list":
+        return _coerce_list(param, raw)
+    return _coerce_one(param, param.type, raw, MASK if param.secret else repr(raw))
+
+
+def _coerce_one(param: Param, kind: str, raw: Any, shown: str) -> Any:
+    converter, expected = _CONVERTERS[kind]
     value = converter(raw)
     if value is None:
         raise ValueError(f"found {shown}; expected {expected}")
@@ -144,6 +158,57 @@ def coerce(param: Param, raw: Any) -> Any:
         options = ", ".join(str(c) for c in param.choices)
         raise ValueError(f"found {shown}; expected one of: {options}")
     return value
+
+
+def _coerce_list(param: Param, raw: Any) -> list[Any]:
+    """A list from YAML (a params file, a default) or from text: `a,b,c` or a JSON list."""
+    kind = param.items or "string"
+    if isinstance(raw, str):
+        raw = _split_list(raw, secret=param.secret)
+    if not isinstance(raw, list | tuple):
+        shown = MASK if param.secret else repr(raw)
+        raise ValueError(f"found {shown}; expected a list of {kind} items (-p name=a,b,c)")  # noqa: TRY004 - reported, not raised to a caller
+    items: list[Any] = []
+    for index, item in enumerate(raw):
+        shown = MASK if param.secret else repr(item)
+        try:
+            items.append(_coerce_one(param, kind, item, shown))
+        except ValueError as exc:
+            raise ValueError(f"item {index + 1}: {exc}") from None
+    return items
+
+
+def _split_list(text: str, *, secret: bool) -> list[Any]:
+    """`a,b,c` → ['a', 'b', 'c'] (spaces around items dropped); `["a", 1]` as JSON.
+
+    An empty text is an empty list; an empty item (`a,,b`, a trailing comma) is refused:
+    it is a typo far more often than a wanted empty value.
+    """
+    stripped = text.strip()
+    if stripped.startswith("["):
+        import json
+
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            shown = MASK if secret else repr(text)
+            raise ValueError(
+                f"found {shown}, which starts like a JSON list but is not one; "
+                "expected a JSON list or items separated by commas"
+            ) from None
+        if not isinstance(value, list):
+            raise ValueError("expected a JSON list")
+        return value
+    if not stripped:
+        return []
+    items = [item.strip() for item in stripped.split(",")]
+    if any(item == "" for item in items):
+        shown = MASK if secret else repr(text)
+        raise ValueError(
+            f"found {shown}, which has an empty item; expected items separated "
+            "by single commas (a,b,c)"
+        )
+    return items
 
 
 def _to_bool(raw: Any) -> bool | None:

@@ -102,22 +102,43 @@ class _Checker:
 
     def _check_params(self) -> None:
         for param in self.runbook.params:
-            python_type = _PARAM_TYPES[param.type]
+            if param.items is not None and param.type != "list":
+                self._error(
+                    param.span,
+                    f"param '{param.name}' has `items: {param.items}` but is a {param.type}; "
+                    "expected `items` only with `type: list`",
+                    hint="drop `items`, or make it `type: list`",
+                )
+            item_type = param.items if param.type == "list" else param.type
+            python_type = _PARAM_TYPES.get(item_type or "string", str)
             values: list[tuple[str, Any]] = []
+            defaults: list[Any] = []
             if param.default is not None:
-                values.append(("default", param.default))
+                if param.type == "list" and not isinstance(param.default, list):
+                    self._error(
+                        param.span,
+                        f"param '{param.name}' has default {param.default!r}; expected a list "
+                        f"of {item_type} items",
+                        hint=f"write it as a YAML list: default: [{param.default!r}]",
+                    )
+                else:
+                    defaults = param.default if param.type == "list" else [param.default]
+                    label = "a default item" if param.type == "list" else "default"
+                    values += [(label, value) for value in defaults]
             values += [("choice", choice) for choice in param.choices or ()]
             for label, value in values:
                 if not _is_type(value, python_type):
                     self._error(
                         param.span,
-                        f"param '{param.name}' has {label} {value!r}; expected a {param.type}",
+                        f"param '{param.name}' has {label} {value!r}; expected "
+                        f"{_A_TYPE.get(item_type or '', item_type)}",
                     )
-            if param.choices and param.default is not None and param.default not in param.choices:
+            outside = [d for d in defaults if param.choices and d not in param.choices]
+            if outside:
                 self._error(
                     param.span,
-                    f"param '{param.name}' defaults to {param.default!r}, "
-                    f"which is not one of its choices {list(param.choices)!r}",
+                    f"param '{param.name}' defaults to {outside[0]!r}, "
+                    f"which is not one of its choices {list(param.choices or ())!r}",
                 )
             if param.required and param.default is not None:
                 self._error(
@@ -327,6 +348,13 @@ class _Checker:
     def _error(self, span: Span, message: str, *, hint: str | None = None) -> None:
         self.out.append(Diagnostic(self.runbook.path, span, message, "semantic", hint=hint))
 
+
+_A_TYPE = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+}
 
 _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,

@@ -89,6 +89,7 @@ FIXED: list[tuple[str, dict[str, Any]]] = [
     ("steps.probe.stdout | lower == 'up'", {"probe": {"stdout": "UP"}}),
     ("steps.probe.stdout | upper == 'UP'", {"probe": {"stdout": "up"}}),
     ("steps.probe.stdout | length > 2", {"probe": {"stdout": "abc"}}),
+    ("params.hosts | length == 2", {"hosts": ["db-2", "db-3"]}),  # a list param: its items
     ("params.mode == 'reload' and params.n != 3", {"mode": "reload", "n": 4}),
     ("(params.a if params.n > 1 else params.b) == 'x'", {"a": "x", "b": "y", "n": 2}),
     ("params.mode ~ '-' ~ params.n == 'a-1'", {"mode": "a", "n": 1}),

@@ -94,8 +94,13 @@ def argo_string(parts: list[str | Expr]) -> str:
 
 
 def as_text(value: object) -> str:
+    """A param value as Argo's string parameters carry it (a list as JSON, as templates print it)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        import json
+
+        return json.dumps(value)
     return str(value)
 
 

@@ -96,7 +96,14 @@ class _Manifest:
                 entry["value"] = as_text(param.default)
             if param.description:
                 entry["description"] = param.description
-            if param.choices:
+            if param.choices and param.type == "list":
+                self.ctx.findings.lost(
+                    None,
+                    f"the choices of list param '{param.name}'",
+                    "an Argo parameter's enum is one value, not each item of a list",
+                    ("params", param.name, "choices"),
+                )
+            elif param.choices:
                 entry["enum"] = [as_text(c) for c in param.choices]
             if param.secret:
                 self.ctx.findings.lost(

@@ -103,7 +103,14 @@ class _Machine:
             ref = f"$params.{param.name}"
             if param.required and param.default is None:
                 checks.append(f"$exists({ref})")
-            if param.choices:
+            if param.choices and param.type == "list":
+                self.b.findings.lost(
+                    None,
+                    f"the choices of list param '{param.name}'",
+                    "the execution input's items are not checked against them",
+                    ("params", param.name, "choices"),
+                )
+            elif param.choices:
                 allowed = json.dumps(list(param.choices))
                 checks.append(f"($not($exists({ref})) or {ref} in {allowed})")
         nxt = first
