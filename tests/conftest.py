@@ -24,6 +24,9 @@ SLOW_SUITES = (
     "tests/cli/test_pre_commit.py",  # pre-commit builds the hooks' environment from PyPI
     "tests/e2e/",  # real PostgreSQL, Redis and services started on 127.0.0.1
     "tests/property/test_fuzz_pipeline.py::test_generated_runbooks_never_crash_any_stage",
+    "tests/property/test_fuzz_pipeline.py::test_the_generator_reaches_the_later_stages",
+    "tests/journal/test_corrupted_journals.py::test_no_damaged_journal_makes_any_command_fail_internally",
+    "tests/cli/test_runtime_semantics.py::test_time_to_recovery_spans_the_resume",  # real waits
 )
 """Suites `.ci/run` runs as a stage of their own (`pytest -m slow`); the README's `pytest`
 leaves them out so the everyday command stays quick."""
