@@ -8,7 +8,7 @@ its own state and context: inside, `steps.x` and `params.y` mean the callee's.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import Attempts
@@ -33,6 +33,9 @@ class ChildRun(Protocol):
 class CallHost(Services, Protocol):
     def child(self, plan: Plan, options: RunOptions, prefix: str) -> ChildRun: ...
 
+    def raw_values(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """The unredacted values of the steps under `prefix`, by their ids there."""
+
 
 async def run_call(host: CallHost, step: Step, policy: FailurePolicy, attempts: Attempts) -> None:
     assert isinstance(step.body, CallAction)  # noqa: S101 - dispatched on kind
@@ -47,8 +50,7 @@ async def run_call(host: CallHost, step: Step, policy: FailurePolicy, attempts: 
         await fail(f"called runbook '{step.body.runbook.source}' is not available")
         return
     try:
-        given = {name: render(text.source, host.context()) for name, text in step.body.params}
-        params = resolve_params(callee.runbook, given, host.options.environ)
+        options = call_options(host, step, callee, resumed=host.resuming and not host.in_finally)
     except RenderError as exc:
         await fail(f"call params: {exc}")
         return
@@ -57,15 +59,8 @@ async def run_call(host: CallHost, step: Step, policy: FailurePolicy, attempts: 
         await fail(f"call of '{callee.runbook.name}': {problems}")
         return
     host.emit(StepStarted(step_id=step.id, attempt=1, action=f"call {callee.runbook.name}"))
-    options = RunOptions(
-        run_id=host.options.run_id,
-        params=params.values,
-        secrets=[*host.options.secrets, *params.secret_values()],
-        environ=host.options.environ,
-        dry_run=host.options.dry_run,
-        forced_branches=host.options.forced_branches,
-    )
-    child = host.child(callee, options, prefix=f"{step.id}/")
+    prefix = f"{step.id}/"
+    child = host.child(callee, options, prefix=prefix)
     try:
         await child.run_steps()
     except RunAborted as aborted:
@@ -76,3 +71,23 @@ async def run_call(host: CallHost, step: Step, policy: FailurePolicy, attempts: 
     }
     duration = host.clock.monotonic() - started
     attempts.finish(step, StepStatus.SUCCEEDED, 1, duration, None, outputs)
+
+
+def call_options(host: CallHost, step: Step, callee: Plan, *, resumed: bool) -> RunOptions:
+    """How the sub-runbook of call step `step` runs: its params rendered in the caller's
+    context and checked; `resumed`: it continues from what it had done (its own ids).
+    Raises RenderError or RecoverctlError for params that do not render or do not fit."""
+    assert isinstance(step.body, CallAction)  # noqa: S101 - a call step
+    given = {name: render(text.source, host.context()) for name, text in step.body.params}
+    params = resolve_params(callee.runbook, given, host.options.environ)
+    prefix = f"{step.id}/"
+    return RunOptions(
+        run_id=host.options.run_id,
+        params=params.values,
+        secrets=[*host.options.secrets, *params.secret_values()],
+        environ=host.options.environ,
+        dry_run=host.options.dry_run,
+        forced_branches=host.options.forced_branches,
+        prior=host.state.scoped(prefix) if resumed else None,
+        prior_raw=host.raw_values(prefix) if resumed else {},
+    )

@@ -24,6 +24,7 @@ from recoverctl.clock import Clock, RealClock
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import TAIL, Attempts
 from recoverctl.engine.bus import EventBus
+from recoverctl.engine.calls import call_options
 from recoverctl.engine.emitter import Emitter, JournalLost, JournalSink, ScopedEmitter
 from recoverctl.engine.ending import RunEnding, exit_code_for
 from recoverctl.engine.events import (
@@ -47,8 +48,9 @@ from recoverctl.engine.services import (
     ValuesSink,
 )
 from recoverctl.engine.state import RunState
+from recoverctl.errors import RecoverctlError
 from recoverctl.exitcodes import ExitCode
-from recoverctl.expr.render import render
+from recoverctl.expr.render import RenderError, render
 from recoverctl.model.duration import format_duration
 from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Step
@@ -313,8 +315,15 @@ class Engine:
             parent=self,
             prefix=prefix,
         )
+        if self.attempts.values is not None:  # a resume of the caller needs the callee's too
+            child.attempts.values = _PrefixedValues(self.attempts.values, prefix)
         self.children[prefix] = child
         return child
+
+    def raw_values(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """The unredacted values of the steps under `prefix`, by their ids there."""
+        raw = self.attempts.raw
+        return {sid[len(prefix) :]: values for sid, values in raw.items() if sid.startswith(prefix)}
 
     async def run_steps(self) -> None:
         """A sub-runbook's steps, then its finally steps (no rollback of its own)."""
@@ -324,10 +333,22 @@ class Engine:
             await self._finally_steps(self.plan.runbook.finally_steps)
 
     def owner(self, step_id: str) -> tuple[Engine, str]:
-        """The engine that ran `step_id` (a sub-runbook's for `call/inner`), and its local id."""
+        """The engine that ran `step_id` (a sub-runbook's for `call/inner`), and its local id.
+
+        A session that did not run the call itself (`recoverctl rollback`, a resume that
+        continues a rollback) gets the sub-runbook's engine made here, continuing from
+        what the journal says it did, so its steps are undone with its own context."""
         for prefix, child in self.children.items():
             if step_id.startswith(prefix):
                 return child.owner(step_id[len(prefix) :])
+        call_id, sep, rest = step_id.partition("/")
+        node = self.plan.nodes.get(call_id) if sep else None
+        if node is not None and node.callee is not None and call_id in self.state.steps:
+            try:
+                options = call_options(self, node.step, node.callee, resumed=True)
+            except (RenderError, RecoverctlError):
+                return self, step_id  # its compensations cannot be rendered: none is found
+            return self.child(node.callee, options, f"{call_id}/").owner(rest)
         return self, step_id
 
     # -- services (engine/services.py) ------------------------------------------------------------
@@ -382,3 +403,13 @@ class Engine:
             k: (MASK if self.redactor.text(str(v)) != str(v) else v)
             for k, v in self.options.params.items()
         }
+
+
+class _PrefixedValues:
+    """A called runbook's values go to the run's store under the call step's id."""
+
+    def __init__(self, sink: ValuesSink, prefix: str) -> None:
+        self.sink, self.prefix = sink, prefix
+
+    def step(self, step_id: str, raw: dict[str, Any]) -> None:
+        self.sink.step(self.prefix + step_id, raw)

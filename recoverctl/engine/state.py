@@ -8,6 +8,8 @@ copying the table at each would cost more than the run).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +112,29 @@ class RunState:
     events: int = 0
     dry_run: bool = False
     """Nothing was changed: no step's work needs undoing."""
+
+    def scoped(self, prefix: str) -> RunState:
+        """What a called runbook (ids under `prefix`, e.g. `reindex/`) had done, by its own
+        ids: a resumed run hands it to the sub-runbook's engine, so what completed there
+        is not done again either."""
+
+        def local(step_id: str) -> str | None:
+            return step_id[len(prefix) :] if step_id.startswith(prefix) else None
+
+        inner = RunState(run_id=self.run_id, status=self.status, started=self.started)
+        inner.steps = {
+            sid: copy.deepcopy(step)
+            for full, step in self.steps.items()
+            if (sid := local(full)) is not None
+        }
+        inner.completed = [sid for full in self.completed if (sid := local(full)) is not None]
+        inner.decisions = [
+            dataclasses.replace(d, step_id=sid)
+            for d in self.decisions
+            if (sid := local(d.step_id)) is not None
+        ]
+        inner.undone = [(sid, ok) for full, ok in self.undone if (sid := local(full)) is not None]
+        return inner
 
     def rolled_back(self) -> list[str]:
         """Steps undone, in the order their compensations ran."""

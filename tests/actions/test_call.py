@@ -123,3 +123,66 @@ def test_a_gate_no_one_can_answer_inside_a_sub_runbook_blocks_the_run(tmp_path: 
     out = run_engine(tmp_path, data, real=True)
     assert out.state.status == "blocked"
     assert out.code == 4
+
+
+def _sub_with_flag(tmp_path: Path, log: Path, flag: Path) -> None:
+    write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "a",
+                f"echo ran-a >> {log}; echo from-a",
+                rollback={"run": f"echo undo-a >> {log}"},
+                outputs={"said": "{{ stdout | trim }}"},
+            ),
+            run_step("b", f"test -f {flag} && echo {{{{ steps.a.stdout | trim }}}} >> {log}"),
+            name="sub",
+        ),
+        "sub.yaml",
+    )
+
+
+def test_resume_continues_inside_a_called_runbook_without_redoing_its_steps(
+    tmp_path: Path,
+) -> None:
+    # the sub-runbook's engine started fresh on resume: its completed steps ran again
+    log, flag = tmp_path / "log", tmp_path / "ok"
+    _sub_with_flag(tmp_path, log, flag)
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("first", f"echo ran-first >> {log}"),
+            {"id": "sub", "call": {"runbook": "sub.yaml"}, "timeout": "1m", "on_failure": "abort"},
+        ),
+    )
+    state = {"RECOVERCTL_STATE_DIR": str(tmp_path / "state")}
+    assert run_cli(["run", "--no-tty", str(path)], env=state).returncode == 1
+    flag.touch()
+    run_id = next((tmp_path / "state" / "runs").iterdir()).name
+    resumed = run_cli(["resume", run_id], env=state)
+    assert resumed.returncode == 0, resumed.stderr
+    # a ran once, and b read what a printed in the first session
+    assert log.read_text().split() == ["ran-first", "ran-a", "from-a"]
+
+
+def test_rollback_undoes_a_called_runbooks_steps_too(tmp_path: Path) -> None:
+    # `recoverctl rollback` looked for sub/a's compensation in the caller's plan, found
+    # none, reported the run rolled back (exit 0) and left sub/a done
+    log, flag = tmp_path / "log", tmp_path / "ok"
+    _sub_with_flag(tmp_path, log, flag)
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "first", f"echo ran-first >> {log}", rollback={"run": f"echo undo-first >> {log}"}
+            ),
+            {"id": "sub", "call": {"runbook": "sub.yaml"}, "timeout": "1m", "on_failure": "abort"},
+        ),
+    )
+    state = {"RECOVERCTL_STATE_DIR": str(tmp_path / "state")}
+    assert run_cli(["run", "--no-tty", str(path)], env=state).returncode == 1
+    run_id = next((tmp_path / "state" / "runs").iterdir()).name
+    undone = run_cli(["rollback", run_id, "--yes"], env=state)
+    assert undone.returncode == 0, undone.stderr
+    assert log.read_text().split() == ["ran-first", "ran-a", "undo-a", "undo-first"]
+    assert "not undone" not in undone.stderr
