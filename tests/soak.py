@@ -133,13 +133,7 @@ def in_process_soak(runs: int, report: SoakReport) -> None:
         def one() -> int:
             os.dup2(quiet, 2)  # the summary of every run: not wanted here
             try:
-                options = RunOptions(
-                    run_id=new_run_id(),
-                    params=params.values,
-                    secrets=params.secret_values(),
-                    secret_params=params.secrets,
-                    environ=dict(os.environ),
-                )
+                options = RunOptions.with_params(new_run_id(), params)
                 return asyncio.run(execute(plan, options, settings))
             finally:
                 os.dup2(saved, 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -64,16 +63,10 @@ def resume(
     """Continue an interrupted or failed run: completed steps are never run again."""
     from recoverctl.cli.session import RunSettings, execute
     from recoverctl.engine.events import OperatorOverride
-    from recoverctl.engine.runner import Engine, RunOptions
+    from recoverctl.engine.runner import Engine
 
     stopped = _stopped_run(run_id, state_dir, force=force, cli_params=param or [])
-    run, journal, plan, params, state = (
-        stopped.run,
-        stopped.journal,
-        stopped.plan,
-        stopped.params,
-        stopped.state,
-    )
+    run, journal, plan, state = stopped.run, stopped.journal, stopped.plan, stopped.state
     from recoverctl.journal.resumption import plan_resumption
 
     plan_ahead = plan_resumption(
@@ -96,16 +89,7 @@ def resume(
         for step_id, action in overrides:
             engine.emit(OperatorOverride(step_id=step_id, action=action, who=who, reason=reason))
 
-    options = RunOptions(
-        run_id=run.run_id,
-        params=params.values,
-        secrets=params.secret_values(),
-        environ=dict(os.environ),
-        prior=state,
-        prior_raw=stopped.raw_values(),
-        secret_params=params.secrets,
-        rerun=in_flight,
-    )
+    options = stopped.run_options(rerun=in_flight)
     settings = RunSettings(yes=yes, state_dir=state_dir)
     # stopped in the middle of its rollback: finish undoing, do not redo the work
     undoing = (
@@ -156,27 +140,12 @@ def rollback(
     """
     from recoverctl.cli.approvals import operator
     from recoverctl.cli.session import RunSettings, execute
-    from recoverctl.engine.runner import RunOptions
 
     stopped = _stopped_run(run_id, state_dir, force=force, cli_params=param or [])
-    run, journal, plan, params, state = (
-        stopped.run,
-        stopped.journal,
-        stopped.plan,
-        stopped.params,
-        stopped.state,
-    )
+    run, journal, plan, state = stopped.run, stopped.journal, stopped.plan, stopped.state
     if state.status == RunStatus.SUCCEEDED and not yes:
         _confirm_undo_of_success(run.run_id, plan, state)
-    options = RunOptions(
-        run_id=run.run_id,
-        params=params.values,
-        secrets=params.secret_values(),
-        environ=dict(os.environ),
-        prior=state,
-        prior_raw=stopped.raw_values(),
-        secret_params=params.secrets,
-    )
+    options = stopped.run_options()
     import asyncio
 
     code = asyncio.run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -118,12 +117,9 @@ def run(
 async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int:
     from recoverctl.engine.runner import RunOptions
 
-    options = RunOptions(
-        run_id=new_run_id(),
-        params=params.values,
-        secrets=params.secret_values(),
-        secret_params=params.secrets,
-        environ=dict(os.environ),
+    options = RunOptions.with_params(
+        new_run_id(),
+        params,
         concurrency=settings.concurrency,
         dry_run=settings.dry_run,
         injected=list(settings.faults),

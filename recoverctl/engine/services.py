@@ -11,6 +11,7 @@ part can be tested with any object that offers these services.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from recoverctl.engine.executor import Executor
 from recoverctl.engine.redact import Redactor
 from recoverctl.engine.state import RunState
 from recoverctl.model.runbook import Step
+from recoverctl.validate.params import ResolvedParams
 
 
 class Approver:
@@ -77,6 +79,18 @@ class RunOptions:
     rerun: list[str] = field(default_factory=list)
     prior_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
     """A stopped run's unredacted step values (journal/values.py): resume reads what it read."""
+
+    @classmethod
+    def with_params(cls, run_id: str, params: ResolvedParams, **options: Any) -> RunOptions:
+        """A run of `params` (checked values, secret names) in this process's environment."""
+        return cls(
+            run_id=run_id,
+            params=params.values,
+            secrets=params.secret_values(),
+            secret_params=params.secrets,
+            environ=dict(os.environ),
+            **options,
+        )
 
 
 class ValuesSink(Protocol):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from recoverctl.compile.plan import Plan
+from recoverctl.engine.services import RunOptions
 from recoverctl.engine.state import RunState, replay
 from recoverctl.errors import RecoverctlError
 from recoverctl.journal.lock import RunLock
@@ -42,6 +43,12 @@ class StoppedRun:
     def raw_values(self) -> dict[str, dict[str, Any]]:
         """The completed steps' unredacted stdout and outputs, as the run's templates read them."""
         return read_values(self.run.path / "values.jsonl").steps
+
+    def run_options(self, **options: Any) -> RunOptions:
+        """How the engine continues this run: its params, its state and values as they were."""
+        return RunOptions.with_params(
+            self.run.run_id, self.params, prior=self.state, prior_raw=self.raw_values(), **options
+        )
 
 
 class RunbookChanged(RecoverctlError):
