@@ -189,8 +189,10 @@ class Engine:
                 ending.failed_step, ending.rollback = self.shared.blocked.step_id, False
             await self._wind_up(ending)
         finally:
-            await self.executor.settle()  # the record ends when the run's processes are gone
-            self.finish_run(ending.status, ending.exit_code, ending.error, ending.failed_step)
+            try:
+                await self.executor.settle()  # the record ends when the run's processes are gone
+            finally:
+                self.finish_run(ending.status, ending.exit_code, ending.error, ending.failed_step)
         return int(ending.exit_code)
 
     async def _main(self) -> None:
@@ -239,8 +241,10 @@ class Engine:
             ok_undo = requested and status == RunStatus.ROLLED_BACK
             code = ExitCode.OK if ok_undo else exit_code_for(status)
         finally:
-            await self.executor.settle()
-            self.finish_run(status, code, reason)
+            try:
+                await self.executor.settle()
+            finally:
+                self.finish_run(status, code, reason)
         return int(code)
 
     async def _finally(self, status: str) -> None:
