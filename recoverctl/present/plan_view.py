@@ -12,7 +12,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from recoverctl.compile.plan import Plan, PlanNode
+from recoverctl.fit import plain
 from recoverctl.model.duration import format_duration
+from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, RetryPolicy, Step
 
 KIND_STYLE = {"parallel": "magenta", "steps": "blue", "branch": "yellow"}
@@ -45,7 +47,7 @@ def _header(plan: Plan, params: Mapping[str, Any], secrets: frozenset[str]) -> T
         text.append(f"  owner {rb.owner}", style="dim")
     if params:
         shown = ", ".join(
-            f"{name}={'***' if name in secrets else _param_text(value)}"
+            f"{name}={MASK if name in secrets else _param_text(value)}"
             for name, value in params.items()
         )
         text.append(f"\nparams: {shown}")
@@ -60,9 +62,7 @@ def _header(plan: Plan, params: Mapping[str, Any], secrets: frozenset[str]) -> T
 
 
 def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "(unset)" if value is None else str(value)
+    return "(unset)" if value is None else plain(value)  # a list as JSON, as templates print it
 
 
 def _footer(plan: Plan) -> Text:

@@ -142,3 +142,9 @@ def test_exports_carry_a_list_default_and_say_its_choices_are_lost(
     lossy = run_cli(["export", str(path), "--to", target, "--lossy"])
     assert lossy.returncode == 0, lossy.stderr
     assert '["eu"]' in lossy.stdout or '[\\"eu\\"]' in lossy.stdout or "- eu" in lossy.stdout
+
+
+def test_plan_shows_a_list_param_as_templates_print_it(tmp_path: Path) -> None:
+    result = run_cli(["plan", str(_runbook(tmp_path)), "-p", "hosts=db-2,db-3"])
+    assert result.returncode == 0, result.stderr
+    assert 'params: hosts=["db-2", "db-3"]' in result.stdout
