@@ -9,7 +9,7 @@ import pytest
 from recoverctl.model.runbook import Param
 from recoverctl.model.source import Span
 from recoverctl.validate.params import coerce
-from tests.conftest import run_cli
+from tests.conftest import invoke, run_cli
 from tests.helpers import runbook_data, write_runbook
 
 HOSTS = {"type": "list", "items": "string", "default": ["db-2", "db-3"]}
@@ -37,11 +37,11 @@ def _out(tmp_path: Path) -> str:
 
 def test_the_default_a_comma_list_and_a_json_list(tmp_path: Path) -> None:
     path = _runbook(tmp_path)
-    assert run_cli(["run", "-q", str(path)]).returncode == 0
+    assert invoke(["run", "-q", str(path)]).exit_code == 0
     assert _out(tmp_path) == '2|db-2 db-3|["db-2", "db-3"]'  # a list prints as JSON
-    assert run_cli(["run", "-q", str(path), "-p", "hosts=a, b ,c"]).returncode == 0
+    assert invoke(["run", "-q", str(path), "-p", "hosts=a, b ,c"]).exit_code == 0
     assert _out(tmp_path) == '3|a b c|["a", "b", "c"]'
-    assert run_cli(["run", "-q", str(path), "-p", 'hosts=["x y", "z"]']).returncode == 0
+    assert invoke(["run", "-q", str(path), "-p", 'hosts=["x y", "z"]']).exit_code == 0
     assert _out(tmp_path) == '2|x y z|["x y", "z"]'
 
 
@@ -49,9 +49,9 @@ def test_a_params_file_and_an_env_variable(tmp_path: Path) -> None:
     path = _runbook(tmp_path, hosts={**HOSTS, "env": "HOSTS"})
     values = tmp_path / "values.yaml"
     values.write_text("hosts: [p, q, r, s]\n")
-    assert run_cli(["run", "-q", str(path), "--params-file", str(values)]).returncode == 0
+    assert invoke(["run", "-q", str(path), "--params-file", str(values)]).exit_code == 0
     assert _out(tmp_path).startswith("4|p q r s|")
-    assert run_cli(["run", "-q", str(path)], env={"HOSTS": "e1,e2"}).returncode == 0
+    assert invoke(["run", "-q", str(path)], env={"HOSTS": "e1,e2"}).exit_code == 0
     assert _out(tmp_path).startswith("2|e1 e2|")
 
 
@@ -67,8 +67,8 @@ def test_a_malformed_list_is_refused_before_anything_runs(
     tmp_path: Path, given: str, expected: str
 ) -> None:
     path = _runbook(tmp_path)
-    result = run_cli(["run", "-q", str(path), "-p", f"hosts={given}"])
-    assert result.returncode == 2, result.stderr
+    result = invoke(["run", "-q", str(path), "-p", f"hosts={given}"])
+    assert result.exit_code == 2, result.stderr
     assert expected in result.stderr and "param 'hosts'" in result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -114,15 +114,15 @@ def test_declaration_mistakes_are_positioned_errors(
     tmp_path: Path, spec: dict[str, object], message: str
 ) -> None:
     path = write_runbook(tmp_path, runbook_data({"id": "a", "log": "x"}, params={"hosts": spec}))
-    result = run_cli(["validate", str(path)])
-    assert result.returncode == 2
+    result = invoke(["validate", str(path)])
+    assert result.exit_code == 2
     assert message in result.stderr, result.stderr
     assert f"{path}:" in result.stderr
 
 
 def test_a_list_default_without_a_type_is_a_list_of_strings(tmp_path: Path) -> None:
     path = _runbook(tmp_path, hosts={"default": ["h1"]})
-    assert run_cli(["run", "-q", str(path), "-p", "hosts=h1,h2"]).returncode == 0
+    assert invoke(["run", "-q", str(path), "-p", "hosts=h1,h2"]).exit_code == 0
     assert _out(tmp_path).startswith("2|h1 h2|")
 
 
@@ -145,6 +145,6 @@ def test_exports_carry_a_list_default_and_say_its_choices_are_lost(
 
 
 def test_plan_shows_a_list_param_as_templates_print_it(tmp_path: Path) -> None:
-    result = run_cli(["plan", str(_runbook(tmp_path)), "-p", "hosts=db-2,db-3"])
-    assert result.returncode == 0, result.stderr
+    result = invoke(["plan", str(_runbook(tmp_path)), "-p", "hosts=db-2,db-3"])
+    assert result.exit_code == 0, result.stderr
     assert 'params: hosts=["db-2", "db-3"]' in result.stdout
