@@ -13,39 +13,14 @@ import heapq
 import math
 from collections.abc import Sequence
 
-from recoverctl.model.runbook import (
-    ApprovalAction,
-    AssertAction,
-    HttpAction,
-    LogAction,
-    SleepAction,
-    Step,
-    WaitForAction,
-)
-
-INSTANT = 0.0
-"""Log and assert steps finish at once (a webhook is bounded by its own timeout)."""
+from recoverctl.model.runbook import Step
 
 
 def attempt_bound(step: Step, call_worst: float | None = None) -> float:
-    """Longest one attempt of an action step can take (inf when nothing bounds it)."""
+    """Longest one attempt of an action step can take (inf when nothing bounds it):
+    the step's timeout, or the action's own bound when shorter (a call: its plan's)."""
     limit = step.timeout if step.timeout is not None else math.inf
-    body = step.body
-    intrinsic = math.inf
-    if isinstance(body, SleepAction):
-        intrinsic = body.seconds
-    elif (isinstance(body, WaitForAction) and body.timeout is not None) or (
-        isinstance(body, HttpAction) and body.timeout is not None
-    ):
-        intrinsic = body.timeout
-    elif isinstance(body, LogAction):
-        intrinsic = body.webhook.timeout if body.webhook else INSTANT
-    elif isinstance(body, AssertAction):
-        intrinsic = INSTANT
-    elif isinstance(body, ApprovalAction):
-        intrinsic = limit
-    elif call_worst is not None:
-        intrinsic = call_worst
+    intrinsic = call_worst if call_worst is not None else step.body.bound()  # type: ignore[union-attr]
     return min(limit, intrinsic)
 
 

@@ -1,13 +1,15 @@
 """The action values: one small frozen value per step kind.
 
-Each says how it is described (`describe`, as written) and which templates it
-holds (`templates`: where, the text, whether it lands in a shell), so lint,
-validation and the exporters ask the value instead of a case per kind.
+Each says how it is described (`describe`, as written), which templates it holds
+(`templates`: where, the text, whether it lands in a shell) and how long one
+attempt can take on its own (`bound`), so lint, validation, the compiler and the
+exporters ask the value instead of a case per kind.
 model/kinds.py lists the kinds and what each may do.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,10 @@ class RunAction:
     kind: ClassVar[str] = "run"
     command: tuple[Text, ...]
     shell: bool
+
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return math.inf
 
     def describe(self) -> str:
         if self.shell:
@@ -68,6 +74,10 @@ class HttpAction:
     follow_redirects: bool = False
     expect: HttpExpect = HttpExpect()
 
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return self.timeout if self.timeout is not None else math.inf
+
     def describe(self) -> str:
         return f"{self.method} {self.url.source}"
 
@@ -90,6 +100,10 @@ class WaitForAction:
     timeout: float | None = None
     until: Expression | None = None
 
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return self.timeout if self.timeout is not None else math.inf
+
     def describe(self) -> str:
         from recoverctl.model.duration import format_duration
 
@@ -106,6 +120,10 @@ class SleepAction:
     kind: ClassVar[str] = "sleep"
     seconds: float
 
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return self.seconds
+
     def describe(self) -> str:
         from recoverctl.model.duration import format_duration
 
@@ -121,6 +139,10 @@ class ApprovalAction:
     kind: ClassVar[str] = "approval"
     prompt: Text
     default_approve: bool = False
+
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return math.inf  # it waits for an answer until the step's timeout
 
     def describe(self) -> str:
         return f"approval: {self.prompt.source}"
@@ -144,6 +166,10 @@ class LogAction:
     level: str = "info"
     webhook: Webhook | None = None
 
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return self.webhook.timeout if self.webhook is not None else 0.0
+
     def describe(self) -> str:
         return f"log: {self.message.source}"
 
@@ -159,6 +185,10 @@ class AssertAction:
     kind: ClassVar[str] = "assert"
     that: tuple[Expression, ...]
     message: Text | None = None
+
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return 0.0
 
     def describe(self) -> str:
         return "assert " + " and ".join(f"({e.source})" for e in self.that)
@@ -176,6 +206,10 @@ class CallAction:
     path: Path
     """The called file, resolved against the calling file's folder."""
     params: tuple[tuple[str, Text], ...] = ()
+
+    def bound(self) -> float:
+        """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
+        return math.inf  # the called plan's worst case bounds it (compile/timing.py)
 
     def describe(self) -> str:
         return f"call {self.runbook.source}"

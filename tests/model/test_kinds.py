@@ -40,6 +40,8 @@ def test_every_kind_has_a_model_a_builder_a_handler_and_a_schema_entry() -> None
     assert set(EXAMPLES) == set(KINDS), "add an example of the new kind above"
     for name, spec in KINDS.items():
         assert spec.model.kind == name
+        for method in ("describe", "templates", "bound"):  # what every kind must say of itself
+            assert callable(getattr(spec.model, method, None)), (name, method)
         assert name in SCHEMA["definitions"]["step"]["properties"], name
 
 
