@@ -101,6 +101,11 @@ class Plan:
         """Main and finally nodes depth-first in document order (not rescue/rollback)."""
         return (self.nodes[step.id] for step in body_steps(self.runbook))
 
+    def declares_rollback(self, step_id: str) -> bool:
+        """Whether the step a run's id names (`call/inner` too) has a compensation."""
+        node = self.resolve(step_id)
+        return node is not None and node.step.rollback is not None
+
     def resolve(self, step_id: str) -> PlanNode | None:
         """The node of a run's step id, into called runbooks (`call/inner`); None if unknown."""
         plan: Plan | None = self

@@ -108,6 +108,8 @@ class Engine:
         self.started = 0.0
         self._phase_task: asyncio.Task[None] | None = None
         self._base_env: dict[str, str] | None = None
+        self._unreachable: set[str] = set()
+        """Call steps whose sub-runbook could not be made again for a rollback."""
         self.shared: Shared
         if parent is not None:  # a sub-runbook shares its caller's resources and clock origin
             self.shared, self.started = parent.shared, parent.started
@@ -350,8 +352,15 @@ class Engine:
         if node is not None and node.callee is not None and call_id in self.state.steps:
             try:
                 options = call_options(self, node.step, node.callee, resumed=True)
-            except (RenderError, RecoverctlError):
-                return self, step_id  # its compensations cannot be rendered: none is found
+            except (RenderError, RecoverctlError) as exc:
+                if call_id not in self._unreachable:  # said once, not at every lookup
+                    self._unreachable.add(call_id)
+                    self.note(
+                        "error",
+                        f"the steps of sub-runbook '{call_id}' cannot be undone here: its "
+                        f"params do not render now ({exc}); undo them by hand",
+                    )
+                return self, step_id
             return self.child(node.callee, options, f"{call_id}/").owner(rest)
         return self, step_id
 

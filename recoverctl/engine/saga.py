@@ -46,7 +46,7 @@ class Saga:
 
     def order(self) -> list[str]:
         """Completed steps that declare a rollback, last completed first (each once)."""
-        return self.host.state.compensable(lambda sid: self.compensation(sid) is not None)
+        return self.host.state.compensable(self.host.plan.declares_rollback)
 
     async def run(self, reason: str, order: list[str]) -> bool | None:
         """Compensate `order`: True when all succeeded, False when one failed, None when skipped."""
@@ -96,7 +96,10 @@ class Saga:
                 continue
             owner, local = host.owner(sid)
             compensation = owner.saga.compensation(local)
-            assert compensation is not None  # noqa: S101 - order() keeps only steps that have one
+            if compensation is None:  # its sub-runbook could not be made again (logged)
+                unprepared = "its compensation could not be prepared: undo it by hand"
+                host.emit(StepRolledBack(step_id=sid, ok=False, error=unprepared))
+                continue
             result = await owner.saga.compensate(compensation)
             error = None if result.ok else (result.error or "failed")
             host.emit(StepRolledBack(step_id=sid, ok=result.ok, error=error))

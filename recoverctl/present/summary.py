@@ -53,14 +53,9 @@ def print_summary(
     """
     console.print(_table(plan, state, console.width))
     console.print(_outcome(plan, state, journal), soft_wrap=True)
-    left = state.not_undone(lambda sid: _has_rollback(plan, sid))
+    left = state.not_undone(plan.declares_rollback)
     if left:
         console.print(_not_undone(left, undo), soft_wrap=True)
-
-
-def _has_rollback(plan: Plan, step_id: str) -> bool:
-    node = plan.resolve(step_id)
-    return node is not None and node.step.rollback is not None
 
 
 def _not_undone(left: list[str], undo: str | None) -> Text:

@@ -186,3 +186,44 @@ def test_rollback_undoes_a_called_runbooks_steps_too(tmp_path: Path) -> None:
     assert undone.returncode == 0, undone.stderr
     assert log.read_text().split() == ["ran-first", "ran-a", "undo-a", "undo-first"]
     assert "not undone" not in undone.stderr
+
+
+def test_a_sub_runbook_that_cannot_be_made_again_is_a_failed_undo_not_a_clean_one(
+    tmp_path: Path,
+) -> None:
+    # the call's params read an environment variable the rollback session does not have:
+    # its steps' compensations cannot be rendered, and the record must say so (exit 3)
+    log = tmp_path / "log"
+    write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step(
+                "a",
+                f"echo ran-a-{{{{ params.host }}}} >> {log}",
+                rollback={"run": f"echo undo-a >> {log}"},
+            ),
+            run_step("b", "exit 1", on_failure="abort"),
+            params={"host": {"type": "string", "required": True}},
+            name="sub",
+        ),
+        "sub.yaml",
+    )
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            {
+                "id": "sub",
+                "call": {"runbook": "sub.yaml", "params": {"host": "{{ env.TARGET_HOST }}"}},
+                "timeout": "1m",
+                "on_failure": "abort",
+            },
+        ),
+    )
+    state = {"RECOVERCTL_STATE_DIR": str(tmp_path / "state")}
+    ran = run_cli(["run", "--no-tty", str(path)], env={**state, "TARGET_HOST": "db-9"})
+    assert ran.returncode == 1, ran.stderr
+    run_id = next((tmp_path / "state" / "runs").iterdir()).name
+    undone = run_cli(["rollback", run_id, "--yes"], env=state)
+    assert undone.returncode == 3, undone.stderr
+    assert "cannot be undone here" in undone.stderr
+    assert "undo-a" not in log.read_text()
