@@ -149,39 +149,19 @@ class Scheduler:
         except TimeoutError:
             self.cancel_unfinished(body.steps, "the group's timeout was reached")
             limit = format_duration(step.timeout or 0)
-            run.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status=StepStatus.TIMED_OUT,
-                    duration=run.clock.monotonic() - started,
-                    error=f"group timed out after {limit}",
-                )
-            )
+            self._ended(step, started, StepStatus.TIMED_OUT, error=f"group timed out after {limit}")
             await self.policy.handle(step, f"group '{step.id}' timed out after {limit}")
             return
         except (RunAborted, asyncio.CancelledError):
-            run.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status=StepStatus.CANCELLED,
-                    duration=run.clock.monotonic() - started,
-                    error="stopped by a failure",
-                )
-            )
+            self._ended(step, started, StepStatus.CANCELLED, error="stopped by a failure")
             raise
         failed = [
             s.id
             for s in body.steps
             if run.state.step(s.id).status in _FAILED and not run.state.step(s.id).rescued
         ]
-        run.emit(
-            StepFinished(
-                step_id=step.id,
-                status=StepStatus.SUCCEEDED,
-                duration=run.clock.monotonic() - started,
-                reason=f"failed and continued: {', '.join(failed)}" if failed else None,
-            )
-        )
+        reason = f"failed and continued: {', '.join(failed)}" if failed else None
+        self._ended(step, started, StepStatus.SUCCEEDED, reason=reason)
 
     async def _parallel(self, body: Group) -> None:
         slots = asyncio.Semaphore(body.max_parallel) if body.max_parallel else None
@@ -214,25 +194,15 @@ class Scheduler:
             chosen = body.cases[earlier.case_index] if earlier.case_index is not None else None
             if chosen is not None:
                 await self.run_steps(chosen.steps)
-            run.emit(
-                StepFinished(
-                    step_id=step.id,
-                    status=StepStatus.SUCCEEDED,
-                    duration=run.clock.monotonic() - started,
-                    reason=f"took {earlier.label!r} (decided before the resume)",
-                )
-            )
+            reason = f"took {earlier.label!r} (decided before the resume)"
+            self._ended(step, started, StepStatus.SUCCEEDED, reason=reason)
             return
         try:
             taken, values = self._decide(body, step.id)
         except RenderError as exc:
             run.emit(StepFinished(step_id=step.id, status=StepStatus.FAILED, error=str(exc)))
-            for inner in steps_in(step.children(), extras=False):
-                run.emit(
-                    StepFinished(
-                        step_id=inner.id, status=StepStatus.SKIPPED, reason="branch failed"
-                    )
-                )
+            for inner in step.children():
+                self.skip(inner, "branch failed")
             await self.policy.handle(step, f"a branch condition could not be evaluated: {exc}")
             return
         case = body.cases[taken] if taken is not None else None
@@ -254,16 +224,16 @@ class Scheduler:
             if case is not None:
                 await self.run_steps(case.steps)
         except (RunAborted, asyncio.CancelledError):
-            duration = run.clock.monotonic() - started
-            run.emit(StepFinished(step_id=step.id, status=StepStatus.CANCELLED, duration=duration))
+            self._ended(step, started, StepStatus.CANCELLED)
             raise
-        run.emit(
-            StepFinished(
-                step_id=step.id,
-                status=StepStatus.SUCCEEDED,
-                duration=run.clock.monotonic() - started,
-                reason=f"took {case.label!r}" if case else "no case matched",
-            )
+        reason = f"took {case.label!r}" if case else "no case matched"
+        self._ended(step, started, StepStatus.SUCCEEDED, reason=reason)
+
+    def _ended(self, step: Step, started: float, status: StepStatus, **fields: Any) -> None:
+        """A group or branch finished: its status, how long it took, why."""
+        duration = self.services.clock.monotonic() - started
+        self.services.emit(
+            StepFinished(step_id=step.id, status=status, duration=duration, **fields)
         )
 
     def _decide(self, body: Branch, step_id: str) -> tuple[int | None, dict[str, Any]]:
