@@ -23,7 +23,7 @@ from recoverctl.export.expressions import (
     translate,
     translate_template,
 )
-from recoverctl.model.runbook import Runbook, Step
+from recoverctl.model.runbook import Group, Runbook, Step
 from recoverctl.model.source import Diagnostic, JsonPath, Severity, sorted_unique
 from recoverctl.model.walk import all_steps
 
@@ -242,3 +242,16 @@ def condition(source: str, refs: Resolver, dialect: Dialect) -> str:
 def steps_by_id(runbook: Runbook) -> dict[str, Step]:
     """Every step (rescue, rollback and guard steps too) by id."""
     return {step.id: step for step in all_steps(runbook)}
+
+
+def note_group_losses(
+    step: Step, body: Group, findings: Findings, *, timeout: str, max_parallel: str
+) -> None:
+    """What a target cannot keep of a group: its own timeout, its rescue, and a
+    `max_parallel` below its width (`timeout`, `max_parallel`: the target's reasons)."""
+    if step.timeout_explicit and step.timeout is not None:
+        findings.lost(step, "a group timeout", timeout)
+    if step.rescue:
+        findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
+    if body.parallel and body.max_parallel is not None and body.max_parallel < len(body.steps):
+        findings.lost(step, f"max_parallel: {body.max_parallel}", max_parallel)

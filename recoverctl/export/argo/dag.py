@@ -14,6 +14,7 @@ from recoverctl.export.argo.templates import Templates
 from recoverctl.export.common import (
     References,
     argo_task_name,
+    note_group_losses,
 )
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.model.runbook import (
@@ -78,22 +79,15 @@ class DagBuilder:
         when: list[str],
         dag: Dag,
     ) -> list[str]:
-        if step.timeout_explicit and step.timeout is not None:
-            self.ctx.findings.lost(
-                step, "a group timeout", "Argo enforces deadlines per pod, not per group of tasks"
-            )
-        if step.rescue:
-            self.ctx.findings.lost(
-                step, "rescue of a group", "only action steps' rescue is exported"
-            )
+        note_group_losses(
+            step,
+            body,
+            self.ctx.findings,
+            timeout="Argo enforces deadlines per pod, not per group of tasks",
+            max_parallel="one DAG holds the whole run; Argo limits parallelism per template or workflow",
+        )
         if not body.parallel:
             return self.sequence(body.steps, after, when, dag)
-        if body.max_parallel is not None and body.max_parallel < len(body.steps):
-            self.ctx.findings.lost(
-                step,
-                f"max_parallel: {body.max_parallel}",
-                "one DAG holds the whole run; Argo limits parallelism per template or workflow",
-            )
         exits: list[str] = []
         for child in body.steps:
             exits += self.step(child, after, when, dag)

@@ -14,6 +14,7 @@ from recoverctl.export.asl.actions import Actions
 from recoverctl.export.asl.builder import Builder
 from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
 from recoverctl.export.asl.tasks import Tasks
+from recoverctl.export.common import note_group_losses
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.model.runbook import (
     Branch,
@@ -108,20 +109,15 @@ class Structure:
         return self.b.add(scope.states, guard.id, task)
 
     def group(self, step: Step, body: Group, nxt: str, route: Route, scope: Scope) -> str:
-        if step.timeout_explicit and step.timeout is not None:
-            self.b.findings.lost(
-                step, "a group timeout", "Step Functions times out states, not groups"
-            )
-        if step.rescue:
-            self.b.findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
+        note_group_losses(
+            step,
+            body,
+            self.b.findings,
+            timeout="Step Functions times out states, not groups",
+            max_parallel="a Parallel state runs every branch at once",
+        )
         if not body.parallel:
             return self.sequence(body.steps, nxt, route, scope)
-        if body.max_parallel is not None and body.max_parallel < len(body.steps):
-            self.b.findings.lost(
-                step,
-                f"max_parallel: {body.max_parallel}",
-                "a Parallel state runs every branch at once",
-            )
         self._check_locks(step, body)
         chain = (*scope.chain, step.id)
         branches = []
