@@ -148,3 +148,75 @@ def test_plan_shows_a_list_param_as_templates_print_it(tmp_path: Path) -> None:
     result = invoke(["plan", str(_runbook(tmp_path)), "-p", "hosts=db-2,db-3"])
     assert result.exit_code == 0, result.stderr
     assert 'params: hosts=["db-2", "db-3"]' in result.stdout
+
+
+def test_hostile_items_stay_one_word_each_in_a_shell_command(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            {
+                "id": "show",
+                "run": f"printf '%s\\n' {{{{ params.hosts | join(',') }}}} {{{{ params.hosts }}}} > {out}",
+                "timeout": "10s",
+            },
+            params={"hosts": {"type": "list"}},
+        ),
+    )
+    hostile = "a;touch PWNED, $(touch PWNED2) ,`touch PWNED3`,-oProxyCommand=x"
+    result = invoke(["run", "-q", str(path), "-p", f"hosts={hostile}"])
+    assert result.exit_code == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "a;touch PWNED,$(touch PWNED2),`touch PWNED3`,-oProxyCommand=x"
+    assert lines[1].startswith('["a;touch PWNED"')
+    assert not list(tmp_path.glob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
+
+
+def test_a_list_param_survives_a_sigkill_and_the_resume(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log, gate = tmp_path / "log", tmp_path / "go"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            {
+                "id": "first",
+                "run": f"echo {{{{ params.hosts | join(' ') }}}} >> {log}",
+                "timeout": "10s",
+            },
+            {
+                "id": "wait",
+                "run": f"while [ ! -f {gate} ]; do sleep 0.1; done",
+                "timeout": "1m",
+                "idempotent": True,
+            },
+            {
+                "id": "last",
+                "run": f"echo {{{{ params.hosts | length }}}} >> {log}",
+                "timeout": "10s",
+            },
+            params={"hosts": {"type": "list", "required": True}},
+        ),
+    )
+    state = {**os.environ, "RECOVERCTL_STATE_DIR": str(tmp_path / "state"), "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "run", "--no-tty", str(path), "-p", "hosts=db-2,db-3"],
+        env=state,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    gate.touch()
+    run_id = next((tmp_path / "state" / "runs").iterdir()).name
+    resumed = run_cli(["resume", run_id], env={"RECOVERCTL_STATE_DIR": str(tmp_path / "state")})
+    assert resumed.returncode == 0, resumed.stderr
+    assert log.read_text().split() == ["db-2", "db-3", "2"]  # first ran once; the list is intact
