@@ -19,18 +19,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, ROOT, bench_env, machine, median_alternating, python
-from bench.generate import write
+from bench.generate import sequential_runbook, write
 
 BASE = "2c6b0c7"
 """The last commit before the emit point."""
 
 
 def _seq(n: int) -> dict[str, object]:
-    return {
-        "version": 1,
-        "name": f"seq-{n}",
-        "steps": [{"id": f"s{i}", "run": ["/bin/true"], "timeout": "10s"} for i in range(n)],
-    }
+    return sequential_runbook(n, ["/bin/true"])
 
 
 def main() -> None:

@@ -14,17 +14,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, bench_env, machine, median_alternating, peak_rss_kib, python
-from bench.generate import write
+from bench.generate import sequential_runbook, write
 
 RUNS = 7
 
 
 def _seq(n: int) -> dict[str, object]:
-    return {
-        "version": 1,
-        "name": f"seq-{n}",
-        "steps": [{"id": f"s{i}", "run": ["/bin/true"], "timeout": "10s"} for i in range(n)],
-    }
+    return sequential_runbook(n, ["/bin/true"])
 
 
 def overhead(tmp: Path) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, ROOT, bench_env, machine, python, time_command
-from bench.generate import write
+from bench.generate import sequential_runbook, write
 
 BASELINES = {
     "before issue 17 (e62c778)": "e62c778",
@@ -29,11 +29,7 @@ BASELINES = {
 
 
 def _seq(n: int) -> dict[str, object]:
-    return {
-        "version": 1,
-        "name": f"seq-{n}",
-        "steps": [{"id": f"s{i}", "run": ["/bin/true"], "timeout": "10s"} for i in range(n)],
-    }
+    return sequential_runbook(n, ["/bin/true"])
 
 
 def main() -> None:

@@ -56,8 +56,9 @@ def big_runbook(steps: int, *, command: str = "true") -> dict[str, Any]:
     return {"version": 1, "name": f"big-{steps}", "objectives": {"rto": "1h"}, "steps": body}
 
 
-def sequential_runbook(steps: int, command: str = "true") -> dict[str, Any]:
-    """`steps` plain sequential steps, the engine-overhead workload."""
+def sequential_runbook(steps: int, command: str | list[str] = "true") -> dict[str, Any]:
+    """`steps` plain sequential steps, the engine-overhead workload (`command`: a shell
+    string, or an argv list run without a shell)."""
     return {
         "version": 1,
         "name": f"seq-{steps}",
