@@ -54,7 +54,11 @@ def read_journal(path: Path) -> Journal:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise RecoverctlError(message=f"no journal at {path}") from None
+        raise RecoverctlError(
+            message=f"no journal at {path}",
+            hint="the run was stopped before it recorded anything, so no step had started: "
+            "run the runbook again",
+        ) from None
     except OSError as exc:
         raise RecoverctlError(message=f"cannot read the journal {path}: {exc.strerror}") from None
     return parse_journal(raw, path)

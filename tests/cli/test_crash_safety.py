@@ -152,7 +152,12 @@ def test_sigkill_anywhere_then_resume(tmp_path: Path, fail: bool) -> None:
         runbook = _runbook(case, fail=fail)
         _kill_at(case, runbook, 0.4 + span * index / RUNS)
         runs = case / "state" / "runs"
-        if not runs.exists() or not any(runs.iterdir()) or not _journal_path(case).stat().st_size:
+        if (
+            not runs.exists()
+            or not any(runs.iterdir())
+            or not _journal_path(case).exists()  # killed between the folder and its journal
+            or not _journal_path(case).stat().st_size
+        ):
             continue  # killed before the first event: no step had started (StepStarted is fsynced first)
         if index % 2 and replay(read_journal(_journal_path(case)).events).status in (
             "running",
