@@ -47,7 +47,20 @@ class Tmux:
         )
 
     def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-J")
+        """The screen once it holds still: two captures 20 ms apart agree.
+
+        A frame larger than the pty's buffer reaches tmux in pieces, so a single
+        capture can catch a redraw half done (the top new, the rest erased): no
+        operator sees that for longer than a blink, and no assertion should.
+        """
+        screen = self.run("capture-pane", "-p", "-J")
+        for _ in range(50):
+            time.sleep(0.02)
+            again = self.run("capture-pane", "-p", "-J")
+            if again == screen:
+                return screen
+            screen = again
+        return screen
 
     def history(self) -> str:
         """Everything the terminal printed, the scrollback included."""
