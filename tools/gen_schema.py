@@ -418,6 +418,66 @@ def schema() -> dict[str, Any]:
                     "items": ref("branch_case"),
                 },
                 "max_parallel": {"type": "integer", "minimum": 1},
+                "foreach": ref("foreach"),
+            },
+        },
+        "foreach": {
+            "description": "Run this step once per item of a list (hosts, shards, regions): "
+            "each item has its own id `step[item]`, journal entries, retries, rollback and "
+            "resume. Waves: the canary first, then batches; a failure budget stops it.",
+            "x-expected": "{items: <list or template>, as: name, max_parallel: n, batch: n, "
+            "canary: n, max_failures: n, max_failure_percent: p}",
+            "type": "object",
+            "required": ["items"],
+            "additionalProperties": False,
+            "properties": {
+                "items": {
+                    "description": "The list: written out, or a template that renders to "
+                    "one (`{{ params.hosts }}`, `{{ steps.discover.outputs.shards }}`).",
+                    "anyOf": [
+                        {"type": "string", "minLength": 1},
+                        {"type": "array", "minItems": 1},
+                    ],
+                },
+                "as": {
+                    "description": "The item's name in the body's templates (default `item`).",
+                    "type": "string",
+                    "pattern": ID_PATTERN,
+                },
+                "key": {
+                    "description": "A template giving each item's id when items are objects, "
+                    "e.g. `{{ item.name }}` (default: the item's own text).",
+                    "type": "string",
+                },
+                "max_parallel": {
+                    "description": "Items running at once (default: a whole wave).",
+                    "type": "integer",
+                    "minimum": 1,
+                },
+                "batch": {
+                    "description": "Rolling waves of this many items; a wave finishes "
+                    "before the next one starts.",
+                    "type": "integer",
+                    "minimum": 1,
+                },
+                "canary": {
+                    "description": "The first this-many items run alone, before the rest; "
+                    "any failure among them stops the fan-out.",
+                    "type": "integer",
+                    "minimum": 1,
+                },
+                "max_failures": {
+                    "description": "Items that may fail before no new item starts and the "
+                    "step fails (default 0).",
+                    "type": "integer",
+                    "minimum": 0,
+                },
+                "max_failure_percent": {
+                    "description": "The same budget as a share of the items, in percent.",
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 100,
+                },
             },
         },
         "param": {

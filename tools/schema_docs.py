@@ -27,6 +27,7 @@ PROPERTY_DOCS: dict[str, str] = {
     "rpo": "Recovery point objective: how much data, as time, the recovery may lose (declared).",
     "timeout": "The longest this may take; past it, it is stopped and counts as failed (e.g. `30s`, `5m`).",
     "retry": "How to retry failed attempts: `attempts`, `delay`, `backoff`, `max_delay`, `jitter`, `on`.",
+    "foreach": "Run this step once per item (hosts, shards): `items`, `as`, `max_parallel`, `batch`, `canary`, `max_failures`, `max_failure_percent`.",
     "on_failure": "What a failure does after retries and rescue: `rollback` (default), `abort` or `continue`.",
     "cwd": "The working folder of commands (relative to the runbook's folder).",
     "locks": "Named locks held while the step runs, so parallel steps do not touch a resource at once.",
@@ -118,6 +119,19 @@ SNIPPETS: list[dict[str, Any]] = [
     {
         "label": "step: parallel group",
         "body": {"id": "${1:group}", "parallel": [{"id": "${2:a}", "run": "${3:command}"}]},
+    },
+    {
+        "label": "step: once per item, rolling",
+        "body": {
+            "id": "${1:restart}",
+            "foreach": {
+                "items": ["${2:db-2}", "${3:db-3}"],
+                "as": "${4:host}",
+                "batch": "^${5:1}",
+                "max_failures": "^${6:0}",
+            },
+            "run": "${7:systemctl restart app}",
+        },
     },
     {
         "label": "step: branch",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from recoverctl.engine.runner import ApprovalUnavailable, Approver, Engine
 from recoverctl.fit import printable
 from recoverctl.model.duration import format_duration
+from recoverctl.model.fanout import is_generated
 from recoverctl.model.runbook import Step
 from recoverctl.model.status import StepStatus
 
@@ -72,7 +73,7 @@ class TerminalApprover(Approver):
             for sid, s in state.steps.items()
             if s.final
             and s.status not in (StepStatus.SKIPPED, StepStatus.PENDING)
-            and "." not in sid
+            and not is_generated(sid)
         ][-6:]
         decisions = [f"{d.step_id} → {d.label}" for d in state.decisions if d.label]
         upcoming = self._upcoming(step)

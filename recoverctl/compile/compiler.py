@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 from recoverctl.compile.plan import Case, Edge, EdgeKind, Plan, PlanNode, freeze
 from recoverctl.compile.timing import attempt_bound, schedule, with_retries
-from recoverctl.model.runbook import Branch, CallAction, Group, Runbook, Step
+from recoverctl.model.fanout import Foreach
+from recoverctl.model.runbook import Branch, CallAction, Group, OnFailure, Runbook, Step
 from recoverctl.model.status import NodeRole
 
 PLAN_FORMAT = "recoverctl-plan/1"
@@ -121,7 +124,7 @@ class _Compiler:
         if step.rollback is not None:
             self._step(step.rollback, step.id, depth + 1, NodeRole.ROLLBACK)
             self.edges.append(Edge(step.id, step.rollback.id, EdgeKind.ROLLBACK))
-        self.nodes[step.id] = PlanNode(
+        node = PlanNode(
             id=step.id,
             step=step,
             role=role,
@@ -132,7 +135,35 @@ class _Compiler:
             worst_case=worst,
             callee=callee,
         )
+        if step.foreach is not None:
+            node = self._fanout(node, step.foreach)
+            worst = node.worst_case
+        self.nodes[step.id] = node
         return worst, path
+
+    def _fanout(self, node: PlanNode, fan: Foreach) -> PlanNode:
+        """A fan-out's body is in the plan as written (lint, graph and exports read it) and
+        as a plan of its own, which the engine runs once per item. The worst case is one
+        item's, times the rounds the items take (the canary, then each batch in turns of
+        `max_parallel`): unknown until run time for a list the runbook does not write out,
+        unless all items run at once."""
+        step = node.step
+        item = _Compiler(item_runbook(self.runbook, step), self.callees, self.stack).plan()
+        count = len(fan.items) if isinstance(fan.items, tuple) else None
+        if count is not None:
+            rounds: float = fan.rounds(count)
+        elif fan.max_parallel is None and fan.batch is None and not fan.canary:
+            rounds = 1
+        else:
+            rounds = math.inf
+        worst = item.worst_case * rounds if item.worst_case and rounds else 0.0
+        if count is None:
+            width = item.max_width * (fan.max_parallel or 1)
+        else:
+            widest = max(fan.waves(count), default=0)
+            width = item.max_width * min(widest, fan.max_parallel or widest)
+        self.widths[step.id] = width
+        return replace(node, worst_case=worst, item=item, item_count=count)
 
     def _group(
         self, step: Step, body: Group, depth: int, role: NodeRole
@@ -183,3 +214,21 @@ class _Compiler:
             ).plan()
             self.sub_plans[str(target)] = plan
         return plan
+
+
+def item_runbook(runbook: Runbook, step: Step) -> Runbook:
+    """What one item of fan-out `step` runs: the step itself without its `foreach`, as
+    the only step (id `""`: the item's id is `step[key]`), its rollback `.rollback` and
+    its guard `.skip_if`. `when` was the fan-out's to decide; a failure ends the item
+    (the fan-out's budget and `on_failure` decide what that does)."""
+    guard = step.skip_if
+    item = replace(
+        step,
+        id="",
+        foreach=None,
+        when=None,
+        on_failure=OnFailure.ABORT,
+        rollback=replace(step.rollback, id=".rollback") if step.rollback else None,
+        skip_if=replace(guard, id=".skip_if") if isinstance(guard, Step) else guard,
+    )
+    return replace(runbook, steps=(item,), finally_steps=())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from recoverctl.model.fanout import split_item
 from recoverctl.model.runbook import Runbook, Step
 from recoverctl.model.status import NodeRole
 from recoverctl.model.walk import body_steps
@@ -69,6 +70,10 @@ class PlanNode:
     worst_case: float
     """Seconds this step can take at worst: attempts × timeout + backoff, guard and rescue."""
     callee: Plan | None = None
+    item: Plan | None = None
+    """A `foreach` step's body as each item runs it: one step, id `""` (engine/fanout.py)."""
+    item_count: int | None = None
+    """How many items a fan-out has, when the runbook writes them out."""
 
     @property
     def kind(self) -> str:
@@ -104,18 +109,23 @@ class Plan:
     def declares_rollback(self, step_id: str) -> bool:
         """Whether the step a run's id names (`call/inner` too) has a compensation."""
         node = self.resolve(step_id)
-        return node is not None and node.step.rollback is not None
+        return node is not None and node.step.rollback is not None and node.item is None
 
     def resolve(self, step_id: str) -> PlanNode | None:
         """The node of a run's step id, into called runbooks (`call/inner`); None if unknown."""
         plan: Plan | None = self
-        head, _, rest = step_id.partition("/")
         while plan is not None:
+            item = split_item(step_id)
+            if item is not None:  # `restart[db-2]`, `restart[db-2].rollback`, `rebuild[s1]/x`
+                fanout = plan.nodes.get(item[0])
+                plan = fanout.item if fanout is not None else None
+                step_id = item[2].removeprefix("/")
+                continue
+            head, _, rest = step_id.partition("/")
             node = plan.nodes.get(head)
             if not rest or node is None:
                 return node
-            plan = node.callee
-            head, _, rest = rest.partition("/")
+            plan, step_id = node.callee, rest
         return None
 
     def approval_gates(self) -> list[str]:

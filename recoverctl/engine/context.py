@@ -43,6 +43,26 @@ class StepsView(Mapping[str, dict[str, Any]]):
         return len(self._state.steps)
 
 
+class ChainedSteps(Mapping[str, dict[str, Any]]):
+    """Inside a fan-out item: `steps.x` is the item's own `x` when it has one, else the
+    run's (a step before the fan-out)."""
+
+    def __init__(self, own: Mapping[str, dict[str, Any]], outer: Mapping[str, Any]) -> None:
+        self._own, self._outer = own, outer
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        if step_id in self._own:
+            return self._own[step_id]
+        return self._outer[step_id]  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._own
+        yield from (sid for sid in self._outer if sid not in self._own)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class ParamValues(Mapping[str, Any]):
     """`params.<name>`: an optional param that was given no value is *not set*.
 

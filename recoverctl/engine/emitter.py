@@ -25,6 +25,7 @@ from recoverctl.engine.encode import clean_event
 from recoverctl.engine.events import Event, LogMessage, RollbackStarted
 from recoverctl.engine.redact import Redactor
 from recoverctl.engine.state import RunState, reduce
+from recoverctl.model.fanout import scoped_id
 
 
 class JournalSink(Protocol):
@@ -133,8 +134,8 @@ class ScopedEmitter:
 def prefixed(event: Event, prefix: str) -> Event:
     """The event as the caller sees it: step ids under the call step."""
     if isinstance(event, RollbackStarted):
-        return replace(event, steps=[prefix + s for s in event.steps])
+        return replace(event, steps=[scoped_id(prefix, s) for s in event.steps])
     step_id = getattr(event, "step_id", None)
     if step_id is None:
         return event
-    return replace(event, step_id=prefix + step_id)  # type: ignore[call-arg]
+    return replace(event, step_id=scoped_id(prefix, step_id))  # type: ignore[call-arg]

@@ -171,6 +171,22 @@ class BranchDecided(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FanoutPlanned(Event):
+    """A fan-out read its list: the items' keys (`step[key]` are their ids) and values,
+    in the order they start, in waves. A resume runs these items, never a list read again."""
+
+    kind: ClassVar[str] = "fanout_planned"
+    step_id: str
+    keys: list[str]
+    values: list[Any] = field(default_factory=list)
+    waves: list[int] = field(default_factory=list)
+    """The sizes of the waves: the canary first, then each batch."""
+    max_parallel: int | None = None
+    tolerated: int = 0
+    """How many items may fail before no new one starts and the fan-out fails."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalAnswered(Event):
     """An approval gate was answered: by whom (or by its timeout's default), and how."""
 
@@ -269,6 +285,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RetryScheduled,
         StepFinished,
         BranchDecided,
+        FanoutPlanned,
         ApprovalAnswered,
         StepRescued,
         RollbackStarted,

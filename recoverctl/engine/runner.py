@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import os
 from collections.abc import Coroutine, Mapping
+from dataclasses import replace
 from typing import Any
 
 from recoverctl.clock import Clock, RealClock
@@ -52,6 +53,7 @@ from recoverctl.errors import RecoverctlError
 from recoverctl.exitcodes import ExitCode
 from recoverctl.expr.render import RenderError, render
 from recoverctl.model.duration import format_duration
+from recoverctl.model.fanout import item_prefix, local_id, scoped_id, split_item
 from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Step
 from recoverctl.model.status import RunStatus
@@ -81,6 +83,7 @@ class Engine:
         approver: Approver | None = None,
         parent: Engine | None = None,
         prefix: str = "",
+        scope: Mapping[str, Any] | None = None,
     ) -> None:
         self.plan, self.options, self.bus, self.executor = plan, options, bus, executor
         self.clock = clock or RealClock()
@@ -91,6 +94,8 @@ class Engine:
         self.state = options.prior if options.prior is not None else RunState(run_id=options.run_id)
         self.resuming = options.prior is not None
         self.parent, self.prefix = parent, prefix
+        self.scope = scope
+        """A fan-out item's names (`as:`): its templates see the caller's context too."""
         self.children: dict[str, Engine] = {}
         self.emitter: Emitter | ScopedEmitter = (
             ScopedEmitter(parent.emitter, prefix, self.state, self.redactor)
@@ -310,7 +315,13 @@ class Engine:
 
     # -- sub-runbooks (engine/calls.py) -----------------------------------------------------------
 
-    def child(self, plan: Plan, options: RunOptions, prefix: str) -> Engine:
+    def child(
+        self,
+        plan: Plan,
+        options: RunOptions,
+        prefix: str,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Engine:
         child = Engine(
             plan,
             options,
@@ -320,6 +331,7 @@ class Engine:
             approver=self.approver,
             parent=self,
             prefix=prefix,
+            scope=scope,
         )
         if self.attempts.values is not None:  # a resume of the caller needs the callee's too
             child.attempts.values = _PrefixedValues(self.attempts.values, prefix)
@@ -329,7 +341,23 @@ class Engine:
     def raw_values(self, prefix: str) -> dict[str, dict[str, Any]]:
         """The unredacted values of the steps under `prefix`, by their ids there."""
         raw = self.attempts.raw
-        return {sid[len(prefix) :]: values for sid, values in raw.items() if sid.startswith(prefix)}
+        return {
+            sid: values
+            for full, values in raw.items()
+            if (sid := local_id(prefix, full)) is not None
+        }
+
+    def item_child(
+        self, plan: Plan, prefix: str, scope: Mapping[str, Any], *, resumed: bool
+    ) -> Engine:
+        """The engine of one fan-out item (engine/fanout.py): the run's params and
+        secrets, its own state (what it had done, when `resumed`), `scope` its item."""
+        options = replace(
+            self.options,
+            prior=self.state.scoped(prefix) if resumed else None,
+            prior_raw=self.raw_values(prefix) if resumed else {},
+        )
+        return self.child(plan, options, prefix, scope)
 
     async def run_steps(self) -> None:
         """A sub-runbook's steps, then its finally steps (no rollback of its own)."""
@@ -345,8 +373,20 @@ class Engine:
         continues a rollback) gets the sub-runbook's engine made here, continuing from
         what the journal says it did, so its steps are undone with its own context."""
         for prefix, child in self.children.items():
-            if step_id.startswith(prefix):
-                return child.owner(step_id[len(prefix) :])
+            inner = local_id(prefix, step_id)
+            if inner is not None:
+                return child.owner(inner)
+        item = split_item(step_id)
+        fanout = self.plan.nodes.get(item[0]) if item is not None else None
+        planned = self.state.fanouts.get(item[0]) if item is not None else None
+        if item is not None and fanout is not None and fanout.item is not None and planned:
+            base, key, rest_of_item = item
+            if key in planned.keys and fanout.step.foreach is not None:
+                value = planned.values[planned.keys.index(key)]
+                scope = {fanout.step.foreach.var: value}
+                prefix = item_prefix(base, key)
+                child = self.item_child(fanout.item, prefix, scope, resumed=True)
+                return child.owner(rest_of_item.removeprefix("/"))
         call_id, sep, rest = step_id.partition("/")
         node = self.plan.nodes.get(call_id) if sep else None
         if node is not None and node.callee is not None and call_id in self.state.steps:
@@ -367,8 +407,17 @@ class Engine:
     # -- services (engine/services.py) ------------------------------------------------------------
 
     def context(self, local: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        from recoverctl.engine.context import build_context
+        from recoverctl.engine.context import ChainedSteps, StepsView, build_context
 
+        if self.scope is not None and self.parent is not None:  # a fan-out item
+            outer = self.parent.context()
+            outer["steps"] = ChainedSteps(StepsView(self.state, self.attempts.raw), outer["steps"])
+            outer.update(self.scope)
+            if self.failure is not None:
+                outer["failure"] = self.failure
+            if local:
+                outer.update(local)
+            return outer
         return build_context(
             params=self.options.params,
             state=self.state,
@@ -408,8 +457,16 @@ class Engine:
         return str(self.plan.runbook.path.resolve().parent)
 
     def idempotency_key_for(self, step_id: str) -> str:
-        """Stable across retries and resume: the run id and the step id, hashed."""
-        return hashlib.sha256(f"{self.options.run_id}/{step_id}".encode()).hexdigest()[:32]
+        """Stable across retries and resume: the run id and the step's full id, hashed
+        (two items of a fan-out, two calls of one runbook: two keys)."""
+        full = self.full_id(step_id)
+        return hashlib.sha256(f"{self.options.run_id}/{full}".encode()).hexdigest()[:32]
+
+    def full_id(self, step_id: str) -> str:
+        engine, full = self, step_id
+        while engine.parent is not None:
+            full, engine = scoped_id(engine.prefix, full), engine.parent
+        return full
 
     def shown_params(self) -> dict[str, Any]:
         return {
@@ -425,4 +482,4 @@ class _PrefixedValues:
         self.sink, self.prefix = sink, prefix
 
     def step(self, step_id: str, raw: dict[str, Any]) -> None:
-        self.sink.step(self.prefix + step_id, raw)
+        self.sink.step(scoped_id(self.prefix, step_id), raw)

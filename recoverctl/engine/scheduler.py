@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Protocol
 
 from recoverctl.engine.attempts import Attempts
 from recoverctl.engine.calls import CallHost, run_call
 from recoverctl.engine.emitter import JournalLost
 from recoverctl.engine.events import BranchDecided, StepFinished, StepStarted
 from recoverctl.engine.failure import FailurePolicy
+from recoverctl.engine.fanout import FanoutHost, run_foreach
 from recoverctl.engine.services import RunAborted
 from recoverctl.expr.render import RenderError, evaluate
 from recoverctl.model.duration import format_duration
@@ -30,8 +31,12 @@ from recoverctl.model.walk import dispatch, steps_in
 _FAILED = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 
 
+class Host(CallHost, FanoutHost, Protocol):
+    """What the walk needs of its engine: its services, sub-runbooks and fan-out items."""
+
+
 class Scheduler:
-    def __init__(self, services: CallHost, attempts: Attempts) -> None:
+    def __init__(self, services: Host, attempts: Attempts) -> None:
         self.services, self.attempts = services, attempts
         self.policy = FailurePolicy(services, attempts, self.run_steps)
 
@@ -59,6 +64,9 @@ class Scheduler:
             if not holds:
                 self.skip(step, f"when: {step.when.source} is false")
                 return
+        if step.foreach is not None:  # its guard, body and rollback are each item's
+            await run_foreach(self.services, step, self.policy, self.attempts, self.replaying)
+            return
         if await self._already_done(step):
             return
         await dispatch(step, self)
@@ -152,7 +160,13 @@ class Scheduler:
             self._ended(step, started, StepStatus.TIMED_OUT, error=f"group timed out after {limit}")
             await self.policy.handle(step, f"group '{step.id}' timed out after {limit}")
             return
-        except (RunAborted, asyncio.CancelledError):
+        except RunAborted as aborted:
+            if step.id == "":  # one item of a fan-out: it failed, with the step that did
+                self._ended(step, started, StepStatus.FAILED, error=aborted.error)
+            else:
+                self._ended(step, started, StepStatus.CANCELLED, error="stopped by a failure")
+            raise
+        except asyncio.CancelledError:
             self._ended(step, started, StepStatus.CANCELLED, error="stopped by a failure")
             raise
         failed = [
@@ -239,7 +253,7 @@ class Scheduler:
     def _decide(self, body: Branch, step_id: str) -> tuple[int | None, dict[str, Any]]:
         """The first case whose condition holds, and the values the conditions read."""
         run = self.services
-        forced = run.options.forced_branches.get(run.prefix + step_id)
+        forced = run.options.forced_branches.get(run.full_id(step_id))
         if forced is not None:
             index = next(i for i, case in enumerate(body.cases) if case.label == forced)
             return index, {"forced by scenario": forced}

@@ -140,3 +140,6 @@ class Services(Protocol):
     def runbook_dir(self) -> str: ...
 
     def idempotency_key_for(self, step_id: str) -> str: ...
+
+    def full_id(self, step_id: str) -> str:
+        """`step_id` as the run names it: under its call steps and fan-out items."""

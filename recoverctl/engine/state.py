@@ -19,6 +19,7 @@ from recoverctl.engine.events import (
     AttemptFailed,
     BranchDecided,
     Event,
+    FanoutPlanned,
     FinallyStarted,
     OperatorOverride,
     ProcessStarted,
@@ -35,6 +36,7 @@ from recoverctl.engine.events import (
     StepStarted,
     WaitPolled,
 )
+from recoverctl.model.fanout import local_id
 from recoverctl.model.status import FINAL_STEP_STATUSES, OK_STEP_STATUSES, RunStatus, StepStatus
 
 FINAL_STATUSES = FINAL_STEP_STATUSES
@@ -99,6 +101,8 @@ class RunState:
     completed: list[str] = field(default_factory=list)
     """Steps in the order they succeeded: rollback runs this backwards."""
     decisions: list[Decision] = field(default_factory=list)
+    fanouts: dict[str, FanoutPlanned] = field(default_factory=dict)
+    """Each fan-out's items as it read them, by the fan-out's step id."""
     rolling_back: bool = False
     rollback_ok: bool | None = None
     started: float | None = None
@@ -119,7 +123,7 @@ class RunState:
         is not done again either."""
 
         def local(step_id: str) -> str | None:
-            return step_id[len(prefix) :] if step_id.startswith(prefix) else None
+            return local_id(prefix, step_id)
 
         inner = RunState(run_id=self.run_id, status=self.status, started=self.started)
         inner.steps = {
@@ -134,6 +138,9 @@ class RunState:
             if (sid := local(d.step_id)) is not None
         ]
         inner.undone = [(sid, ok) for full, ok in self.undone if (sid := local(full)) is not None]
+        inner.fanouts = {
+            sid: fan for full, fan in self.fanouts.items() if (sid := local(full)) is not None
+        }
         return inner
 
     def rolled_back(self) -> list[str]:
@@ -278,6 +285,10 @@ def _branch_decided(state: RunState, e: BranchDecided) -> None:
     state.decisions.append(Decision(e.step_id, e.case_index, e.label, e.condition, dict(e.values)))
 
 
+def _fanout_planned(state: RunState, e: FanoutPlanned) -> None:
+    state.fanouts[e.step_id] = e
+
+
 def _approval_answered(state: RunState, e: ApprovalAnswered) -> None:
     state.step(e.step_id).answered_by = f"{'approved' if e.approved else 'denied'} by {e.who}"
 
@@ -326,6 +337,7 @@ _HANDLERS: dict[type[Event], Any] = {
     RetryScheduled: _retry_scheduled,
     StepFinished: _step_finished,
     BranchDecided: _branch_decided,
+    FanoutPlanned: _fanout_planned,
     ApprovalAnswered: _approval_answered,
     StepRescued: _step_rescued,
     RollbackStarted: _rollback_started,

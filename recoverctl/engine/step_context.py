@@ -31,7 +31,7 @@ class StepRun:
     @property
     def scripted_id(self) -> str:
         """The step's id as scenarios name it: prefixed with its call steps inside sub-runbooks."""
-        return self.engine.prefix + self.step.id
+        return self.engine.full_id(self.step.id)
 
     def context(self) -> dict[str, Any]:
         return self.engine.context()
@@ -55,7 +55,7 @@ class StepRun:
             for name, value in self.step.env:
                 env[name] = render(value.source, context)
         env["RECOVERCTL_RUN_ID"] = self.run_id
-        env["RECOVERCTL_STEP_ID"] = self.step.id
+        env["RECOVERCTL_STEP_ID"] = self.engine.full_id(self.step.id)
         env["RECOVERCTL_ATTEMPT"] = str(self.attempt)
         env["RECOVERCTL_IDEMPOTENCY_KEY"] = engine.idempotency_key_for(self.step.id)
         return env

@@ -27,6 +27,7 @@ from recoverctl.model.actions import (
     WaitForAction,
     Webhook,
 )
+from recoverctl.model.fanout import Foreach
 from recoverctl.model.source import JsonPath, SourceMap, Span
 from recoverctl.model.text import Expression, Text
 
@@ -39,6 +40,7 @@ __all__ = [
     "BranchCase",
     "CallAction",
     "Expression",
+    "Foreach",
     "Group",
     "HttpAction",
     "HttpExpect",
@@ -172,6 +174,9 @@ class Step:
     locks: tuple[str, ...] = ()
     idempotent: bool | None = None
     destructive: bool = False
+    foreach: Foreach | None = None
+    """Run once per item: the body, guard, retries, timeout, rescue and rollback are
+    each item's; `when` and `on_failure` are the fan-out's (engine/fanout.py)."""
 
     @property
     def kind(self) -> str:

@@ -13,6 +13,7 @@ from recoverctl.engine.events import (
     AttemptFailed,
     BranchDecided,
     Event,
+    FanoutPlanned,
     FinallyStarted,
     LogMessage,
     RetryScheduled,
@@ -47,6 +48,7 @@ class PlainLog:
     def __init__(self, stream: TextIO, *, verbose: bool = False, quiet: bool = False) -> None:
         self.stream, self.verbose, self.quiet = stream, verbose, quiet
         self.groups: set[str] = set()
+        self.fanouts: set[str] = set()
 
     def __call__(self, event: Event) -> None:
         if self.quiet:
@@ -69,6 +71,9 @@ class PlainLog:
             return f"run      {event.runbook} {event.run_id} started{mode}" + (
                 f"; params {params}" if params else ""
             )
+        if isinstance(event, FanoutPlanned):
+            self.fanouts.add(event.step_id)
+            return f"{'items':<8} {event.step_id}: {describe_fanout(event)}"
         if isinstance(event, StepStarted):
             if event.action in ("parallel", "steps", "branch"):
                 self.groups.add(event.step_id)
@@ -124,6 +129,9 @@ class PlainLog:
 
     def _finished(self, event: StepFinished) -> str | None:
         word = STATUS_WORDS.get(event.status, event.status)
+        if event.step_id in self.fanouts and event.status == "succeeded":
+            took = format_duration(event.duration)
+            return f"{word:<8} {event.step_id} {took}: {event.reason}"
         if event.step_id in self.groups and event.status == "succeeded":
             return f"{'ok':<8} {event.step_id} (group) {format_duration(event.duration)}"
         if event.status == "succeeded" and event.reason and event.step_id.endswith(".skip_if"):
@@ -143,3 +151,16 @@ class PlainLog:
 def _tail(text: str, lines: int = 5) -> str:
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
     return "\n".join(f"{' ' * 13}| {line}" for line in kept)
+
+
+def describe_fanout(event: FanoutPlanned) -> str:
+    """`4 items (db-1, db-2, db-3, …) in waves of 1+2+1, 1 at a time; no failure allowed`."""
+    keys = event.keys
+    shown = ", ".join(keys[:3]) + (", …" if len(keys) > 3 else "")
+    text = f"{len(keys)} item{'s' * (len(keys) != 1)} ({shown})"
+    if len(event.waves) > 1:
+        text += f" in waves of {'+'.join(str(size) for size in event.waves)}"
+    if event.max_parallel:
+        text += f", {event.max_parallel} at a time"
+    allowed = event.tolerated
+    return text + ("; no failure allowed" if allowed == 0 else f"; {allowed} failures allowed")

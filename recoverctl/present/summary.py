@@ -11,6 +11,7 @@ from recoverctl.compile.plan import Plan
 from recoverctl.engine.state import RunState, StepState
 from recoverctl.fit import clip, last_line
 from recoverctl.model.duration import format_duration
+from recoverctl.model.fanout import is_generated
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -99,16 +100,16 @@ def _table(plan: Plan, state: RunState, width: int = 80) -> Table:
     shown = [
         (step_id, step)
         for step_id, step in state.steps.items()
-        if step.status != "pending" and "." not in step_id.split("/")[-1]
+        if step.status != "pending" and not is_generated(step_id)
     ]  # rollback and guard actions show on their owner's row
     hidden = 0
     if len(shown) > COMPACT_OVER:
         kept = [(sid, s) for sid, s in shown if _notable(plan, sid, s)]
         hidden, shown = len(shown) - len(kept), kept
     for step_id, step in shown:
-        depth = step_id.count("/") + _depth(plan, step_id.split("/")[-1])
+        depth = step_id.count("/") + step_id.count("[") + _depth(plan, step_id.split("/")[-1])
         table.add_row(
-            "  " * depth + step_id,
+            Text("  " * depth + step_id),  # never markup: `restart[db-2]` is an id
             Text(step.status, style=STATUS_STYLE.get(step.status, "")),
             str(step.attempts) if step.attempts else "",
             format_duration(step.duration) if step.duration else "",

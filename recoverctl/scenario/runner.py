@@ -21,6 +21,7 @@ from recoverctl.engine.state import RunState
 from recoverctl.engine.virtual_time import VirtualClock, run_virtual
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.duration import format_duration
+from recoverctl.model.fanout import is_generated
 from recoverctl.model.status import StepStatus
 from recoverctl.scenario.model import Expectation, Outcome, Scenario
 from recoverctl.validate.params import resolve_params
@@ -169,7 +170,7 @@ def describe_path(result: ScenarioResult) -> list[str]:
     ]
     lines += [f"branch {d.step_id} → {d.label or 'no case'}" for d in state.decisions]
     for step_id, step in state.steps.items():
-        if "." in step_id or step.status == StepStatus.PENDING:
+        if is_generated(step_id) or step.status == StepStatus.PENDING:
             continue
         attempts = f" after {step.attempts} attempts" if step.attempts > 1 else ""
         lines.append(f"{step_id}: {step.status}{attempts}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from recoverctl.load import LoadedDocument
+from recoverctl.model.fanout import Foreach
 from recoverctl.model.kinds import RETRIED_BY_DEFAULT
 from recoverctl.model.runbook import (
     Action,
@@ -183,6 +184,22 @@ class _Builder:
             locks=tuple(data.get("locks", ())),
             idempotent=data.get("idempotent"),
             destructive=data.get("destructive", False),
+            foreach=self.foreach(data["foreach"], (*path, "foreach"))
+            if "foreach" in data
+            else None,
+        )
+
+    def foreach(self, data: Data, path: JsonPath) -> Foreach:
+        items = data["items"]
+        return Foreach(
+            items=self.text(items, (*path, "items")) if isinstance(items, str) else tuple(items),
+            var=data.get("as", "item"),
+            key=self.text(data["key"], (*path, "key")) if "key" in data else None,
+            max_parallel=data.get("max_parallel"),
+            batch=data.get("batch"),
+            canary=data.get("canary", 0),
+            max_failures=data.get("max_failures"),
+            max_failure_percent=data.get("max_failure_percent"),
         )
 
     def bounded(

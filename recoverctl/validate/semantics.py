@@ -27,6 +27,7 @@ from recoverctl.model.runbook import (
     Branch,
     CallAction,
     Expression,
+    Foreach,
     Group,
     Runbook,
     Step,
@@ -46,6 +47,10 @@ RETRY_NAMES = RESULT_NAMES | {"error", "timed_out"}
 STEP_FIELDS = frozenset(
     {"status", "ok", "exit_code", "stdout", "stderr", "outputs", "attempts", "duration", "error"}
 )
+FANOUT_FIELDS = STEP_FIELDS
+FANOUT_OUTPUTS = frozenset({"succeeded", "failed", "skipped", "items"})
+"""What a fan-out step offers the steps after it: its items' keys by outcome, and
+`items`: each item's status and outputs by key."""
 RUN_FIELDS = frozenset({"id", "name", "status"})
 RUNBOOK_FIELDS = frozenset({"name", "path", "dir"})
 FAILURE_FIELDS = frozenset({"step", "error", "status"})
@@ -59,6 +64,8 @@ class _Scope:
     """The step whose expression is being read (None: the runbook's own env)."""
     failure: bool = False
     local: frozenset[str] = frozenset()
+    fanouts: tuple[str, ...] = ()
+    """The `foreach` steps whose body holds this point (their item names are in `local`)."""
 
 
 def check_semantics(runbook: Runbook) -> list[Diagnostic]:
@@ -73,6 +80,8 @@ class _Checker:
         self.steps: dict[str, Step] = {}
         self.params = {p.name for p in runbook.params}
         self.visibility = Visibility(runbook)
+        self.fanned = _fan_owners(runbook)
+        """Each step inside a fan-out → the `foreach` steps around it."""
 
     def run(self) -> list[Diagnostic]:
         self._index()
@@ -155,6 +164,8 @@ class _Checker:
         scope = replace(scope, at=step.id)
         if step.when is not None:
             self._expression(step.when, scope)
+        if step.foreach is not None:
+            scope = self._foreach(step, step.foreach, scope)
         if isinstance(step.skip_if, Expression):
             self._expression(step.skip_if, scope)
         elif isinstance(step.skip_if, Step):
@@ -170,6 +181,22 @@ class _Checker:
         self._sequence(step.rescue, handlers)
         if step.rollback is not None:
             self._action(step.rollback, replace(handlers, at=step.rollback.id))
+
+    def _foreach(self, step: Step, fan: Foreach, scope: _Scope) -> _Scope:
+        """The items are read outside the fan-out; everything else once per item."""
+        if isinstance(fan.items, Text):
+            self._template(fan.items, scope, shell=False)
+        if fan.var in CONTEXT_ROOTS | {FAILURE_ROOT} | scope.local:
+            self._error(
+                self.runbook.source_map.value_span((*step.path, "foreach", "as")),
+                f"foreach.as '{fan.var}' of step '{step.id}' hides a name templates already "
+                "have; expected a name of its own",
+                hint=f"e.g. as: {step.id}_item",
+            )
+        inner = replace(scope, local=scope.local | {fan.var}, fanouts=(*scope.fanouts, step.id))
+        if fan.key is not None:
+            self._template(fan.key, inner, shell=False)
+        return inner
 
     def _branch(self, step: Step, body: Branch, scope: _Scope) -> None:
         for index, case in enumerate(body.cases):
@@ -307,9 +334,22 @@ class _Checker:
         step = self.steps.get(step_id)
         if step is None:
             return (f"unknown step '{step_id}'", did_you_mean(step_id, self.steps))
+        outside = [owner for owner in self.fanned.get(step_id, ()) if owner not in scope.fanouts]
+        if outside:
+            return (
+                f"step '{step_id}' runs once per item of '{outside[0]}'; expected a reference "
+                f"from inside it, where it means this item's '{step_id}'",
+                f"outside, read steps.{outside[0]}.outputs.succeeded / failed / items",
+            )
         ordering = self.visibility.problem(step_id, scope.at)
         if ordering is not None:
             return ordering, _ordering_hint(ordering, step_id)
+        if step.foreach is not None and step_id not in scope.fanouts:  # the whole fan-out
+            return _field_problem(ref, FANOUT_FIELDS, f"steps.{step_id}", offset=2) or (
+                _field_problem(ref, FANOUT_OUTPUTS, f"steps.{step_id}.outputs", offset=3)
+                if len(ref.parts) >= 4 and ref.parts[2] == "outputs"
+                else None
+            )
         problem = _field_problem(ref, STEP_FIELDS, f"steps.{step_id}", offset=2)
         if problem is not None:
             return problem
@@ -362,6 +402,26 @@ _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
     "number": (int, float),
     "boolean": bool,
 }
+
+
+def _fan_owners(runbook: Runbook) -> dict[str, tuple[str, ...]]:
+    owners: dict[str, tuple[str, ...]] = {}
+
+    def visit(steps: Iterable[Step], around: tuple[str, ...]) -> None:
+        for step in steps:
+            if around:
+                owners[step.id] = around
+            inside = (*around, step.id) if step.foreach is not None else around
+            visit(step.children(), inside)
+            visit(step.rescue, inside)
+            if step.rollback is not None:
+                visit((step.rollback,), inside)
+            if isinstance(step.skip_if, Step):
+                visit((step.skip_if,), inside)
+
+    visit(runbook.steps, ())
+    visit(runbook.finally_steps, ())
+    return owners
 
 
 def _is_type(value: Any, expected: type | tuple[type, ...]) -> bool:

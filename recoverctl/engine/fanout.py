@@ -1,0 +1,288 @@
+"""`foreach`: one step run once per item, in waves, within a failure budget.
+
+Each item runs in a child engine on the item plan the compiler made (one step,
+id `""`; compile/compiler.py `item_runbook`), the way a called runbook does
+(engine/calls.py): its events carry the item's ids (`restart[db-2]`,
+`restart[db-2].rollback`, `rebuild[s1]/flush`), its state and values are its
+own, and its templates see the run's names plus the item (`as:`).
+
+The list is read once and journaled (`FanoutPlanned`); a resume runs those
+items, not a list read again, and never runs an item that completed. Waves:
+the canary alone first, then each batch; within a wave at most `max_parallel`
+at once. When failures pass the budget — or any canary fails — no new item
+starts, the running ones finish, the rest are recorded as not started, and the
+fan-out fails (its `on_failure` decides what that does). A rollback undoes the
+items that completed, last first (engine/saga.py finds them by their ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from recoverctl.compile.plan import Plan
+from recoverctl.engine.attempts import Attempts
+from recoverctl.engine.calls import ChildRun
+from recoverctl.engine.events import FanoutPlanned, StepFinished, StepStarted
+from recoverctl.engine.failure import FailurePolicy
+from recoverctl.engine.services import RunAborted, Services
+from recoverctl.expr.render import RenderError, render, render_value
+from recoverctl.model.fanout import Foreach, item_prefix, key_problem
+from recoverctl.model.runbook import Step, Text
+from recoverctl.model.status import OK_STEP_STATUSES, StepStatus
+
+MAX_ITEMS = 10_000
+"""More items than any fleet a runbook should touch in one step: a list this long is
+far more likely a template gone wrong (a file read as lines) than a fleet."""
+
+
+class FanoutError(Exception):
+    """The items could not be read: the fan-out fails before any item starts."""
+
+
+class FanoutHost(Services, Protocol):
+    def item_child(
+        self, plan: Plan, prefix: str, scope: Mapping[str, Any], *, resumed: bool
+    ) -> ChildRun:
+        """An engine for one item: its ids under `prefix`, `scope` its item variable."""
+
+
+async def run_foreach(
+    host: FanoutHost, step: Step, policy: FailurePolicy, attempts: Attempts, replaying: bool
+) -> None:
+    fan = step.foreach
+    node = host.plan.nodes.get(step.id)
+    assert fan is not None and node is not None and node.item is not None  # noqa: S101
+    started = host.clock.monotonic()
+    planned = host.state.fanouts.get(step.id) if replaying else None
+    if planned is None:
+        try:
+            values = read_items(fan, host.context())
+            keys = item_keys(fan, values, host)
+        except FanoutError as exc:
+            await policy.fail(step, f"foreach: {exc}", 0, 0.0)
+            return
+        event = FanoutPlanned(
+            step_id=step.id,
+            keys=keys,
+            values=values,
+            waves=fan.waves(len(keys)),
+            max_parallel=fan.max_parallel,
+            tolerated=fan.tolerated(len(keys)),
+        )
+        host.emit(event)
+        planned = event
+    count = len(planned.keys)
+    host.emit(StepStarted(step_id=step.id, attempt=1, action=f"foreach: {count} items"))
+    run = _Fanout(host, step, fan, node.item, planned, replaying)
+    try:
+        await run.waves()
+    except (RunAborted, asyncio.CancelledError):
+        run.not_started("the run stopped")
+        host.emit(
+            StepFinished(
+                step_id=step.id,
+                status=StepStatus.CANCELLED,
+                duration=host.clock.monotonic() - started,
+                reason="stopped by a failure",
+            )
+        )
+        raise
+    duration = host.clock.monotonic() - started
+    outputs = run.outputs()
+    if run.over_budget:
+        await policy.fail(step, run.verdict(), 1, duration)
+        return
+    attempts.finish(step, StepStatus.SUCCEEDED, 1, duration, None, outputs, reason=run.verdict())
+
+
+class _Fanout:
+    """One fan-out's items, their waves, and the tally its budget is checked against."""
+
+    def __init__(
+        self,
+        host: FanoutHost,
+        step: Step,
+        fan: Foreach,
+        item_plan: Plan,
+        planned: FanoutPlanned,
+        replaying: bool,
+    ) -> None:
+        self.host, self.step, self.fan, self.item_plan = host, step, fan, item_plan
+        self.keys, self.values = list(planned.keys), list(planned.values)
+        self.sizes, self.tolerated = list(planned.waves), planned.tolerated
+        self.max_parallel = planned.max_parallel
+        self.replaying = replaying
+        self.failed: list[str] = []
+        self.stop: str | None = None
+        """Why no new item starts (the budget, a canary), once that is so."""
+        self.started: set[str] = set()
+
+    @property
+    def over_budget(self) -> bool:
+        return self.stop is not None or len(self.failed) > self.tolerated
+
+    def status(self, key: str) -> str:
+        state = self.host.state.steps.get(item_prefix(self.step.id, key))
+        return state.status if state is not None else StepStatus.PENDING
+
+    async def waves(self) -> None:
+        index = 0
+        for number, size in enumerate(self.sizes):
+            wave = self.keys[index : index + size]
+            index += size
+            if self.stop is not None:
+                break
+            canary = number == 0 and bool(self.fan.canary) and len(self.sizes) > 1
+            await self._wave(wave, canary)
+        self.not_started(self.stop or "")
+
+    async def _wave(self, wave: list[str], canary: bool) -> None:
+        slots = asyncio.Semaphore(self.max_parallel) if self.max_parallel else None
+
+        async def one(key: str) -> None:
+            if slots is None:
+                await self._item(key, canary)
+                return
+            async with slots:
+                await self._item(key, canary)
+
+        async with asyncio.TaskGroup() as group:
+            for key in wave:
+                group.create_task(one(key))
+
+    async def _item(self, key: str, canary: bool) -> None:
+        if self.stop is not None:
+            return  # recorded as not started once the wave is over
+        prefix = item_prefix(self.step.id, key)
+        if self.replaying and self.status(key) in (*OK_STEP_STATUSES,):
+            return  # completed before the resume: never run again
+        self.started.add(key)
+        value = self.values[self.keys.index(key)] if key in self.keys else key
+        child = self.host.item_child(
+            self.item_plan, prefix, {self.fan.var: value}, resumed=self.replaying
+        )
+        with contextlib.suppress(RunAborted):  # its failure is in its own record
+            await child.run_steps()
+        if self.status(key) in OK_STEP_STATUSES:
+            return
+        self.failed.append(key)
+        if canary:
+            self.stop = f"canary item '{key}' failed"
+        elif len(self.failed) > self.tolerated:
+            self.stop = f"the failure budget ({self._budget()}) was exceeded"
+
+    def not_started(self, why: str) -> None:
+        for key in self.keys:
+            prefix = item_prefix(self.step.id, key)
+            state = self.host.state.steps.get(prefix)
+            if state is None or not state.final:
+                reason = f"not started: {why}" if why else "not started"
+                self.host.emit(
+                    StepFinished(step_id=prefix, status=StepStatus.CANCELLED, reason=reason)
+                )
+
+    def _budget(self) -> str:
+        allowed = self.tolerated
+        return "no failure allowed" if allowed == 0 else f"{allowed} allowed"
+
+    def outputs(self) -> dict[str, Any]:
+        """What the steps after the fan-out read: keys by outcome, and each item's record."""
+        states = {
+            key: self.host.state.steps.get(item_prefix(self.step.id, key)) for key in self.keys
+        }
+        by_status: dict[str, list[str]] = {"succeeded": [], "failed": [], "skipped": []}
+        items: dict[str, Any] = {}
+        for key, state in states.items():
+            status = state.status if state is not None else StepStatus.PENDING
+            if status in OK_STEP_STATUSES:
+                by_status["succeeded" if status == StepStatus.SUCCEEDED else "skipped"].append(key)
+            else:
+                by_status["failed"].append(key)
+            items[key] = {"status": status, "outputs": dict(state.outputs) if state else {}}
+        return {**by_status, "items": items}
+
+    def verdict(self) -> str:
+        total = len(self.keys)
+        ok = sum(1 for key in self.keys if self.status(key) in OK_STEP_STATUSES)
+        failed = [key for key in self.keys if self.status(key) in _FAILED]
+        parts = [f"{ok} of {total} items succeeded"]
+        if failed:
+            shown = ", ".join(failed[:5]) + (
+                f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+            )
+            parts.append(f"failed: {shown}")
+        unstarted = total - ok - len(failed)
+        if unstarted:
+            parts.append(f"{unstarted} not started")
+        if self.stop is not None:
+            parts.append(self.stop)
+        elif failed:
+            parts.append(f"within the failure budget ({self._budget()})")
+        return "; ".join(parts)
+
+
+_FAILED = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+
+
+def read_items(fan: Foreach, context: dict[str, Any]) -> list[Any]:
+    """The fan-out's list: written out, or rendered (a list value; JSON text of a list;
+    else text, one item per non-empty line — what `kubectl get -o name` prints)."""
+    if isinstance(fan.items, tuple):
+        return list(fan.items)
+    source = fan.items.source
+    try:
+        value = render_value(source, context)
+    except RenderError as exc:
+        raise FanoutError(f"items '{source}' could not be rendered: {exc}") from None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = [line.strip() for line in value.splitlines() if line.strip()]
+    if isinstance(value, Mapping) or not isinstance(value, list | tuple):
+        raise FanoutError(
+            f"items '{source}' gave {type(value).__name__} {value!r:.60}; expected a list"
+        )
+    if len(value) > MAX_ITEMS:
+        raise FanoutError(f"items '{source}' gave {len(value)} items; at most {MAX_ITEMS}")
+    return list(value)
+
+
+def item_keys(fan: Foreach, values: list[Any], host: Services) -> list[str]:
+    """Each item's key (its id is `step[key]`): its text, or `key:` rendered over it.
+    Refused: a key that could not be part of an id, and two items with the same key."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        key = _key(fan.key, fan.var, value, host)
+        problem = key_problem(key)
+        if problem is not None:
+            raise FanoutError(f"item {index + 1}: {problem}")
+        if key in seen:
+            raise FanoutError(
+                f"item {index + 1}: {key!r} is in the list twice; expected each item once"
+                + ("" if fan.key else " (for objects, `key:` names what tells them apart)")
+            )
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+def _key(template: Text | None, var: str, value: Any, host: Services) -> str:
+    if template is not None:
+        try:
+            return render(template.source, host.context({var: value})).strip()
+        except RenderError as exc:
+            raise FanoutError(f"key '{template.source}' could not be rendered: {exc}") from None
+    if isinstance(value, Mapping | list):
+        raise FanoutError(
+            f"the items are {type(value).__name__}s; expected `key:` to name each, "
+            f"e.g. key: '{{{{ {var}.name }}}}'"
+        )
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
