@@ -39,6 +39,40 @@ GROUP_KINDS = ["parallel", "steps", "branch"]
 COMPENSATION_KINDS = COMPENSABLE
 
 
+FANOUT_OPTIONS: dict[str, Any] = {
+    "max_parallel": {
+        "description": "Items running at once (default: a whole wave).",
+        "type": "integer",
+        "minimum": 1,
+    },
+    "batch": {
+        "description": "Rolling waves of this many items; a wave finishes "
+        "before the next one starts.",
+        "type": "integer",
+        "minimum": 1,
+    },
+    "canary": {
+        "description": "The first this-many items run alone, before the rest; "
+        "any failure among them stops the fan-out.",
+        "type": "integer",
+        "minimum": 1,
+    },
+    "max_failures": {
+        "description": "Items that may fail before no new item starts and the "
+        "step fails (default 0).",
+        "type": "integer",
+        "minimum": 0,
+    },
+    "max_failure_percent": {
+        "description": "The same budget as a share of the items, in percent.",
+        "type": "number",
+        "minimum": 0,
+        "maximum": 100,
+    },
+}
+"""What a fan-out may say about its waves and budget: under `foreach:`, or `strategy:`."""
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/definitions/{name}"}
 
@@ -346,7 +380,9 @@ def schema() -> dict[str, Any]:
             "type": "object",
             "required": ["id"],
             "additionalProperties": False,
-            **one_kind(ACTION_KINDS + GROUP_KINDS, also={"max_parallel": ["parallel"]}),
+            **one_kind(
+                ACTION_KINDS + GROUP_KINDS, also={"max_parallel": ["parallel"], "strategy": ["on"]}
+            ),
             "properties": {
                 "id": ref("id"),
                 "name": {"type": "string"},
@@ -419,6 +455,122 @@ def schema() -> dict[str, Any]:
                 },
                 "max_parallel": {"type": "integer", "minimum": 1},
                 "foreach": ref("foreach"),
+                "on": {
+                    "description": "Run this step on each host of a target (see `targets`): "
+                    "a fan-out whose items are the target's hosts, `target` in templates.",
+                    "type": "string",
+                    "pattern": ID_PATTERN,
+                },
+                "strategy": {
+                    **ref("strategy"),
+                    "description": "How an `on:` step goes "
+                    "through its hosts: waves and the failure budget.",
+                },
+            },
+        },
+        "strategy": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": FANOUT_OPTIONS,
+        },
+        "target": {
+            "description": "Hosts and how to reach them: ssh, kubectl (pods), docker "
+            "(containers), or command (any argv prefix).",
+            "x-expected": "{ssh: {...}}, {kubectl: {...}}, {docker: {...}} or {command: {...}}",
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+            "properties": {
+                "ssh": ref("ssh_target"),
+                "kubectl": ref("kubectl_target"),
+                "docker": ref("docker_target"),
+                "command": ref("command_target"),
+            },
+        },
+        "host_list": {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+            ],
+            "x-expected": "a list of names, or a template that renders to one",
+        },
+        "ssh_target": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "hosts": {
+                    **ref("host_list"),
+                    "description": "The hosts (`name`, "
+                    "`name:port`, an address), or a template giving them.",
+                },
+                "inventory": {
+                    "type": "string",
+                    "description": "An Ansible inventory "
+                    "(YAML or INI) to read the hosts of `group` from.",
+                },
+                "group": {"type": "string", "description": "The inventory group (default all)."},
+                "user": {"type": "string", "description": "The remote user (ssh -l)."},
+                "port": {"type": ["integer", "string"], "description": "The port (ssh -p)."},
+                "identity_file": {"type": "string", "description": "The private key (ssh -i)."},
+                "jump": {
+                    "type": "string",
+                    "description": "A jump host, [user@]host[:port] (ssh -J).",
+                },
+                "known_hosts": {
+                    "type": "string",
+                    "description": "The known_hosts file host "
+                    "keys are checked against (default: ssh's own).",
+                },
+                "host_key_checking": {
+                    "description": "`strict` (default): an unknown or changed host key "
+                    "refuses the host. `accept-new`: a new host's key is recorded on first use.",
+                    "enum": ["strict", "accept-new"],
+                },
+                "connect_timeout": ref("duration"),
+            },
+            "anyOf": [{"required": ["hosts"]}, {"required": ["inventory"]}],
+        },
+        "kubectl_target": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["pods"],
+            "properties": {
+                "pods": {**ref("host_list"), "description": "The pods, or a template giving them."},
+                "namespace": {"type": "string", "description": "kubectl -n."},
+                "container": {"type": "string", "description": "kubectl exec -c."},
+                "context": {"type": "string", "description": "kubectl --context."},
+            },
+        },
+        "docker_target": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["containers"],
+            "properties": {
+                "containers": {
+                    **ref("host_list"),
+                    "description": "The containers, or a template giving them.",
+                },
+                "user": {"type": "string", "description": "docker exec -u."},
+            },
+        },
+        "command_target": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["hosts", "argv"],
+            "properties": {
+                "hosts": {
+                    **ref("host_list"),
+                    "description": "The hosts, or a template giving them.",
+                },
+                "argv": {
+                    "description": "The command each remote command is appended to (as "
+                    "`sh -c SCRIPT`); `{{ target }}` is the host, e.g. [aws, ssm, "
+                    "start-session, --target, '{{ target }}', --].",
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "minLength": 1},
+                },
             },
         },
         "foreach": {
@@ -449,35 +601,7 @@ def schema() -> dict[str, Any]:
                     "e.g. `{{ item.name }}` (default: the item's own text).",
                     "type": "string",
                 },
-                "max_parallel": {
-                    "description": "Items running at once (default: a whole wave).",
-                    "type": "integer",
-                    "minimum": 1,
-                },
-                "batch": {
-                    "description": "Rolling waves of this many items; a wave finishes "
-                    "before the next one starts.",
-                    "type": "integer",
-                    "minimum": 1,
-                },
-                "canary": {
-                    "description": "The first this-many items run alone, before the rest; "
-                    "any failure among them stops the fan-out.",
-                    "type": "integer",
-                    "minimum": 1,
-                },
-                "max_failures": {
-                    "description": "Items that may fail before no new item starts and the "
-                    "step fails (default 0).",
-                    "type": "integer",
-                    "minimum": 0,
-                },
-                "max_failure_percent": {
-                    "description": "The same budget as a share of the items, in percent.",
-                    "type": "number",
-                    "minimum": 0,
-                    "maximum": 100,
-                },
+                **FANOUT_OPTIONS,
             },
         },
         "param": {
@@ -563,6 +687,12 @@ def schema() -> dict[str, Any]:
                 "description": "Most actions running at once in the whole run.",
                 "type": "integer",
                 "minimum": 1,
+            },
+            "targets": {
+                "description": "Named sets of hosts a step can run on with `on: <name>`.",
+                "type": "object",
+                "propertyNames": {"pattern": ID_PATTERN},
+                "additionalProperties": ref("target"),
             },
             "steps": ref("steps"),
             "finally": {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from recoverctl.clock import Clock
 from recoverctl.model.runbook import Step, Text
+
+if TYPE_CHECKING:
+    from recoverctl.actions.remote import Remote
 
 
 @dataclass(slots=True)
@@ -74,6 +77,13 @@ class ActionContext(Protocol):
 
     def environment(self) -> Mapping[str, str]:
         """The full environment for a command of this step."""
+
+    def remote_environment(self) -> dict[str, str]:
+        """What a command on a target's host gets: the runbook's and the step's `env:` and
+        the RECOVERCTL_ variables — never this machine's environment."""
+
+    def remote(self) -> Remote | None:
+        """The host this step's commands run on (`on: <target>`), or None: here."""
 
     def working_directory(self) -> str | None: ...
 

@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.actions.remote import run_remote
 from recoverctl.model.runbook import RunAction
 from recoverctl.processes import TAG_VARIABLE, signal_tagged
 
@@ -40,7 +42,7 @@ async def stopped() -> None:
         await asyncio.gather(*list(STOPPING), return_exceptions=True)
 
 
-class _Capture:
+class Capture:
     """Keeps the tail of a stream and forwards whole lines, within limits."""
 
     def __init__(self, ctx: ActionContext, stream: str) -> None:
@@ -86,6 +88,9 @@ class _Capture:
 
 
 async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
+    remote = ctx.remote()
+    if remote is not None:  # on a target's host (`on:`): actions/remote.py
+        return await run_remote(action, ctx, remote)
     hidden: dict[str, str] = {}
     if action.shell:
         command, hidden = ctx.render_command(action.command[0])
@@ -97,16 +102,16 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         what = "is not a directory" if Path(cwd).exists() else "does not exist"
         return AttemptResult(ok=False, retryable=False, error=f"working directory {what}: {cwd}")
     tag = os.urandom(8).hex()
-    spawned = await _spawn(argv, ctx, cwd, tag, hidden)
+    spawned = await spawn(argv, {**ctx.environment(), **hidden, TAG_VARIABLE: tag}, cwd)
     if isinstance(spawned, AttemptResult):
         return spawned
     proc, transport, exited = spawned
     ctx.process_started(proc.pid)
-    out, err = _Capture(ctx, "stdout"), _Capture(ctx, "stderr")
+    out, err = Capture(ctx, "stdout"), Capture(ctx, "stderr")
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE was asked for
     readers = [
-        asyncio.ensure_future(_pump(proc.stdout, out)),
-        asyncio.ensure_future(_pump(proc.stderr, err)),
+        asyncio.ensure_future(pump(proc.stdout, out.feed)),
+        asyncio.ensure_future(pump(proc.stderr, err.feed)),
     ]
     try:
         # the command's own exit, not its pipes': `server &` keeps them open for hours.
@@ -140,23 +145,24 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
     )
 
 
-async def _spawn(
-    argv: list[str], ctx: ActionContext, cwd: str | None, tag: str, hidden: dict[str, str]
+async def spawn(
+    argv: list[str], env: dict[str, str], cwd: str | None, *, stdin: bytes | None = None
 ) -> (
     tuple[asyncio.subprocess.Process, asyncio.SubprocessTransport, asyncio.Future[None]]
     | AttemptResult
 ):
-    """The command started in its own process group, or why it could not start."""
+    """The command started in its own process group, or why it could not start; `stdin`
+    is written to it and closed (a remote job's script), else it reads nothing."""
     loop = asyncio.get_running_loop()
     exited: asyncio.Future[None] = loop.create_future()
     try:
         transport, protocol = await loop.subprocess_exec(
             lambda: _Protocol(exited, limit=65536, loop=loop),
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**ctx.environment(), **hidden, TAG_VARIABLE: tag},
+            env=env,
             cwd=cwd,
             start_new_session=True,  # its own process group: a timeout kills the whole tree
         )
@@ -176,7 +182,11 @@ async def _spawn(
             error="a value passed to the command holds a NUL byte, which no argument or "
             "environment variable can carry; hint: strip it (e.g. `| replace('\\x00', '')`)",
         )
-    return asyncio.subprocess.Process(transport, protocol, loop), transport, exited
+    process = asyncio.subprocess.Process(transport, protocol, loop)
+    if stdin is not None and process.stdin is not None:
+        process.stdin.write(stdin)
+        process.stdin.close()
+    return process, transport, exited
 
 
 class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -193,9 +203,9 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
             self._exited.set_result(None)
 
 
-async def _pump(stream: asyncio.StreamReader, capture: _Capture) -> None:
+async def pump(stream: asyncio.StreamReader, feed: Callable[[bytes], None]) -> None:
     while chunk := await stream.read(65536):
-        capture.feed(chunk)
+        feed(chunk)
 
 
 async def _kill_group(

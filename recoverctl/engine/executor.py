@@ -34,9 +34,11 @@ class RealExecutor:
     simulated = False
 
     async def settle(self) -> None:
+        from recoverctl.actions.remote import close_masters
         from recoverctl.actions.run import stopped
 
         await stopped()
+        await close_masters()  # the run's ssh connections end with it
 
     async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
         return await HANDLERS[step.kind](step.body, ctx)

@@ -21,8 +21,10 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
+from recoverctl.actions.remote import Remote, TargetError, resolve
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import Attempts
 from recoverctl.engine.calls import ChildRun
@@ -30,9 +32,11 @@ from recoverctl.engine.events import FanoutPlanned, StepFinished, StepStarted
 from recoverctl.engine.failure import FailurePolicy
 from recoverctl.engine.services import RunAborted, Services
 from recoverctl.expr.render import RenderError, render, render_value
+from recoverctl.load.inventory import InventoryError, read_inventory
 from recoverctl.model.fanout import Foreach, item_prefix, key_problem
 from recoverctl.model.runbook import Step, Text
 from recoverctl.model.status import OK_STEP_STATUSES, StepStatus
+from recoverctl.model.targets import Target
 
 MAX_ITEMS = 10_000
 """More items than any fleet a runbook should touch in one step: a list this long is
@@ -45,7 +49,13 @@ class FanoutError(Exception):
 
 class FanoutHost(Services, Protocol):
     def item_child(
-        self, plan: Plan, prefix: str, scope: Mapping[str, Any], *, resumed: bool
+        self,
+        plan: Plan,
+        prefix: str,
+        scope: Mapping[str, Any],
+        *,
+        resumed: bool,
+        remote: Remote | None = None,
     ) -> ChildRun:
         """An engine for one item: its ids under `prefix`, `scope` its item variable."""
 
@@ -60,7 +70,7 @@ async def run_foreach(
     planned = host.state.fanouts.get(step.id) if replaying else None
     if planned is None:
         try:
-            values = read_items(fan, host.context())
+            values = read_items(step, host)
             keys = item_keys(fan, values, host)
         except FanoutError as exc:
             await policy.fail(step, f"foreach: {exc}", 0, 0.0)
@@ -120,6 +130,7 @@ class _Fanout:
         self.stop: str | None = None
         """Why no new item starts (the budget, a canary), once that is so."""
         self.started: set[str] = set()
+        self.hostvars: dict[str, dict[str, str]] | None = None
 
     @property
     def over_budget(self) -> bool:
@@ -162,13 +173,34 @@ class _Fanout:
             return  # completed before the resume: never run again
         self.started.add(key)
         value = self.values[self.keys.index(key)] if key in self.keys else key
+        remote: Remote | None = None
+        if self.step.on is not None:
+            try:
+                if self.hostvars is None:
+                    self.hostvars = target_hosts(self._target(), self.host)[1]
+                remote = remote_for(self.host, self.step, key, self.hostvars)
+            except (TargetError, FanoutError) as exc:  # this host only: it counts as failed
+                self.host.emit(StepStarted(step_id=prefix, attempt=1, action=f"on {key}"))
+                self.host.emit(
+                    StepFinished(step_id=prefix, status=StepStatus.FAILED, error=str(exc))
+                )
+                self._failed(key, canary)
+                return
         child = self.host.item_child(
-            self.item_plan, prefix, {self.fan.var: value}, resumed=self.replaying
+            self.item_plan, prefix, {self.fan.var: value}, resumed=self.replaying, remote=remote
         )
         with contextlib.suppress(RunAborted):  # its failure is in its own record
             await child.run_steps()
         if self.status(key) in OK_STEP_STATUSES:
             return
+        self._failed(key, canary)
+
+    def _target(self) -> Target:
+        target = self.host.plan.runbook.target(self.step.on or "")
+        assert target is not None  # noqa: S101 - validation checked it
+        return target
+
+    def _failed(self, key: str, canary: bool) -> None:
         self.failed.append(key)
         if canary:
             self.stop = f"canary item '{key}' failed"
@@ -228,12 +260,57 @@ class _Fanout:
 _FAILED = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 
 
-def read_items(fan: Foreach, context: dict[str, Any]) -> list[Any]:
-    """The fan-out's list: written out, or rendered (a list value; JSON text of a list;
-    else text, one item per non-empty line — what `kubectl get -o name` prints)."""
-    if isinstance(fan.items, tuple):
-        return list(fan.items)
-    source = fan.items.source
+def read_items(step: Step, host: Services) -> list[Any]:
+    """The fan-out's list: an `on:` step's target hosts, else `items`."""
+    if step.on is not None:
+        target = host.plan.runbook.target(step.on)
+        assert target is not None  # noqa: S101 - validation checked it
+        return list(target_hosts(target, host)[0])
+    assert step.foreach is not None  # noqa: S101 - a fan-out
+    return listed(step.foreach.items, host.context())
+
+
+def remote_for(
+    host: Services, step: Step, key: str, hostvars: dict[str, dict[str, str]] | None = None
+) -> Remote:
+    """How item `key` of `on:` step `step` reaches its host; raises TargetError for a
+    host or setting that cannot be used (the item fails, the others go on)."""
+    target = host.plan.runbook.target(step.on or "")
+    assert target is not None  # noqa: S101 - validation checked it
+    if hostvars is None:
+        hostvars = target_hosts(target, host)[1]
+    context = host.context({"target": key})
+    try:
+        return resolve(target, key, lambda text: render(text.source, context), hostvars.get(key))
+    except RenderError as exc:
+        raise TargetError(f"{key}: target '{target.name}': {exc}") from None
+    except TargetError as exc:
+        raise TargetError(f"{key}: {exc}") from None
+
+
+def target_hosts(target: Target, host: Services) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """A target's hosts — written out, a template, or an inventory's group — and the
+    connection variables the inventory gives them."""
+    if target.inventory is not None:
+        path = Path(render(target.inventory.source, host.context())).expanduser()
+        if not path.is_absolute():
+            path = Path(host.runbook_dir()) / path
+        try:
+            return read_inventory(path, target.group)
+        except InventoryError as exc:
+            raise FanoutError(str(exc)) from None
+    if target.hosts is None:
+        raise FanoutError(f"target '{target.name}' lists no hosts")
+    hosts = [str(h) for h in listed(target.hosts, host.context())]
+    return hosts, {}
+
+
+def listed(items: Text | tuple[object, ...], context: dict[str, Any]) -> list[Any]:
+    """A list written out, or rendered (a list value; JSON text of a list; else text, one
+    item per non-empty line — what `kubectl get -o name` prints)."""
+    if isinstance(items, tuple):
+        return list(items)
+    source = items.source
     try:
         value = render_value(source, context)
     except RenderError as exc:

@@ -21,6 +21,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
+from recoverctl.actions.remote import Remote, TargetError
 from recoverctl.clock import Clock, RealClock
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import TAIL, Attempts
@@ -37,6 +38,7 @@ from recoverctl.engine.events import (
     RunStarted,
 )
 from recoverctl.engine.executor import Executor
+from recoverctl.engine.fanout import FanoutError, remote_for
 from recoverctl.engine.redact import Redactor
 from recoverctl.engine.saga import Saga
 from recoverctl.engine.scheduler import Scheduler
@@ -95,6 +97,8 @@ class Engine:
         self.resuming = options.prior is not None
         self.parent, self.prefix = parent, prefix
         self.scope = scope
+        self.remote: Remote | None = None
+        self._runbook_env: dict[str, str] | None = None
         """A fan-out item's names (`as:`): its templates see the caller's context too."""
         self.children: dict[str, Engine] = {}
         self.emitter: Emitter | ScopedEmitter = (
@@ -348,7 +352,13 @@ class Engine:
         }
 
     def item_child(
-        self, plan: Plan, prefix: str, scope: Mapping[str, Any], *, resumed: bool
+        self,
+        plan: Plan,
+        prefix: str,
+        scope: Mapping[str, Any],
+        *,
+        resumed: bool,
+        remote: Remote | None = None,
     ) -> Engine:
         """The engine of one fan-out item (engine/fanout.py): the run's params and
         secrets, its own state (what it had done, when `resumed`), `scope` its item."""
@@ -357,7 +367,9 @@ class Engine:
             prior=self.state.scoped(prefix) if resumed else None,
             prior_raw=self.raw_values(prefix) if resumed else {},
         )
-        return self.child(plan, options, prefix, scope)
+        child = self.child(plan, options, prefix, scope)
+        child.remote = remote or self.remote
+        return child
 
     async def run_steps(self) -> None:
         """A sub-runbook's steps, then its finally steps (no rollback of its own)."""
@@ -385,7 +397,14 @@ class Engine:
                 value = planned.values[planned.keys.index(key)]
                 scope = {fanout.step.foreach.var: value}
                 prefix = item_prefix(base, key)
-                child = self.item_child(fanout.item, prefix, scope, resumed=True)
+                remote = None
+                if fanout.step.on is not None:
+                    try:
+                        remote = remote_for(self, fanout.step, key)
+                    except (TargetError, FanoutError) as exc:
+                        self.note("error", f"'{prefix}' cannot be undone here: {exc}")
+                        return self, step_id
+                child = self.item_child(fanout.item, prefix, scope, resumed=True, remote=remote)
                 return child.owner(rest_of_item.removeprefix("/"))
         call_id, sep, rest = step_id.partition("/")
         node = self.plan.nodes.get(call_id) if sep else None
@@ -438,12 +457,16 @@ class Engine:
     def base_environment(self) -> dict[str, str]:
         """os.environ plus the runbook's `env:` (rendered once: it may only read params)."""
         if self._base_env is None:
-            context = self.context()
-            env = dict(os.environ)
-            for name, value in self.plan.runbook.env:
-                env[name] = render(value.source, context)
-            self._base_env = env
+            self._base_env = {**os.environ, **self.runbook_environment()}
         return self._base_env
+
+    def runbook_environment(self) -> dict[str, str]:
+        if self._runbook_env is None:
+            context = self.context()
+            self._runbook_env = {
+                name: render(value.source, context) for name, value in self.plan.runbook.env
+            }
+        return self._runbook_env
 
     def mask(self, secret: str) -> None:
         """Treat `secret` as a secret from now on, here and in every caller's events."""

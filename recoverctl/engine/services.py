@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from recoverctl.actions.remote import Remote
 from recoverctl.clock import Clock
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.emitter import Emitter, ScopedEmitter
@@ -124,6 +125,8 @@ class Services(Protocol):
     """What `failure` means in templates: the step being rescued, or the run's failure."""
     in_finally: bool
     resuming: bool
+    remote: Remote | None
+    """The host this engine's commands run on (a fan-out item of an `on:` step)."""
 
     def emit(self, event: Event) -> Event:
         """Through the one emit point: stamped, cleaned, journaled, reduced, then shown."""
@@ -136,6 +139,9 @@ class Services(Protocol):
         """Treat `secret` as a secret from now on, here and in every caller's events."""
 
     def base_environment(self) -> dict[str, str]: ...
+
+    def runbook_environment(self) -> dict[str, str]:
+        """The runbook's `env:`, rendered (what a remote command gets of it)."""
 
     def runbook_dir(self) -> str: ...
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from recoverctl.actions.remote import Remote
 from recoverctl.clock import Clock
 from recoverctl.engine.events import (
     ApprovalAnswered,
@@ -47,9 +48,19 @@ class StepRun:
     def holds(self, expression: str, names: dict[str, Any]) -> bool:
         return bool(evaluate(expression, self.engine.context(names)))
 
-    def environment(self) -> Mapping[str, str]:
+    def remote(self) -> Remote | None:
+        return self.engine.remote
+
+    def remote_environment(self) -> dict[str, str]:
         engine = self.engine
-        env = dict(engine.base_environment())
+        env = dict(engine.runbook_environment())
+        return self._step_environment(env)
+
+    def environment(self) -> Mapping[str, str]:
+        return self._step_environment(dict(self.engine.base_environment()))
+
+    def _step_environment(self, env: dict[str, str]) -> dict[str, str]:
+        engine = self.engine
         if self.step.env:
             context = engine.context()
             for name, value in self.step.env:

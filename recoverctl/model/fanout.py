@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from recoverctl.model.text import Text
 
+ON_TARGET_ITEMS = "{{ targets[...] }}"
+"""The items of an `on: <target>` step: its target's hosts, read when the step runs."""
 ITEM_KEY_FORBIDDEN = re.compile(r"[\[\]/\x00-\x1f\x7f]")
 """An item key is part of step ids: no brackets, no slash, no control characters."""
 MAX_ITEM_KEY = 200

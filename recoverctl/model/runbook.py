@@ -29,6 +29,7 @@ from recoverctl.model.actions import (
 )
 from recoverctl.model.fanout import Foreach
 from recoverctl.model.source import JsonPath, SourceMap, Span
+from recoverctl.model.targets import Target
 from recoverctl.model.text import Expression, Text
 
 __all__ = [
@@ -175,6 +176,9 @@ class Step:
     idempotent: bool | None = None
     destructive: bool = False
     foreach: Foreach | None = None
+    on: str | None = None
+    """The target whose hosts this step fans out over (`foreach` holds its strategy);
+    the item's actions run on its host."""
     """Run once per item: the body, guard, retries, timeout, rescue and rollback are
     each item's; `when` and `on_failure` are the fan-out's (engine/fanout.py)."""
 
@@ -239,6 +243,7 @@ class Runbook:
     default_timeout: float | None = None
     concurrency: int | None = None
     allow_injection: bool = False
+    targets: tuple[Target, ...] = ()
     sha256: str = ""
     text: str = field(default="", repr=False, compare=False)
     source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)
@@ -246,6 +251,9 @@ class Runbook:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def target(self, name: str) -> Target | None:
+        return next((t for t in self.targets if t.name == name), None)
 
 
 def action_templates(body: Action | Group | Branch) -> Iterator[tuple[str, Text, bool]]:

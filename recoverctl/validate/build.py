@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from recoverctl.load import LoadedDocument
-from recoverctl.model.fanout import Foreach
+from recoverctl.model.fanout import ON_TARGET_ITEMS, Foreach
 from recoverctl.model.kinds import RETRIED_BY_DEFAULT
 from recoverctl.model.runbook import (
     Action,
@@ -32,6 +32,7 @@ from recoverctl.model.runbook import (
     WaitForAction,
 )
 from recoverctl.model.source import JsonPath, Span
+from recoverctl.model.targets import HOST_LIST_KEY, Target, Transport
 from recoverctl.validate.kinds import build_action, duration, scalar_text
 
 Data = dict[str, Any]
@@ -77,6 +78,10 @@ class _Builder:
             default_timeout=self.default_timeout,
             concurrency=data.get("concurrency"),
             allow_injection=data.get("allow_injection", False),
+            targets=tuple(
+                self.target(name, spec, ("targets", name))
+                for name, spec in data.get("targets", {}).items()
+            ),
             sha256=hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest(),
             text=self.doc.text,
             source_map=self.spans,
@@ -184,15 +189,59 @@ class _Builder:
             locks=tuple(data.get("locks", ())),
             idempotent=data.get("idempotent"),
             destructive=data.get("destructive", False),
-            foreach=self.foreach(data["foreach"], (*path, "foreach"))
-            if "foreach" in data
-            else None,
+            foreach=self.fanout(data, path),
+            on=data.get("on"),
         )
 
-    def foreach(self, data: Data, path: JsonPath) -> Foreach:
-        items = data["items"]
+    def fanout(self, data: Data, path: JsonPath) -> Foreach | None:
+        if "foreach" in data:
+            return self.foreach(data["foreach"], (*path, "foreach"))
+        if "on" in data:  # over the target's hosts, rendered when the step runs
+            items = Text(ON_TARGET_ITEMS, self.spans.value_span((*path, "on")))
+            return self.foreach({"as": "target", **data.get("strategy", {})}, path, items)
+        return None
+
+    def target(self, name: str, spec: Data, path: JsonPath) -> Target:
+        kind, options = next(iter(spec.items()))
+        transport = Transport(kind)
+        at = (*path, kind)
+        hosts = options.get(HOST_LIST_KEY[transport])
+        listed: Text | tuple[str, ...] | None = None
+        if isinstance(hosts, str):
+            listed = self.text(hosts, (*at, HOST_LIST_KEY[transport]))
+        elif hosts is not None:
+            listed = tuple(str(h) for h in hosts)
+        skip = {HOST_LIST_KEY[transport], "argv", "inventory", "group"}
+        return Target(
+            name=name,
+            transport=transport,
+            span=self.spans.key_span(path),
+            hosts=listed,
+            options=tuple(
+                (key, self.text(str(value), (*at, key)))
+                for key, value in options.items()
+                if key not in skip
+            ),
+            argv=tuple(
+                self.text(part, (*at, "argv", i)) for i, part in enumerate(options.get("argv", ()))
+            ),
+            inventory=self.text(options["inventory"], (*at, "inventory"))
+            if "inventory" in options
+            else None,
+            group=options.get("group"),
+        )
+
+    def foreach(self, data: Data, path: JsonPath, items_of: Text | None = None) -> Foreach:
+        items = data.get("items")
+        listed: Text | tuple[object, ...]
+        if items_of is not None:
+            listed = items_of
+        elif isinstance(items, str):
+            listed = self.text(items, (*path, "items"))
+        else:
+            listed = tuple(items or ())
         return Foreach(
-            items=self.text(items, (*path, "items")) if isinstance(items, str) else tuple(items),
+            items=listed,
             var=data.get("as", "item"),
             key=self.text(data["key"], (*path, "key")) if "key" in data else None,
             max_parallel=data.get("max_parallel"),

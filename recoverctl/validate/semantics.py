@@ -21,6 +21,7 @@ from recoverctl.expr.references import (
     references,
 )
 from recoverctl.model.duration import format_duration
+from recoverctl.model.fanout import ON_TARGET_ITEMS
 from recoverctl.model.kinds import NEVER_RETRIED
 from recoverctl.model.runbook import (
     AssertAction,
@@ -184,7 +185,25 @@ class _Checker:
 
     def _foreach(self, step: Step, fan: Foreach, scope: _Scope) -> _Scope:
         """The items are read outside the fan-out; everything else once per item."""
-        if isinstance(fan.items, Text):
+        spans = self.runbook.source_map
+        if step.on is not None:
+            if not (isinstance(fan.items, Text) and fan.items.source == ON_TARGET_ITEMS):
+                self._error(
+                    spans.key_span((*step.path, "foreach")),
+                    f"step '{step.id}' has both `on: {step.on}` and `foreach:`; expected one "
+                    "(`on:` already fans out over the target's hosts)",
+                    hint="put max_parallel, batch, canary and the budget under `strategy:`",
+                )
+            if self.runbook.target(step.on) is None:
+                known = [t.name for t in self.runbook.targets]
+                self._error(
+                    spans.value_span((*step.path, "on")),
+                    f"unknown target '{step.on}'; "
+                    + (f"declared: {', '.join(known)}" if known else "the runbook declares none"),
+                    hint=did_you_mean(step.on, known)
+                    or f"declare it: targets: {{{step.on}: {{ssh: {{hosts: [...]}}}}}}",
+                )
+        elif isinstance(fan.items, Text):
             self._template(fan.items, scope, shell=False)
         if fan.var in CONTEXT_ROOTS | {FAILURE_ROOT} | scope.local:
             self._error(
