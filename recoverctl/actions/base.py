@@ -93,6 +93,9 @@ class ActionContext(Protocol):
     def process_started(self, pid: int) -> None:
         """Record a command's process group, so a resume can find what a crash left running."""
 
+    def remote_started(self, host: str, pgid: int, tag: str) -> None:
+        """Record a command's process group on a target's host (a resume stops it)."""
+
     def log(self, level: str, message: str) -> None: ...
 
     async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:

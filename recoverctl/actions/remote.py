@@ -258,6 +258,7 @@ class _Markers:
     """Reads the wrapper's markers out of stderr; passes every other line on."""
 
     forward: Callable[[bytes], None]
+    on_start: Callable[[int], None]
     pgid: int | None = None
     exit: int | None = None
     started_at: float | None = None
@@ -292,8 +293,9 @@ class _Markers:
 
     def _marker(self, words: list[str]) -> None:
         if len(words) == 3 and words[2].isdigit():
-            if words[1] == "pgid":
+            if words[1] == "pgid" and self.pgid is None:
                 self.pgid, self.started_at = int(words[2]), time.monotonic()
+                self.on_start(self.pgid)
             elif words[1] == "exit":
                 self.exit = int(words[2])
 
@@ -318,7 +320,7 @@ async def run_remote(action: RunAction, ctx: ActionContext, remote: Remote) -> A
     proc, transport, exited = spawned
     ctx.process_started(proc.pid)
     out, err = local.Capture(ctx, "stdout"), local.Capture(ctx, "stderr")
-    markers = _Markers(err.feed)
+    markers = _Markers(err.feed, lambda pgid: ctx.remote_started(remote.host, pgid, tag))
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE was asked for
     readers = [
         asyncio.ensure_future(local.pump(proc.stdout, out.feed)),
@@ -416,6 +418,17 @@ async def _stop(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(exited), local.KILL_GRACE)
     transport.close()
+
+
+async def stop_leftover(remote: Remote, pgid: int, tag: str) -> str:
+    """What a killed run left on `remote` (its journal says which group): stopped, and
+    said how it went."""
+    if not re.fullmatch(r"[0-9a-f]{1,64}", tag) or pgid <= 1:
+        return f"not stopping process group {pgid} on {remote.host}: the record is malformed"
+    verdict = await _remote_kill(remote, pgid, tag)
+    if verdict == "gone":
+        return f"{remote.host}: stopped process group {pgid} that the stopped run left there"
+    return f"{remote.host}: could not verify process group {pgid} is gone ({verdict})"
 
 
 async def _remote_kill(remote: Remote, pgid: int, tag: str) -> str:

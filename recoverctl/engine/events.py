@@ -95,6 +95,19 @@ class ProcessStarted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteProcessStarted(Event):
+    """A step's command started on a target's host, as process group `pgid` there. A
+    resume stops that group first (a killed recoverctl leaves it running there)."""
+
+    kind: ClassVar[str] = "remote_process_started"
+    step_id: str
+    host: str
+    pgid: int
+    tag: str
+    """The attempt's tag: processes that left the group but carry it are stopped too."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepOutput(Event):
     """A chunk of a running step's output (whole lines, bounded per attempt)."""
 
@@ -279,6 +292,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OperatorOverride,
         StepStarted,
         ProcessStarted,
+        RemoteProcessStarted,
         StepOutput,
         AttemptFailed,
         WaitPolled,

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from recoverctl.actions.remote import Remote, TargetError, resolve
+from recoverctl.actions.remote import Remote, TargetError, resolve, stop_leftover
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import Attempts
 from recoverctl.engine.calls import ChildRun
@@ -33,7 +33,7 @@ from recoverctl.engine.failure import FailurePolicy
 from recoverctl.engine.services import RunAborted, Services
 from recoverctl.expr.render import RenderError, render, render_value
 from recoverctl.load.inventory import InventoryError, read_inventory
-from recoverctl.model.fanout import Foreach, item_prefix, key_problem
+from recoverctl.model.fanout import Foreach, item_prefix, key_problem, local_id
 from recoverctl.model.runbook import Step, Text
 from recoverctl.model.status import OK_STEP_STATUSES, StepStatus
 from recoverctl.model.targets import Target
@@ -186,6 +186,8 @@ class _Fanout:
                 )
                 self._failed(key, canary)
                 return
+        if remote is not None and self.replaying:
+            await self._stop_leftovers(prefix, remote)
         child = self.host.item_child(
             self.item_plan, prefix, {self.fan.var: value}, resumed=self.replaying, remote=remote
         )
@@ -194,6 +196,15 @@ class _Fanout:
         if self.status(key) in OK_STEP_STATUSES:
             return
         self._failed(key, canary)
+
+    async def _stop_leftovers(self, prefix: str, remote: Remote) -> None:
+        """Before an item runs again after a crash: what the crashed run left on its host."""
+        for step_id, state in list(self.host.state.steps.items()):
+            if state.remote is None or state.final or local_id(prefix, step_id) is None:
+                continue
+            _host, pgid, tag = state.remote
+            said = await stop_leftover(remote, pgid, tag)
+            self.host.note("warning" if "stopped" in said else "error", f"'{step_id}': {said}")
 
     def _target(self) -> Target:
         target = self.host.plan.runbook.target(self.step.on or "")

@@ -23,6 +23,7 @@ from recoverctl.engine.events import (
     FinallyStarted,
     OperatorOverride,
     ProcessStarted,
+    RemoteProcessStarted,
     RetryScheduled,
     RollbackFinished,
     RollbackStarted,
@@ -69,6 +70,8 @@ class StepState:
     """Process group of the running command (cleared when the step finishes)."""
     pid_identity: str | None = None
     """The group leader's boot and start time, recorded at spawn."""
+    remote: tuple[str, int, str] | None = None
+    """(host, process group, tag) of the command running on a target's host."""
     answered_by: str | None = None
     """Who answered an approval gate (or that its default was taken)."""
 
@@ -245,6 +248,10 @@ def _process_started(state: RunState, e: ProcessStarted) -> None:
     step.pid, step.pid_identity = e.pid, e.identity
 
 
+def _remote_process_started(state: RunState, e: RemoteProcessStarted) -> None:
+    state.step(e.step_id).remote = (e.host, e.pgid, e.tag)
+
+
 def _step_output(state: RunState, e: StepOutput) -> None:
     lines = [line for line in e.text.splitlines() if line.strip()]
     if lines:
@@ -276,7 +283,7 @@ def _step_finished(state: RunState, e: StepFinished) -> None:
     step.duration, step.exit_code, step.outputs = e.duration, e.exit_code, dict(e.outputs)
     step.error, step.reason, step.stdout, step.stderr = e.error, e.reason, e.stdout, e.stderr
     step.next_retry_at = None
-    step.pid = None
+    step.pid = step.remote = None
     if e.status == StepStatus.SUCCEEDED:
         state.completed.append(e.step_id)
 
@@ -331,6 +338,7 @@ _HANDLERS: dict[type[Event], Any] = {
     OperatorOverride: _operator_override,
     StepStarted: _step_started,
     ProcessStarted: _process_started,
+    RemoteProcessStarted: _remote_process_started,
     StepOutput: _step_output,
     AttemptFailed: _attempt_failed,
     WaitPolled: _wait_polled,

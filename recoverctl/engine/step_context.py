@@ -12,6 +12,7 @@ from recoverctl.engine.events import (
     ApprovalAnswered,
     LogMessage,
     ProcessStarted,
+    RemoteProcessStarted,
     StepOutput,
     WaitPolled,
 )
@@ -91,6 +92,9 @@ class StepRun:
         from recoverctl.processes import identity
 
         self.engine.emit(ProcessStarted(step_id=self.step.id, pid=pid, identity=identity(pid)))
+
+    def remote_started(self, host: str, pgid: int, tag: str) -> None:
+        self.engine.emit(RemoteProcessStarted(step_id=self.step.id, host=host, pgid=pgid, tag=tag))
 
     def log(self, level: str, message: str) -> None:
         self.engine.emit(LogMessage(step_id=self.step.id, level=level, message=message))

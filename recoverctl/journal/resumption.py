@@ -53,7 +53,7 @@ def plan_resumption(
         and is_action(plan, sid)
         and sid not in overridden
     ]
-    unsafe = [sid for sid in in_flight if not safe_to_repeat(plan.nodes[sid])]
+    unsafe = [sid for sid in in_flight if not safe_to_repeat(_node(plan, sid))]
     return Resumption(overrides, in_flight, unsafe, state.rolling_back)
 
 
@@ -78,7 +78,7 @@ def overrides_for(
     from recoverctl.validate.suggest import did_you_mean
 
     for step_id in [*skip, *done, *([from_step] if from_step else [])]:
-        if step_id not in plan.nodes:
+        if plan.resolve(step_id) is None or (step_id == from_step and step_id not in plan.nodes):
             raise RecoverctlError(
                 message=f"no step '{step_id}' in {plan.runbook.name}",
                 hint=did_you_mean(step_id, plan.nodes),
@@ -110,5 +110,12 @@ def safe_to_repeat(node: PlanNode) -> bool:
 
 
 def is_action(plan: Plan, step_id: str) -> bool:
-    node = plan.nodes.get(step_id)
+    """Also a fan-out's item (`restart[db-2]`) and the steps inside one."""
+    node = plan.resolve(step_id)
     return node is not None and node.step.is_action
+
+
+def _node(plan: Plan, step_id: str) -> PlanNode:
+    node = plan.resolve(step_id)
+    assert node is not None  # noqa: S101 - is_action found it
+    return node
