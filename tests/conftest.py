@@ -22,7 +22,7 @@ SLOW_SUITES = (
     "tests/cli/test_soak.py",  # hundreds of runs, watching descriptors and memory
     "tests/terminal/test_live_sizes.py",  # real terminals of three sizes, sampled mid-run
     "tests/cli/test_pre_commit.py",  # pre-commit builds the hooks' environment from PyPI
-    "tests/remote/",  # real sshd servers on 127.0.0.1, fan-out over them
+    "tests/remote/test_ssh_fleet.py",  # real sshd servers on 127.0.0.1, fan-out over them
     "tests/e2e/",  # real PostgreSQL, Redis and services started on 127.0.0.1
     "tests/property/test_fuzz_pipeline.py::test_generated_runbooks_never_crash_any_stage",
     "tests/property/test_fuzz_pipeline.py::test_the_generator_reaches_the_later_stages",

@@ -121,7 +121,7 @@ def start_fleet(folder: Path, count: int) -> Fleet:
         proc = subprocess.Popen(
             [SSHD, "-D", "-e", "-f", str(config)],
             stdout=subprocess.DEVNULL,
-            stderr=open(folder / f"sshd_{index}.log", "wb"),  # noqa: SIM115 - the server's
+            stderr=(folder / f"sshd_{index}.log").open("wb"),
         )
         fleet.ports.append(port)
         fleet.procs.append(proc)
