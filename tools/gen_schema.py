@@ -30,6 +30,8 @@ POSITIVE_DURATION_PATTERN = r"^(?!(0+(\.0+)?(ms|s|m|h|d))+$)([0-9]+(\.[0-9]+)?(m
 """A duration greater than zero: `0s`, `0m0s` and `0.0h` are refused, as the docs say."""
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+RUN_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_./]*(\[[^\[\]/\x00-\x1f]+\][A-Za-z0-9_./]*)*$"
+"""A step as a run names it: `call/inner`, `x.rollback`, a fan-out's item `restart[db-2]`."""
 
 sys.path.insert(0, str(ROOT))
 from recoverctl.model.kinds import COMPENSABLE, GUARDABLE, KINDS  # noqa: E402 - after the path
@@ -783,7 +785,7 @@ def scenario_schema() -> dict[str, Any]:
             },
         ],
     }
-    ids = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_./]*$"}}
+    ids = {"type": "array", "items": {"type": "string", "pattern": RUN_ID_PATTERN}}
     expect = {
         "type": "object",
         "additionalProperties": False,

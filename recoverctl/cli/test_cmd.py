@@ -183,15 +183,15 @@ def _print_coverage(
             + "\n"
         )
     else:
-        kinds = ("branch", "rescue", "rollback", "retry", "finally")
-        sys.stdout.write("\ncoverage  " + "  ".join(f"{k:>9}" for k in kinds) + "      total\n")
+        kinds = ("branch", "rescue", "rollback", "retry", "finally", "fanout")
+        sys.stdout.write("\ncoverage  " + " ".join(f"{k:>9}" for k in kinds) + "     total\n")
         for c in coverages:
             counts = c.by_kind()
-            cells = "  ".join(
+            cells = " ".join(
                 f"{counts[k][0]:>4}/{counts[k][1]:<4}" if k in counts else f"{'–':>9}"
                 for k in kinds
             )
-            sys.stdout.write(f"{c.plan.runbook.name[:8]:<8}  {cells}  {c.percent:>8.1f}%\n")
+            sys.stdout.write(f"{c.plan.runbook.name[:8]:<8}  {cells} {c.percent:>8.1f}%\n")
             for item in c.missing:
                 sys.stdout.write(
                     f"  not covered: {c.plan.runbook.path}:{item.span.line}:{item.span.col}: {item.label}\n"

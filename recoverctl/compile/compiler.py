@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import cast
 from recoverctl.compile.plan import Case, Edge, EdgeKind, Plan, PlanNode, freeze
 from recoverctl.compile.timing import attempt_bound, schedule, with_retries
 from recoverctl.model.fanout import Foreach
-from recoverctl.model.runbook import Branch, CallAction, Group, OnFailure, Runbook, Step
+from recoverctl.model.runbook import Branch, CallAction, Group, OnFailure, Runbook, Step, Text
 from recoverctl.model.status import NodeRole
 
 PLAN_FORMAT = "recoverctl-plan/1"
@@ -135,9 +136,9 @@ class _Compiler:
             worst_case=worst,
             callee=callee,
         )
-        if step.foreach is not None:
+        if step.foreach is not None:  # on the critical path as one: its rounds are inside
             node = self._fanout(node, step.foreach)
-            worst = node.worst_case
+            worst, path = node.worst_case, (step.id,)
         self.nodes[step.id] = node
         return worst, path
 
@@ -149,7 +150,7 @@ class _Compiler:
         unless all items run at once."""
         step = node.step
         item = _Compiler(item_runbook(self.runbook, step), self.callees, self.stack).plan()
-        count = len(fan.items) if isinstance(fan.items, tuple) else None
+        count = known_count(self.runbook, step)
         if count is not None:
             rounds: float = fan.rounds(count)
         elif fan.max_parallel is None and fan.batch is None and not fan.canary:
@@ -232,3 +233,23 @@ def item_runbook(runbook: Runbook, step: Step) -> Runbook:
         skip_if=replace(guard, id=".skip_if") if isinstance(guard, Step) else guard,
     )
     return replace(runbook, steps=(item,), finally_steps=())
+
+
+_LONE_PARAM = re.compile(r"^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+def known_count(runbook: Runbook, step: Step) -> int | None:
+    """How many items a fan-out has, when the plan can know: a list written out, or a
+    list param's default (a run given another list has another worst case)."""
+    fan = step.foreach
+    items: object = fan.items if fan is not None else None
+    if step.on is not None:
+        target = runbook.target(step.on)
+        items = target.hosts if target is not None and target.inventory is None else None
+    if isinstance(items, tuple):
+        return len(items)
+    lone = _LONE_PARAM.match(items.source) if isinstance(items, Text) else None
+    param = runbook.param(lone.group(1)) if lone else None
+    if param is not None and isinstance(param.default, list):
+        return len(param.default)
+    return None

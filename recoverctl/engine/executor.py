@@ -14,6 +14,7 @@ from typing import Protocol
 
 from recoverctl.actions.base import ActionContext, AttemptResult
 from recoverctl.actions.registry import HANDLERS
+from recoverctl.model.fanout import template_id
 from recoverctl.model.runbook import AssertAction, LogAction, Step
 
 
@@ -67,7 +68,7 @@ class SimulatedExecutor:
         """Scenarios evaluate `assert` steps for real: they are pure logic over mocked results."""
 
     async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
-        scripted = self.outcomes.get(ctx.scripted_id)
+        scripted = self._scripted(ctx.scripted_id)
         if scripted:
             result = replace(scripted[min(attempt, len(scripted)) - 1])  # the engine annotates it
             delay = float(result.data.get("delay", 0.0))
@@ -88,8 +89,16 @@ class SimulatedExecutor:
             ok=True, stdout="", data={"approved": True, "approved_by": "dry run"}, invented=True
         )
 
+    def _scripted(self, step_id: str) -> list[AttemptResult] | None:
+        """This step's outcomes; for a fan-out's item without its own, the fan-out's
+        (`restart: fail` fails every host, `restart[db-3]: fail` only that one)."""
+        found = self.outcomes.get(step_id)
+        if found is None and "[" in step_id:
+            found = self.outcomes.get(template_id(step_id))
+        return found
+
     async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
-        scripted = self.outcomes.get(ctx.scripted_id)
+        scripted = self._scripted(ctx.scripted_id)
         if scripted:
             return replace(scripted[0])
         return AttemptResult(ok=False, error="simulated: not done yet")

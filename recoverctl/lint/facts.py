@@ -21,6 +21,7 @@ from recoverctl.model.runbook import (
     Text,
     action_templates,
 )
+from recoverctl.model.walk import body_steps
 
 
 def may_be_skipped(runbook: Runbook) -> set[str]:
@@ -50,6 +51,23 @@ def texts(step: Step) -> Iterator[tuple[str, Text]]:
         yield f"env.{name}", value
     for output in step.outputs:
         yield f"outputs.{output.name}", output.template
+
+
+def fanout_texts(runbook: Runbook) -> Iterator[Text]:
+    """The templates of targets and fan-outs: hosts, settings, items and keys."""
+    for target in runbook.targets:
+        if isinstance(target.hosts, Text):
+            yield target.hosts
+        yield from (value for _, value in target.options)
+        yield from target.argv
+        if target.inventory is not None:
+            yield target.inventory
+    for step in body_steps(runbook):
+        fan = step.foreach
+        if fan is not None and step.on is None and isinstance(fan.items, Text):
+            yield fan.items
+        if fan is not None and fan.key is not None:
+            yield fan.key
 
 
 def reads(source: str, *, expression: bool = False) -> list[Reference]:

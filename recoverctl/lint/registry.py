@@ -18,6 +18,8 @@ from recoverctl.lint.rules.rc204_shared_resource_without_lock import SharedResou
 from recoverctl.lint.rules.rc205_no_verification_after_destructive import (
     NoVerificationAfterDestructive,
 )
+from recoverctl.lint.rules.rc206_fanout_all_at_once import FanoutAllAtOnce
+from recoverctl.lint.rules.rc207_fanout_without_budget import FanoutWithoutBudget
 from recoverctl.lint.rules.rc301_step_without_timeout import StepWithoutTimeout
 from recoverctl.lint.rules.rc302_large_retry_budget import LargeRetryBudget
 from recoverctl.lint.rules.rc303_worst_case_exceeds_rto import WorstCaseExceedsRto
@@ -42,6 +44,8 @@ RULES: tuple[Rule, ...] = (
     RetryOnNonIdempotent(),
     SharedResourceWithoutLock(),
     NoVerificationAfterDestructive(),
+    FanoutAllAtOnce(),
+    FanoutWithoutBudget(),
     StepWithoutTimeout(),
     LargeRetryBudget(),
     WorstCaseExceedsRto(),

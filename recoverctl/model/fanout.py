@@ -122,6 +122,15 @@ def is_generated(step_id: str) -> bool:
     return "." in _KEYS.sub("", step_id).rsplit("/", 1)[-1]
 
 
+def template_id(step_id: str) -> str:
+    """The plan's id of what a run id names: `restart[db-3]` → `restart`,
+    `restart[db-3].rollback` → `restart.rollback`, `rebuild[s1]/flush` → `flush`."""
+    while (item := split_item(step_id)) is not None:
+        base, _key, rest = item
+        step_id = rest[1:] if rest.startswith("/") else base + rest
+    return step_id
+
+
 def key_problem(key: str) -> str | None:
     """Why `key` cannot name an item (it becomes part of step ids), or None."""
     if not key:

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 
 from recoverctl.compile import Plan
 from recoverctl.engine.retry import effective_attempts
+from recoverctl.model.fanout import item_prefix, local_id, template_id
 from recoverctl.model.runbook import Branch, Step
 from recoverctl.model.source import Span
 from recoverctl.model.status import NodeRole
+from recoverctl.model.walk import steps_in
 from recoverctl.scenario.runner import ScenarioResult, rolled_back_order
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     kind: str
-    """`branch`, `rescue`, `rollback`, `retry` or `finally`."""
+    """`branch`, `rescue`, `rollback`, `retry`, `finally` or `fanout`."""
     label: str
     span: Span
 
@@ -67,6 +69,13 @@ def coverage(plan: Plan, results: list[ScenarioResult]) -> Coverage:
             checks[Item("retry", f"retry of {step.id}", step.span)] = _ran(step.id, attempts=2)
         if node.role is NodeRole.FINALLY:
             checks[Item("finally", f"finally {step.id}", step.span)] = _ran(step.id)
+        if step.foreach is not None and node.role is NodeRole.MAIN:
+            checks[Item("fanout", f"failure budget of {step.id} exceeded", step.span)] = (
+                _over_budget(step.id)
+            )
+            if any(inner.rollback is not None for inner in steps_in((step,), extras=False)):
+                label = f"partial rollback of {step.id} (only the items that completed)"
+                checks[Item("fanout", label, step.span)] = _partly_undone(step.id)
     covered = {item for item, check in checks.items() if any(check(r) for r in results)}
     return Coverage(plan, list(checks), covered)
 
@@ -84,12 +93,44 @@ def _took(step_id: str, label: str) -> Check:
 
 
 def _ran(step_id: str, attempts: int = 1) -> Check:
+    """`step_id` ran (so many attempts): itself, or any item of it in a fan-out."""
+
     def check(result: ScenarioResult) -> bool:
-        step = result.state.steps.get(step_id)
-        return step is not None and step.attempts >= attempts
+        return any(
+            step.attempts >= attempts
+            for sid, step in result.state.steps.items()
+            if sid == step_id or ("[" in sid and template_id(sid) == step_id)
+        )
 
     return check
 
 
 def _undone(step_id: str) -> Check:
-    return lambda r: step_id in rolled_back_order(r.events)
+    return lambda r: any(
+        sid == step_id or ("[" in sid and template_id(sid) == step_id)
+        for sid in rolled_back_order(r.events)
+    )
+
+
+def _items(result: ScenarioResult, step_id: str) -> list[str]:
+    fan = result.state.fanouts.get(step_id)
+    return [item_prefix(step_id, key) for key in fan.keys] if fan is not None else []
+
+
+def _over_budget(step_id: str) -> Check:
+    def check(result: ScenarioResult) -> bool:
+        state = result.state.steps.get(step_id)
+        error = (state.error or "") if state is not None else ""
+        return "budget" in error or "canary" in error
+
+    return check
+
+
+def _partly_undone(step_id: str) -> Check:
+    def check(result: ScenarioResult) -> bool:
+        items = _items(result, step_id)
+        undone = rolled_back_order(result.events)
+        touched = sum(any(local_id(item, sid) is not None for sid in undone) for item in items)
+        return bool(items) and 0 < touched < len(items)
+
+    return check

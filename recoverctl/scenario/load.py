@@ -89,7 +89,7 @@ class _Builder:
         outcomes: dict[str, tuple[Outcome, ...]] = {}
         for step_id, spec in data.get("steps", {}).items():
             where = (*path, "steps", step_id)
-            if self._known(step_id, where) and step_id not in self.actions:
+            if self._known(step_id, where) and not self._action(step_id):
                 self._error(
                     where,
                     f"'{step_id}' is a group or a branch: only action steps have outcomes",
@@ -151,8 +151,8 @@ class _Builder:
             )
 
     def _known(self, step_id: str, where: JsonPath, *, key: bool = False) -> bool:
-        if step_id in self.ids:
-            return True
+        if step_id in self.ids or ("[" in step_id and self.plan.resolve(step_id) is not None):
+            return True  # a fan-out's item too: `restart[db-3]`, `rebuild[s1]/flush`
         self._error(
             where,
             f"unknown step '{step_id}' in {self.plan.runbook.name}",
@@ -160,6 +160,12 @@ class _Builder:
             key=key,
         )
         return False
+
+    def _action(self, step_id: str) -> bool:
+        if step_id in self.actions:
+            return True
+        node = self.plan.resolve(step_id) if "[" in step_id else None
+        return node is not None and node.step.is_action and node.step.kind != "call"
 
     def _error(self, where: JsonPath, message: str, hint: str | None, *, key: bool = False) -> None:
         span = self.doc.source_map.key_span(where) if key else self.doc.source_map.value_span(where)

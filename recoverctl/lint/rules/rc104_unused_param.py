@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recoverctl.lint.facts import conditions, reads, texts
+from recoverctl.lint.facts import conditions, fanout_texts, reads, texts
 from recoverctl.lint.rule import LintContext, Rule
 from recoverctl.model.runbook import AssertAction, CallAction, WaitForAction
 from recoverctl.model.source import Diagnostic, Severity
@@ -20,6 +20,7 @@ class UnusedParam(Rule):
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
         used: set[str] = set()
         sources: list[tuple[str, bool]] = [(text.source, False) for _, text in ctx.runbook.env]
+        sources += [(text.source, False) for text in fanout_texts(ctx.runbook)]
         for step in all_steps(ctx.runbook):
             sources += [(text.source, False) for _, text in texts(step)]
             sources += [(c.source, True) for c in conditions(step)]
