@@ -10,7 +10,7 @@ from recoverctl.clock import Clock
 from recoverctl.model.runbook import Step, Text
 
 if TYPE_CHECKING:
-    from recoverctl.actions.remote import Remote
+    from recoverctl.actions.hosts import Remote
 
 
 @dataclass(slots=True)

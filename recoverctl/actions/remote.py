@@ -32,7 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recoverctl.actions import process as local
 from recoverctl.actions.base import ActionContext, AttemptResult
+from recoverctl.actions.hosts import Remote
 from recoverctl.model.duration import format_duration, parse_duration
 from recoverctl.model.runbook import RunAction, Text
 from recoverctl.model.targets import (
@@ -79,24 +81,6 @@ _UNREACHABLE = (
     ("No route to host", "no route to host", True),
     ("Network is unreachable", "network unreachable", True),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """One host of a target, resolved: how to run a script there."""
-
-    host: str
-    transport: Transport
-    prefix: tuple[str, ...]
-    """The argv that runs the trailing shell command on the host."""
-    joined: bool = False
-    """ssh: the remote command is one string (ssh hands it to the login shell)."""
-    master: tuple[str, ...] = ()
-    """ssh: the argv that asks the connection master to exit (`-O exit`)."""
-
-    def argv(self, script: str) -> list[str]:
-        command = f"sh -c {shlex.quote(script)}"
-        return [*self.prefix, command] if self.joined else [*self.prefix, "sh", "-c", script]
 
 
 class TargetError(ValueError):
@@ -301,7 +285,6 @@ class _Markers:
 
 
 async def run_remote(action: RunAction, ctx: ActionContext, remote: Remote) -> AttemptResult:
-    from recoverctl.actions import run as local
 
     hidden: dict[str, str] = {}
     if action.shell:
@@ -397,7 +380,6 @@ async def _stop(
 ) -> None:
     """The remote process group first (the client's death does not stop it), verified;
     then the local client."""
-    from recoverctl.actions import run as local
 
     if markers.pgid is not None:
         verdict = await _remote_kill(remote, markers.pgid, tag)

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from recoverctl.actions.remote import Remote, TargetError, resolve, stop_leftover
+from recoverctl.actions.hosts import Remote
+from recoverctl.actions.remote import TargetError, resolve, stop_leftover
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import Attempts
 from recoverctl.engine.calls import ChildRun

@@ -21,7 +21,8 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
-from recoverctl.actions.remote import Remote, TargetError
+from recoverctl.actions.hosts import Remote
+from recoverctl.actions.remote import TargetError
 from recoverctl.clock import Clock, RealClock
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import TAIL, Attempts

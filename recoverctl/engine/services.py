@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from recoverctl.actions.remote import Remote
+from recoverctl.actions.hosts import Remote
 from recoverctl.clock import Clock
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.emitter import Emitter, ScopedEmitter

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from recoverctl.actions.remote import Remote
+from recoverctl.actions.hosts import Remote
 from recoverctl.clock import Clock
 from recoverctl.engine.events import (
     ApprovalAnswered,

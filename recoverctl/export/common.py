@@ -244,6 +244,20 @@ def steps_by_id(runbook: Runbook) -> dict[str, Step]:
     return {step.id: step for step in all_steps(runbook)}
 
 
+def note_fanout_loss(step: Step, findings: Findings, *, how: str) -> None:
+    """A fan-out is not exported yet: said at the step, never exported as one run of it.
+    `how`: what the target would need (its own loop construct)."""
+    if step.foreach is None:
+        return
+    what = f"`on: {step.on}` (a step on each host of a target)" if step.on else "`foreach`"
+    findings.lost(
+        step,
+        what,
+        f"{how} is not generated yet; exported, the body would run once, not per item, "
+        "without the waves and the failure budget",
+    )
+
+
 def note_group_losses(
     step: Step, body: Group, findings: Findings, *, timeout: str, max_parallel: str
 ) -> None:

@@ -31,6 +31,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.engine.state import Decision, RunState, StepState, reduce
 from recoverctl.fit import clip, last_line, show_value
+from recoverctl.model.fanout import item_prefix
 from recoverctl.model.runbook import Branch
 from recoverctl.model.runbook import Group as GroupBody
 from recoverctl.present import fold
@@ -228,7 +229,9 @@ class LiveView:
             rows.append(detail)
             detail.indent = indent + 1
         body = node.step.body
-        if isinstance(body, Branch):
+        if node.item is not None:  # a fan-out: one row per item under its counts
+            best = min(best, self._items(rows, node, step_id, indent + 1))
+        elif isinstance(body, Branch):
             best = min(best, self._cases(rows, body, step_id, prefix, indent + 1))
         elif isinstance(body, GroupBody):
             for child in body.steps:
@@ -246,6 +249,52 @@ class LiveView:
                 head.priority = min(head.priority, _context(found))
                 best = min(best, found)
         row.priority = min(row.priority, _context(best))
+        return best
+
+    def _item_ids(self, step_id: str) -> list[str]:
+        planned = self.state.fanouts.get(step_id)
+        return [item_prefix(step_id, key) for key in planned.keys] if planned else []
+
+    def _fanout_counts(self, step_id: str) -> str:
+        """`3/10 done · 2 running · 1 failed`: the fan-out at a glance, on its own row."""
+        items = self._item_ids(step_id)
+        if not items:
+            return ""
+        counts: dict[str, int] = {}
+        for item in items:
+            word = fold.FOLD_OF_STATUS.get(
+                self._status(item, self.state.steps.get(item, StepState())), "to go"
+            )
+            counts[word] = counts.get(word, 0) + 1
+        text = f"{counts.pop('done', 0)}/{len(items)} done"
+        for word in ("running", "failed", "cancelled", "skipped"):
+            if counts.get(word):
+                text += f" · {counts[word]} {'not started' if word == 'cancelled' else word}"
+        return text
+
+    def _items(self, rows: list[Row], node: PlanNode, step_id: str, indent: int) -> int:
+        """One row per item; the fold keeps the running and failed ones on a small screen
+        and counts the rest (`12 done`)."""
+        assert node.item is not None  # noqa: S101 - a fan-out
+        inner = node.item.node("")
+        best = fold.REST
+        for item_id in self._item_ids(step_id):
+            state = self.state.steps.get(item_id, StepState())
+            status = self._status(item_id, state)
+            glyph, style = GLYPHS.get(status, ("?", ""))
+            if status == "running":
+                glyph = self._spinner()
+            label = Text(no_wrap=True, overflow="ellipsis")
+            label.append(f"{glyph} ", style=style)
+            label.append(item_id[len(step_id) :], style="bold" if status == "running" else "")
+            label.append(step_detail(inner, state, status, self.now()), style="dim")
+            row = Row(label, self._priority(item_id, status), indent)
+            row.fold = fold.FOLD_OF_STATUS.get(status)
+            rows.append(row)
+            for detail in self._details(item_id, state, status, row.priority):
+                detail.indent = indent + 1
+                rows.append(detail)
+            best = min(best, row.priority)
         return best
 
     def _cases(self, rows: list[Row], body: Branch, step_id: str, prefix: str, indent: int) -> int:
@@ -312,7 +361,9 @@ class LiveView:
         if node.step.name:
             text.append(f" [{node.id}]", style="dim")
         body = node.step.body
-        if isinstance(body, GroupBody):
+        if node.item is not None:
+            text.append(f"  {self._fanout_counts(step_id)}", style="magenta")
+        elif isinstance(body, GroupBody):
             text.append(f"  {body.kind}", style="magenta" if body.parallel else "blue")
         elif isinstance(body, Branch):
             decision = self._decision(step_id)

@@ -14,6 +14,7 @@ from recoverctl.export.argo.templates import Templates
 from recoverctl.export.common import (
     References,
     argo_task_name,
+    note_fanout_loss,
     note_group_losses,
 )
 from recoverctl.export.expressions import Untranslatable
@@ -60,6 +61,7 @@ class DagBuilder:
         dag: Dag,
     ) -> list[str]:
         """Emit `step`'s tasks after `after` (depends terms); returns the terms that follow it."""
+        note_fanout_loss(step, self.ctx.findings, how="Argo's withParam with parallelism")
         when = list(when)
         if step.when is not None:
             when.append(self.ctx.condition(step, step.when, dag.refs))

@@ -14,7 +14,7 @@ from recoverctl.export.asl.actions import Actions
 from recoverctl.export.asl.builder import Builder
 from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
 from recoverctl.export.asl.tasks import Tasks
-from recoverctl.export.common import note_group_losses
+from recoverctl.export.common import note_fanout_loss, note_group_losses
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.model.runbook import (
     Branch,
@@ -46,6 +46,8 @@ class Structure:
             raise
 
     def _emit(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:
+        how = "a Map state with MaxConcurrency and ToleratedFailurePercentage"
+        note_fanout_loss(step, self.b.findings, how=how)
         placed = dispatch(step, _Body(self, nxt, route, scope))
         if placed is None:
             return nxt
