@@ -24,14 +24,13 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, ROOT, machine, time_with_rss
+from bench.common import RESULTS, machine, time_with_rss
 from tests.remote.sshd import Fleet, start_fleet
 
 STEPS = ("true", "uname -n >/dev/null", "test -d /tmp")
@@ -98,7 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hosts", type=int, default=20)
-    parser.add_argument("--ansible", type=Path, default=Path("/tmp/ansible-venv"))
+    parser.add_argument(
+        "--ansible", type=Path, default=Path(tempfile.gettempdir()) / "ansible-venv"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rc-bench-fanout-"))
     fleet = start_fleet(folder / "sshd", args.hosts)
@@ -117,7 +118,7 @@ def main() -> None:
             tools["parallel-ssh"] = found
         times: dict[str, list[float]] = {name: [] for name in tools}
         memory: dict[str, list[int]] = {name: [] for name in tools}
-        for name, argv in tools.items():  # one warm-up each: first connections, caches
+        for argv in tools.values():  # one warm-up each: first connections, caches
             time_with_rss(argv, env, cwd=folder)
         for _ in range(args.runs):
             for name, argv in tools.items():
@@ -129,7 +130,7 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     ours = medians["recoverctl"]
     lines = [
-        "# Fan-out: 3 steps over {} hosts on local sshd servers".format(args.hosts),
+        f"# Fan-out: 3 steps over {args.hosts} hosts on local sshd servers",
         "",
         f"Machine: {machine()}. `python bench/bench_fanout.py --runs {args.runs} "
         f"--hosts {args.hosts}`; median of {args.runs} runs per tool, alternating, after "
@@ -153,7 +154,6 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "fanout.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    _ = ROOT
 
 
 if __name__ == "__main__":
