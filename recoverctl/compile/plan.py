@@ -79,6 +79,35 @@ class PlanNode:
     def kind(self) -> str:
         return self.step.kind
 
+    def fanout_summary(self) -> str | None:
+        """`on fleet: 4 items in 1+2+1 waves, 2 at a time, no failure allowed` — what a
+        fan-out's worst case was computed from (None for a step that is no fan-out)."""
+        step, fan = self.step, self.step.foreach
+        if fan is None:
+            return None
+        where = f"on {step.on}" if step.on else f"foreach {fan.var}"
+        count = self.item_count
+        if count is None:
+            text = f"{where}: items known at run time"
+            if fan.batch:
+                text += f", batches of {fan.batch}"
+            if fan.canary:
+                text += f" after a canary of {fan.canary}"
+        else:
+            text = f"{where}: {count} item{'s' * (count != 1)}"
+            waves = fan.waves(count)
+            if len(waves) > 1:
+                text += f" in {'+'.join(str(w) for w in waves)} waves"
+        if fan.max_parallel:
+            text += f", {fan.max_parallel} at a time"
+        if fan.max_failure_percent is not None:
+            text += f", up to {fan.max_failure_percent:g}% may fail"
+        elif fan.max_failures:
+            text += f", up to {fan.max_failures} may fail"
+        else:
+            text += ", no failure allowed"
+        return text
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:

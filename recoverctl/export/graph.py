@@ -59,11 +59,18 @@ class _Draw:
     graph: _Graph
     plan: Plan
 
+    def title(self, step: Step) -> str:
+        """The step's title; a fan-out's says over what and in which waves."""
+        node = self.plan.nodes.get(step.id)
+        fanout = node.fanout_summary() if node is not None else None
+        return f"{step.title}\n{fanout}" if fanout else step.title
+
     def parallel(self, step: Step, group: Group) -> tuple[str, list[str]]:
         safe = _safe(step.id)
         fork, join = f"{safe}__fork", f"{safe}__join"
         limit = f" (max {group.max_parallel})" if group.max_parallel else ""
-        self.graph.nodes += [(fork, f"parallel {step.title}{limit}", "fork"), (join, "", "join")]
+        title = f"parallel {self.title(step)}{limit}"
+        self.graph.nodes += [(fork, title, "fork"), (join, "", "join")]
         for child in group.steps:
             entry, exits = _node(self.graph, self.plan, self.plan.node(child.id))
             self.graph.edges.append((fork, entry, None, False))
@@ -72,13 +79,13 @@ class _Draw:
 
     def sequence(self, step: Step, group: Group) -> tuple[str, list[str]]:
         head = f"{_safe(step.id)}__seq"
-        self.graph.nodes.append((head, step.title, "join"))
+        self.graph.nodes.append((head, self.title(step), "join"))
         return head, _sequence(self.graph, self.plan, tuple(s.id for s in group.steps), [head])
 
     def branch(self, step: Step, branch: Branch) -> tuple[str, list[str]]:
         safe = _safe(step.id)
         merge = f"{safe}__merge"
-        self.graph.nodes += [(safe, step.title, "diamond"), (merge, "", "join")]
+        self.graph.nodes += [(safe, self.title(step), "diamond"), (merge, "", "join")]
         for case in branch.cases:
             label = "else" if case.when is None else case.when.source
             if not case.steps:
@@ -96,7 +103,7 @@ class _Draw:
 
     def action(self, step: Step) -> tuple[str, list[str]]:
         safe = _safe(step.id)
-        label = f"{step.title}\n{clip(step.body.describe(), 40)}"  # type: ignore[union-attr]
+        label = f"{self.title(step)}\n{clip(step.body.describe(), 40)}"  # type: ignore[union-attr]
         self.graph.nodes.append((safe, label, "box"))
         if step.rollback is not None:
             rb = f"{safe}__rollback"

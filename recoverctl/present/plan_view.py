@@ -171,7 +171,7 @@ def _conditions(text: Text, node: PlanNode) -> None:
         text.append("  if ", style="yellow")
         text.append(step.when.source)
     if step.foreach is not None:
-        text.append(f"  {fanout_summary(node)}", style="magenta")
+        text.append(f"  {node.fanout_summary()}", style="magenta")
     if isinstance(step.skip_if, Expression):
         text.append(f"  skip if {step.skip_if.source}", style="cyan")
     elif isinstance(step.skip_if, Step):
@@ -208,33 +208,4 @@ def _retry(retry: RetryPolicy) -> str:
         text += " jitter"
     if retry.when is not None:
         text += f" when {retry.when.source}"
-    return text
-
-
-def fanout_summary(node: PlanNode) -> str:
-    """`on fleet: 4 items (the default of the list) in 1+2+1 waves, 1 at a time, no
-    failure allowed` — what the worst case was computed from."""
-    step, fan = node.step, node.step.foreach
-    assert fan is not None  # noqa: S101 - a fan-out
-    where = f"on {step.on}" if step.on else f"foreach {fan.var}"
-    count = node.item_count
-    if count is None:
-        text = f"{where}: items known at run time"
-        if fan.batch:
-            text += f", batches of {fan.batch}"
-        if fan.canary:
-            text += f" after a canary of {fan.canary}"
-    else:
-        text = f"{where}: {count} item{'s' * (count != 1)}"
-        waves = fan.waves(count)
-        if len(waves) > 1:
-            text += f" in {'+'.join(str(w) for w in waves)} waves"
-    if fan.max_parallel:
-        text += f", {fan.max_parallel} at a time"
-    if fan.max_failure_percent is not None:
-        text += f", up to {fan.max_failure_percent:g}% may fail"
-    elif fan.max_failures:
-        text += f", up to {fan.max_failures} may fail"
-    else:
-        text += ", no failure allowed"
     return text

@@ -203,3 +203,23 @@ def test_the_step_environment_goes_to_the_host_and_this_machine_s_does_not(
     )
     assert result.returncode == 0, result.stderr
     assert out.read_text().strip() == (f'it\'s "blue"; $(id)|yes|none|show[{fleet.hosts[0]}]')
+
+
+def test_hosts_from_an_ansible_inventory_connect_by_their_variables(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    lines = ["[web]"] + [
+        f"web-{i} ansible_host=127.0.0.1 ansible_port={host.rsplit(':', 1)[1]}"
+        for i, host in enumerate(fleet.hosts)
+    ]
+    (tmp_path / "inventory.ini").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    target = fleet.target(inventory="inventory.ini", group="web")
+    del target["ssh"]["hosts"]  # type: ignore[attr-defined]
+    data = runbook_data(
+        {"id": "hello", "on": "web", "run": f"echo {{{{ target }}}} >> {out}", "timeout": "30s"},
+        targets={"web": target},
+    )
+    result = _run(tmp_path, data)
+    assert result.returncode == 0, result.stderr
+    assert sorted(out.read_text().split()) == ["web-0", "web-1", "web-2"]
