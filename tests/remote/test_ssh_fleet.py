@@ -223,3 +223,37 @@ def test_hosts_from_an_ansible_inventory_connect_by_their_variables(
     result = _run(tmp_path, data)
     assert result.returncode == 0, result.stderr
     assert sorted(out.read_text().split()) == ["web-0", "web-1", "web-2"]
+
+
+def test_ctrl_c_stops_the_remote_process_group_not_only_the_local_client(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    started, marker = tmp_path / "started", f"{4000 + os.getpid() % 5000}.5"
+    data = runbook_data(
+        {
+            "id": "hang",
+            "on": "db",
+            "run": f"touch {started}; sleep {marker}",
+            "timeout": "5m",
+        },
+        targets={"db": fleet.target(hosts=fleet.hosts[:1])},
+    )
+    path = write_runbook(tmp_path, data)
+    env = {**os.environ, "RECOVERCTL_STATE_DIR": str(tmp_path / "state"), "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "run", "--no-tty", str(path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "stopped process group" in stderr, stderr
+    left = fleet.ssh(fleet.hosts[0], f"ps -eo args | grep 'sleep {marker}' | grep -v grep || true")
+    assert left.strip() == "", left
