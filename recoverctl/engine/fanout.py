@@ -130,7 +130,6 @@ class _Fanout:
         self.failed: list[str] = []
         self.stop: str | None = None
         """Why no new item starts (the budget, a canary), once that is so."""
-        self.started: set[str] = set()
         self.hostvars: dict[str, dict[str, str]] | None = None
 
     @property
@@ -172,7 +171,6 @@ class _Fanout:
         prefix = item_prefix(self.step.id, key)
         if self.replaying and self.status(key) in (*OK_STEP_STATUSES,):
             return  # completed before the resume: never run again
-        self.started.add(key)
         value = self.values[self.keys.index(key)] if key in self.keys else key
         remote: Remote | None = None
         if self.step.on is not None:
