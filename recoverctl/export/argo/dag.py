@@ -6,6 +6,7 @@ step as `tasks['name']`; a step's exits are the `depends` terms that follow it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,46 @@ from recoverctl.model.runbook import (
     Branch,
     CallAction,
     Expression,
+    Foreach,
     Group,
     OnFailure,
     Step,
+    WaitForAction,
 )
 from recoverctl.model.walk import dispatch
+
+_LONE_PARAM = re.compile(r"^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A fan-out as Argo loops it: the item's name, and the task's withItems/withParam."""
+
+    var: str
+    task: dict[str, Any]
+
+
+def _inexpressible(step: Step, fan: Foreach) -> str | None:
+    """What Argo would need to run this fan-out as recoverctl does, or None: it can."""
+    if step.on is not None:
+        return "reaching a target's hosts from a pod (Argo runs each item in a container)"
+    if not step.is_action or isinstance(step.body, CallAction | WaitForAction):
+        return "a loop over a group, a call or a wait (withParam over one action is)"
+    if fan.canary or fan.batch or fan.max_parallel:
+        return "canary, batch and max_parallel per fan-out (Argo limits parallelism per template)"
+    if fan.max_failures or fan.max_failure_percent:
+        return "a failure budget (Argo's failFast stops at the first failed item)"
+    if step.rollback is not None:
+        return "an undo per completed item in the exit handler"
+    if fan.key is not None:
+        return "items named by `key:`"
+    if isinstance(fan.items, tuple):
+        if all(isinstance(item, str | int | float | bool) for item in fan.items):
+            return None
+        return "a written list of objects"
+    if _LONE_PARAM.match(fan.items.source) is None:
+        return "withParam over anything but a list param"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +97,9 @@ class DagBuilder:
         dag: Dag,
     ) -> list[str]:
         """Emit `step`'s tasks after `after` (depends terms); returns the terms that follow it."""
-        note_fanout_loss(step, self.ctx.findings, how="Argo's withParam with parallelism")
+        loop = self._loop(step)
+        if loop is not None:
+            dag = Dag(dag.tasks, dag.refs.with_local(**{loop.var: "inputs.parameters.item"}))
         when = list(when)
         if step.when is not None:
             when.append(self.ctx.condition(step, step.when, dag.refs))
@@ -71,7 +109,24 @@ class DagBuilder:
             guard = self.task(step.skip_if, after, when, dag, continue_on_failure=True)
             after = [done(guard)]
             when.append(f"tasks['{guard}'].status != 'Succeeded'")
-        return dispatch(step, _Body(self, after, when, dag))
+        return dispatch(step, _Body(self, after, when, dag, loop))
+
+    def _loop(self, step: Step) -> Loop | None:
+        """A fan-out Argo runs exactly: one action over a written list or a list param
+        (`withItems` / `withParam`), no canary, batches, parallel limit, budget or
+        per-item rollback. Anything else is named as lost, and exported once."""
+        fan = step.foreach
+        if fan is None:
+            return None
+        why = _inexpressible(step, fan)
+        if why is not None:
+            note_fanout_loss(step, self.ctx.findings, how=why)
+            return None
+        if isinstance(fan.items, tuple):
+            return Loop(fan.var, {"withItems": list(fan.items)})
+        lone = _LONE_PARAM.match(fan.items.source)
+        assert lone is not None  # noqa: S101 - _inexpressible checked it
+        return Loop(fan.var, {"withParam": "{{workflow.parameters." + lone.group(1) + "}}"})
 
     def group(
         self,
@@ -123,9 +178,13 @@ class DagBuilder:
         dag: Dag,
         *,
         continue_on_failure: bool,
+        loop: Loop | None = None,
     ) -> str:
         name = self._name(step.id)
         task: dict[str, Any] = {"name": name, "template": name}
+        if loop is not None:  # Argo starts one pod per item, all at once; failFast stops the rest
+            task.update(loop.task)
+            task["arguments"] = {"parameters": [{"name": "item", "value": "{{item}}"}]}
         if after:
             task["depends"] = " && ".join(after)
         if when:
@@ -134,6 +193,8 @@ class DagBuilder:
             task["continueOn"] = {"failed": True}
         dag.tasks.append(task)
         self.templates_.action_template(step, name, dag.refs)
+        if loop is not None:
+            self.ctx.templates[-1]["inputs"] = {"parameters": [{"name": "item"}]}
         return name
 
     def _name(self, step_id: str) -> str:
@@ -171,6 +232,7 @@ class _Body:
     after: list[str]
     when: list[str]
     dag: Dag
+    loop: Loop | None = None
 
     def sequence(self, step: Step, group: Group) -> list[str]:
         return self.dags.group(step, group, self.after, self.when, self.dag)
@@ -190,7 +252,7 @@ class _Body:
             )
             return after
         continues = step.on_failure is OnFailure.CONTINUE or bool(step.rescue)
-        name = dags.task(step, after, when, dag, continue_on_failure=continues)
+        name = dags.task(step, after, when, dag, continue_on_failure=continues, loop=self.loop)
         exits = [accepts(name, step.on_failure is OnFailure.CONTINUE)]
         if step.rescue:
             rescued = dags.sequence(step.rescue, [f"({name}.Failed || {name}.Errored)"], when, dag)
