@@ -16,6 +16,7 @@ from bench.common import RESULTS, ROOT
 
 ORDER = (
     "peers",
+    "fanout",
     "targets",
     "engine",
     "reshape",
@@ -55,7 +56,7 @@ def main() -> None:
         if "--all" in sys.argv:
             import subprocess
 
-            for script in ("bench_peers.py", "hardening.py", "soak.py"):
+            for script in ("bench_peers.py", "bench_fanout.py", "hardening.py", "soak.py"):
                 subprocess.run([sys.executable, str(ROOT / "bench" / script)], check=False)
     parts = [
         "# Benchmark results",
