@@ -87,7 +87,12 @@ async def run_foreach(
         host.emit(event)
         planned = event
     count = len(planned.keys)
-    host.emit(StepStarted(step_id=step.id, attempt=1, action=f"foreach: {count} items"))
+    what = f"on {step.on}" if step.on else "foreach"
+    host.emit(
+        StepStarted(step_id=step.id, attempt=1, action=f"{what}: {count} item{'s' * (count != 1)}")
+    )
+    if count == 0:  # a green step that did nothing must say so
+        host.note("warning", f"'{step.id}': the list of items is empty; nothing ran")
     run = _Fanout(host, step, fan, node.item, planned, replaying)
     try:
         await run.waves()

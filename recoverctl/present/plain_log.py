@@ -157,7 +157,7 @@ def describe_fanout(event: FanoutPlanned) -> str:
     """`4 items (db-1, db-2, db-3, …) in waves of 1+2+1, 1 at a time; no failure allowed`."""
     keys = event.keys
     shown = ", ".join(keys[:3]) + (", …" if len(keys) > 3 else "")
-    text = f"{len(keys)} item{'s' * (len(keys) != 1)} ({shown})"
+    text = f"{len(keys)} item{'s' * (len(keys) != 1)}" + (f" ({shown})" if keys else "")
     if len(event.waves) > 1:
         text += f" in waves of {'+'.join(str(size) for size in event.waves)}"
     if event.max_parallel:
