@@ -1,6 +1,7 @@
 """The saga: when a run fails, undo what it completed, last completed first.
 
-Each compensation is a step of its own (`x.rollback`) with its own timeout
+A fan-out's items are undone as wide as they ran (its batch and max_parallel), each
+item's own compensations in order. Each compensation is a step of its own (`x.rollback`) with its own timeout
 and retries; one that fails is reported and the others still run. Steps of
 sub-runbooks are undone by the child engine that ran them, with its context.
 A second interrupt skips what is left, and says so.
@@ -9,7 +10,7 @@ A second interrupt skips what is left, and says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, Protocol
 
 from recoverctl.actions.base import AttemptResult
@@ -22,6 +23,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.engine.retry import with_retries
 from recoverctl.engine.services import ApprovalUnavailable, Services
+from recoverctl.model.fanout import item_prefix, split_item
 from recoverctl.model.runbook import Step
 from recoverctl.model.status import RunStatus, StepStatus
 
@@ -88,8 +90,54 @@ class Saga:
             return False, "no terminal to ask on: `recoverctl rollback RUN_ID --yes` approves it"
 
     async def _compensate_all(self, order: list[str]) -> None:
+        for wave in self.waves(order):
+            if len(wave) == 1:
+                await self._undo(wave[0])
+            else:  # a fan-out's items, undone as they ran: this many at once
+                await asyncio.gather(*(self._undo(unit) for unit in wave))
+
+    def waves(self, order: list[str]) -> Iterator[list[list[str]]]:
+        """The undo in waves of units (each unit's compensations in order): a fan-out's
+        items as wide as it ran them — its `batch` and `max_parallel`, each item's own
+        steps last first — and every other step alone. An operator's gated rollback goes
+        one by one: its questions come one at a time."""
+        index = 0
+        while index < len(order):
+            fanout = None if self.gated else self._fanout_of(order[index])
+            if fanout is None:
+                yield [[order[index]]]
+                index += 1
+                continue
+            units: dict[str, list[str]] = {}
+            while index < len(order) and self._fanout_of(order[index]) == fanout:
+                units.setdefault(self._item_of(order[index]), []).append(order[index])
+                index += 1
+            listed = list(units.values())
+            width = self._width(fanout) or len(listed)
+            for start in range(0, len(listed), width):
+                yield listed[start : start + width]
+
+    def _fanout_of(self, step_id: str) -> str | None:
+        item = split_item(step_id)
+        if item is None:
+            return None
+        node = self.host.plan.nodes.get(item[0])
+        return item[0] if node is not None and node.item is not None else None
+
+    @staticmethod
+    def _item_of(step_id: str) -> str:
+        item = split_item(step_id)
+        assert item is not None  # noqa: S101 - _fanout_of found it
+        return item_prefix(item[0], item[1])
+
+    def _width(self, fanout: str) -> int | None:
+        fan = self.host.plan.nodes[fanout].step.foreach
+        limits = [n for n in (fan.batch, fan.max_parallel) if n] if fan is not None else []
+        return min(limits) if limits else None
+
+    async def _undo(self, unit: list[str]) -> None:
         host = self.host
-        for sid in order:
+        for sid in unit:
             approved, who = await self._approved(sid)
             if not approved:
                 host.emit(StepRolledBack(step_id=sid, ok=False, error=f"undo not approved ({who})"))

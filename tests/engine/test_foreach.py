@@ -275,3 +275,27 @@ def test_the_cli_shows_items_as_ids_not_markup(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "items    restart: 4 items (db-1, db-2, db-3, …); no failure allowed" in result.stderr
     assert "restart[db-2]" in result.stdout + result.stderr
+
+
+def test_the_rollback_undoes_items_as_wide_as_they_ran_last_wave_first(tmp_path: Path) -> None:
+    step = _fanout(batch=2, max_failures=0)
+    step["foreach"]["items"] = ["a", "b", "c", "d", "e"]
+    step["run"] = "test {{ host }} != e"
+    step["rollback"] = {"run": "sleep 0.2", "timeout": "10s"}
+    outcome = run_engine(tmp_path, runbook_data(step), real=True)
+    assert outcome.code == 1
+    starts = [
+        e.step_id
+        for e in outcome.events
+        if isinstance(e, StepStarted) and e.step_id.endswith(".rollback")
+    ]
+    assert sorted(starts[:2]) == ["restart[c].rollback", "restart[d].rollback"]
+    undone = [sid for sid, _ in outcome.state.undone]
+    assert set(undone[:2]) == {"restart[c]", "restart[d]"}  # together: the last wave first
+    assert set(undone[2:]) == {"restart[a]", "restart[b]"}
+    running, widest = 0, 0
+    for event in outcome.events:
+        if getattr(event, "step_id", "").endswith(".rollback"):
+            running += isinstance(event, StepStarted) - isinstance(event, StepFinished)
+            widest = max(widest, running)
+    assert widest == 2
