@@ -29,10 +29,16 @@ def sshd_available() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: all held open while choosing, so none comes twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @dataclass
@@ -106,8 +112,7 @@ def start_fleet(folder: Path, count: int) -> Fleet:
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation
     known: list[str] = []
-    for index in range(count):
-        port = _free_port()
+    for index, port in enumerate(_free_ports(count)):
         key = folder / f"host_key_{index}"
         subprocess.run([*keygen, "-f", str(key)], check=True)
         config = folder / f"sshd_config_{index}"
@@ -139,4 +144,8 @@ def start_fleet(folder: Path, count: int) -> Fleet:
                     fleet.close()
                     raise RuntimeError(f"sshd on port {port} did not start") from None
                 time.sleep(0.05)
+    dead = [fleet.ports[i] for i, proc in enumerate(fleet.procs) if proc.poll() is not None]
+    if dead:  # a port answered, but not this server's: it could not listen
+        fleet.close()
+        raise RuntimeError(f"sshd on ports {dead} exited; see {folder}/sshd_*.log")
     return fleet
