@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import cast
 
 from recoverctl.compile.plan import Case, Edge, EdgeKind, Plan, PlanNode, freeze
 from recoverctl.compile.timing import attempt_bound, schedule, with_retries
-from recoverctl.model.fanout import Foreach
+from recoverctl.model.fanout import Foreach, lone_param
 from recoverctl.model.runbook import Branch, CallAction, Group, OnFailure, Runbook, Step, Text
 from recoverctl.model.status import NodeRole
 
@@ -235,9 +234,6 @@ def item_runbook(runbook: Runbook, step: Step) -> Runbook:
     return replace(runbook, steps=(item,), finally_steps=())
 
 
-_LONE_PARAM = re.compile(r"^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
-
-
 def known_count(runbook: Runbook, step: Step) -> int | None:
     """How many items a fan-out has, when the plan can know: a list written out, or a
     list param's default (a run given another list has another worst case)."""
@@ -248,8 +244,8 @@ def known_count(runbook: Runbook, step: Step) -> int | None:
         items = target.hosts if target is not None and target.inventory is None else None
     if isinstance(items, tuple):
         return len(items)
-    lone = _LONE_PARAM.match(items.source) if isinstance(items, Text) else None
-    param = runbook.param(lone.group(1)) if lone else None
+    name = lone_param(items) if isinstance(items, Text) else None
+    param = runbook.param(name) if name else None
     if param is not None and isinstance(param.default, list):
         return len(param.default)
     return None

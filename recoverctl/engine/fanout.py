@@ -128,7 +128,9 @@ class _Fanout:
         replaying: bool,
     ) -> None:
         self.host, self.step, self.fan, self.item_plan = host, step, fan, item_plan
-        self.keys, self.values = list(planned.keys), list(planned.values)
+        self.keys = list(planned.keys)
+        self.value_of = dict(zip(planned.keys, planned.values, strict=False))
+        """Each item's value by its key (an item id names its key, never its position)."""
         self.sizes, self.tolerated = list(planned.waves), planned.tolerated
         self.max_parallel = planned.max_parallel
         self.replaying = replaying
@@ -176,7 +178,7 @@ class _Fanout:
         prefix = item_prefix(self.step.id, key)
         if self.replaying and self.status(key) in (*OK_STEP_STATUSES,):
             return  # completed before the resume: never run again
-        value = self.values[self.keys.index(key)] if key in self.keys else key
+        value = self.value_of[key]
         remote: Remote | None = None
         if self.step.on is not None:
             try:

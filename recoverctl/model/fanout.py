@@ -77,6 +77,16 @@ class Foreach:
         return sum(math.ceil(size / width) if width else 1 for size in self.waves(total))
 
 
+_LONE_PARAM = re.compile(r"^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+def lone_param(text: Text) -> str | None:
+    """The param a template is nothing but (`{{ params.hosts }}` → `hosts`), or None: the
+    plan counts such a list by its default, an export loops over the parameter."""
+    lone = _LONE_PARAM.match(text.source)
+    return lone.group(1) if lone else None
+
+
 def item_prefix(step_id: str, key: str) -> str:
     return f"{step_id}[{key}]"
 

@@ -6,7 +6,6 @@ step as `tasks['name']`; a step's exits are the `depends` terms that follow it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from recoverctl.export.common import (
     note_group_losses,
 )
 from recoverctl.export.expressions import Untranslatable
+from recoverctl.model.fanout import lone_param
 from recoverctl.model.runbook import (
     Branch,
     CallAction,
@@ -30,8 +30,6 @@ from recoverctl.model.runbook import (
     WaitForAction,
 )
 from recoverctl.model.walk import dispatch
-
-_LONE_PARAM = re.compile(r"^\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ def _inexpressible(step: Step, fan: Foreach) -> str | None:
         if all(isinstance(item, str | int | float | bool) for item in fan.items):
             return None
         return "a written list of objects"
-    if _LONE_PARAM.match(fan.items.source) is None:
+    if lone_param(fan.items) is None:
         return "withParam over anything but a list param"
     return None
 
@@ -124,9 +122,9 @@ class DagBuilder:
             return None
         if isinstance(fan.items, tuple):
             return Loop(fan.var, {"withItems": list(fan.items)})
-        lone = _LONE_PARAM.match(fan.items.source)
-        assert lone is not None  # noqa: S101 - _inexpressible checked it
-        return Loop(fan.var, {"withParam": "{{workflow.parameters." + lone.group(1) + "}}"})
+        name = lone_param(fan.items)
+        assert name is not None  # noqa: S101 - _inexpressible checked it
+        return Loop(fan.var, {"withParam": "{{workflow.parameters." + name + "}}"})
 
     def group(
         self,
