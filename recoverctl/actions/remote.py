@@ -209,10 +209,12 @@ MASTERS: dict[tuple[str, ...], None] = {}
 
 
 async def close_masters() -> None:
-    """Ask every connection master this run used to exit: nothing of it outlives the run."""
+    """Ask every connection master this run used to exit: nothing of it outlives the run.
+    All at once: one after another, twenty hosts add a third of a second to every run."""
     masters = list(MASTERS)
     MASTERS.clear()
-    for argv in masters:
+
+    async def close(argv: tuple[str, ...]) -> None:
         with contextlib.suppress(OSError, TimeoutError):
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -220,7 +222,13 @@ async def close_masters() -> None:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
             )
-            await asyncio.wait_for(proc.wait(), 5)
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+    await asyncio.gather(*(close(argv) for argv in masters))
 
 
 def job_script(ctx: ActionContext, command: str, hidden: dict[str, str], tag: str) -> str:

@@ -23,7 +23,8 @@ from recoverctl.export.expressions import (
     translate,
     translate_template,
 )
-from recoverctl.model.runbook import Group, Runbook, Step
+from recoverctl.model.fanout import Foreach, lone_param
+from recoverctl.model.runbook import CallAction, Group, Runbook, Step, WaitForAction
 from recoverctl.model.source import Diagnostic, JsonPath, Severity, sorted_unique
 from recoverctl.model.walk import all_steps
 
@@ -180,8 +181,8 @@ class References:
 
     def __call__(self, parts: tuple[str, ...]) -> str:
         root = parts[0]
-        if root in self.local and len(parts) == 1:
-            return self.local[root]
+        if root in self.local:  # an item's fields: `{{ node.name }}`
+            return ".".join((self.local[root], *parts[1:]))
         if root == "params" and len(parts) == 2:
             return self.param(parts[1])
         if root == "run" and len(parts) == 2 and parts[1] in self.run:
@@ -215,13 +216,14 @@ class References:
         )
 
     def with_local(self, **local: str) -> References:
+        """These names too (an item's `as:`, a result's `stdout`), and the ones already here."""
         return References(
             self.dialect,
             self.steps,
             self.param,
             self.step_field,
             self.run,
-            local,
+            {**self.local, **local},
             self.stored_outputs,
         )
 
@@ -244,16 +246,45 @@ def steps_by_id(runbook: Runbook) -> dict[str, Step]:
     return {step.id: step for step in all_steps(runbook)}
 
 
+def fanout_loss(step: Step, fan: Foreach, *, loops_objects: bool, guards: bool) -> str | None:
+    """What a target's loop over one action (Argo's withItems/withParam, Step Functions'
+    Map) would need to run this fan-out as recoverctl does — or None: it runs it exactly.
+    Both keep `max_parallel` and stop starting items at the first failure (recoverctl's
+    default budget). `loops_objects`: the target loops over written objects and names
+    items by `key:`; `guards`: it evaluates `skip_if` per item."""
+    if step.on is not None:
+        return "a transport to the target's hosts (an exported step runs in the engine's pod or runner)"
+    if not step.is_action or isinstance(step.body, CallAction | WaitForAction):
+        return "a loop over a group, a call or a wait (a loop over one run or http step is)"
+    if fan.canary or fan.batch:
+        return "a canary and rolling batches (waves that finish before the next starts)"
+    if fan.max_failures or fan.max_failure_percent:
+        return "a failure budget (the loop stops starting items at the first failed one)"
+    if step.rollback is not None:
+        return "an undo for each completed item"
+    if step.skip_if is not None and not guards:
+        return "skip_if per item"
+    if fan.key is not None and not loops_objects:
+        return "items named by `key:`"
+    if isinstance(fan.items, tuple):
+        if loops_objects or all(isinstance(item, str | int | float | bool) for item in fan.items):
+            return None
+        return "a written list of objects"
+    if lone_param(fan.items) is None:
+        return "a loop over anything but a list param or a written list"
+    return None
+
+
 def note_fanout_loss(step: Step, findings: Findings, *, how: str) -> None:
-    """A fan-out is not exported yet: said at the step, never exported as one run of it.
-    `how`: what the target would need (its own loop construct)."""
+    """A fan-out the target cannot loop exactly: said at the step, never exported as one
+    run of it passed off as the fan-out. `how`: what the target would need."""
     if step.foreach is None:
         return
     what = f"`on: {step.on}` (a step on each host of a target)" if step.on else "`foreach`"
     findings.lost(
         step,
         what,
-        f"{how} is not generated yet; exported, the body would run once, not per item, "
+        f"{how} is not generated; exported, the body would run once, not per item, "
         "without the waves and the failure budget",
     )
 

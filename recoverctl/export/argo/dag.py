@@ -14,6 +14,7 @@ from recoverctl.export.argo.templates import Templates
 from recoverctl.export.common import (
     References,
     argo_task_name,
+    fanout_loss,
     note_fanout_loss,
     note_group_losses,
 )
@@ -23,11 +24,9 @@ from recoverctl.model.runbook import (
     Branch,
     CallAction,
     Expression,
-    Foreach,
     Group,
     OnFailure,
     Step,
-    WaitForAction,
 )
 from recoverctl.model.walk import dispatch
 
@@ -38,29 +37,8 @@ class Loop:
 
     var: str
     task: dict[str, Any]
-
-
-def _inexpressible(step: Step, fan: Foreach) -> str | None:
-    """What Argo would need to run this fan-out as recoverctl does, or None: it can."""
-    if step.on is not None:
-        return "reaching a target's hosts from a pod (Argo runs each item in a container)"
-    if not step.is_action or isinstance(step.body, CallAction | WaitForAction):
-        return "a loop over a group, a call or a wait (withParam over one action is)"
-    if fan.canary or fan.batch or fan.max_parallel:
-        return "canary, batch and max_parallel per fan-out (Argo limits parallelism per template)"
-    if fan.max_failures or fan.max_failure_percent:
-        return "a failure budget (Argo's failFast stops at the first failed item)"
-    if step.rollback is not None:
-        return "an undo per completed item in the exit handler"
-    if fan.key is not None:
-        return "items named by `key:`"
-    if isinstance(fan.items, tuple):
-        if all(isinstance(item, str | int | float | bool) for item in fan.items):
-            return None
-        return "a written list of objects"
-    if lone_param(fan.items) is None:
-        return "withParam over anything but a list param"
-    return None
+    parallelism: int | None = None
+    """`max_parallel`: the loop runs in a template of its own that limits it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,20 +89,24 @@ class DagBuilder:
 
     def _loop(self, step: Step) -> Loop | None:
         """A fan-out Argo runs exactly: one action over a written list or a list param
-        (`withItems` / `withParam`), no canary, batches, parallel limit, budget or
-        per-item rollback. Anything else is named as lost, and exported once."""
+        (`withItems` / `withParam`), `max_parallel` as the `parallelism` of a template
+        holding only the loop; the DAG's failFast starts no item after a failed one and
+        lets the running ones finish, as recoverctl's default budget does. Anything else
+        (waves, a budget, per-item undo) is named as lost, and exported once."""
         fan = step.foreach
         if fan is None:
             return None
-        why = _inexpressible(step, fan)
+        why = fanout_loss(step, fan, loops_objects=False, guards=True)
         if why is not None:
             note_fanout_loss(step, self.ctx.findings, how=why)
             return None
         if isinstance(fan.items, tuple):
-            return Loop(fan.var, {"withItems": list(fan.items)})
+            return Loop(fan.var, {"withItems": list(fan.items)}, fan.max_parallel)
         name = lone_param(fan.items)
-        assert name is not None  # noqa: S101 - _inexpressible checked it
-        return Loop(fan.var, {"withParam": "{{workflow.parameters." + name + "}}"})
+        assert name is not None  # noqa: S101 - fanout_loss checked it
+        return Loop(
+            fan.var, {"withParam": "{{workflow.parameters." + name + "}}"}, fan.max_parallel
+        )
 
     def group(
         self,
@@ -180,9 +162,18 @@ class DagBuilder:
     ) -> str:
         name = self._name(step.id)
         task: dict[str, Any] = {"name": name, "template": name}
-        if loop is not None:  # Argo starts one pod per item, all at once; failFast stops the rest
-            task.update(loop.task)
-            task["arguments"] = {"parameters": [{"name": "item", "value": "{{item}}"}]}
+        looped, wrapper = task, None
+        if loop is not None and loop.parallelism:  # the loop alone, in a template that limits it
+            looped = {"name": name, "template": name}
+            wrapper = {
+                "name": self._name(f"{step.id}-items"),
+                "parallelism": loop.parallelism,
+                "dag": {"tasks": [looped]},
+            }
+            task["template"] = wrapper["name"]
+        if loop is not None:  # one pod per item; failFast starts none after a failure
+            looped.update(loop.task)
+            looped["arguments"] = {"parameters": [{"name": "item", "value": "{{item}}"}]}
         if after:
             task["depends"] = " && ".join(after)
         if when:
@@ -193,6 +184,8 @@ class DagBuilder:
         self.templates_.action_template(step, name, dag.refs)
         if loop is not None:
             self.ctx.templates[-1]["inputs"] = {"parameters": [{"name": "item"}]}
+        if wrapper is not None:
+            self.ctx.templates.append(wrapper)
         return name
 
     def _name(self, step_id: str) -> str:

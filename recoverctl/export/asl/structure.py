@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from recoverctl.export.asl.actions import Actions
 from recoverctl.export.asl.builder import Builder
+from recoverctl.export.asl.fanout import Maps
 from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
 from recoverctl.export.asl.tasks import Tasks
-from recoverctl.export.common import note_fanout_loss, note_group_losses
+from recoverctl.export.common import fanout_loss, note_fanout_loss, note_group_losses
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.model.runbook import (
     Branch,
@@ -32,6 +33,7 @@ class Structure:
         self.b = builder
         self.tasks = Tasks(builder)
         self.actions = Actions(builder, self.tasks)
+        self.maps = Maps(builder, self.tasks)
 
     def sequence(self, steps: tuple[Step, ...], nxt: str, route: Route, scope: Scope) -> str:
         for step in reversed(steps):
@@ -46,9 +48,9 @@ class Structure:
             raise
 
     def _emit(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:
-        how = "a Map state with MaxConcurrency and ToleratedFailurePercentage"
-        note_fanout_loss(step, self.b.findings, how=how)
-        placed = dispatch(step, _Body(self, nxt, route, scope))
+        placed = self._fanout(step, nxt, route, scope)
+        if placed is None:
+            placed = dispatch(step, _Body(self, nxt, route, scope))
         if placed is None:
             return nxt
         entry = placed
@@ -74,6 +76,19 @@ class Structure:
             )
             entry = ask
         return entry
+
+    def _fanout(self, step: Step, nxt: str, route: Route, scope: Scope) -> str | None:
+        """A Map state for a fan-out Step Functions can loop; None: not a fan-out, or one
+        it cannot (said at the step, and the body exported once)."""
+        fan = step.foreach
+        if fan is None:
+            return None
+        why = fanout_loss(step, fan, loops_objects=True, guards=False)
+        if why is not None:
+            note_fanout_loss(step, self.b.findings, how=why)
+            return None
+        fail_to = lambda: self.failure_target(step, nxt, route, scope)  # noqa: E731
+        return self.maps.map(step, fan, nxt, fail_to, scope)
 
     def _guard(self, step: Step, entry: str, nxt: str, route: Route, scope: Scope) -> str:
         """skip_if: an expression (Choice) or a check (Task); when it holds the step is unchanged."""
