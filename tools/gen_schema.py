@@ -71,6 +71,11 @@ FANOUT_OPTIONS: dict[str, Any] = {
         "minimum": 0,
         "maximum": 100,
     },
+    "stop_running": {
+        "description": "Past the budget, stop the items still running too (their "
+        "processes are killed, here or on their hosts); default false: they finish.",
+        "type": "boolean",
+    },
 }
 """What a fan-out may say about its waves and budget: under `foreach:`, or `strategy:`."""
 
@@ -580,7 +585,7 @@ def schema() -> dict[str, Any]:
             "each item has its own id `step[item]`, journal entries, retries, rollback and "
             "resume. Waves: the canary first, then batches; a failure budget stops it.",
             "x-expected": "{items: <list or template>, as: name, max_parallel: n, batch: n, "
-            "canary: n, max_failures: n, max_failure_percent: p}",
+            "canary: n, max_failures: n, max_failure_percent: p, stop_running: bool}",
             "type": "object",
             "required": ["items"],
             "additionalProperties": False,

@@ -32,7 +32,7 @@ PROPERTY_DOCS: dict[str, str] = {
     "docker": "Reach containers with `docker exec`.",
     "command": "Reach the hosts with any command that runs a remote `sh -c SCRIPT` (SSM, nsenter, …).",
     "connect_timeout": "How long connecting to one host may take before it counts as unreachable (default 10s).",
-    "foreach": "Run this step once per item (hosts, shards): `items`, `as`, `max_parallel`, `batch`, `canary`, `max_failures`, `max_failure_percent`.",
+    "foreach": "Run this step once per item (hosts, shards): `items`, `as`, `max_parallel`, `batch`, `canary`, `max_failures`, `max_failure_percent`, `stop_running`.",
     "on_failure": "What a failure does after retries and rescue: `rollback` (default), `abort` or `continue`.",
     "cwd": "The working folder of commands (relative to the runbook's folder).",
     "locks": "Named locks held while the step runs, so parallel steps do not touch a resource at once.",

@@ -106,6 +106,8 @@ class PlanNode:
             text += f", up to {fan.max_failures} may fail"
         else:
             text += ", no failure allowed"
+        if fan.stop_running:
+            text += " (then the running ones are stopped)"
         return text
 
 

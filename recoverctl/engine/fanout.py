@@ -137,6 +137,9 @@ class _Fanout:
         self.failed: list[str] = []
         self.stop: str | None = None
         """Why no new item starts (the budget, a canary), once that is so."""
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.stopped: set[str] = set()
+        """Items stopped while running because the budget was exceeded (`stop_running`)."""
         self.hostvars: dict[str, dict[str, str]] | None = None
 
     @property
@@ -162,11 +165,12 @@ class _Fanout:
         slots = asyncio.Semaphore(self.max_parallel) if self.max_parallel else None
 
         async def one(key: str) -> None:
-            if slots is None:
-                await self._item(key, canary)
-                return
-            async with slots:
-                await self._item(key, canary)
+            try:
+                async with slots if slots is not None else contextlib.nullcontext():
+                    await self._item(key, canary)
+            except asyncio.CancelledError:
+                if key not in self.stopped:  # the run is stopping, not just this item
+                    raise
 
         async with asyncio.TaskGroup() as group:
             for key in wave:
@@ -197,8 +201,18 @@ class _Fanout:
         child = self.host.item_child(
             self.item_plan, prefix, {self.fan.var: value}, resumed=self.replaying, remote=remote
         )
-        with contextlib.suppress(RunAborted):  # its failure is in its own record
-            await child.run_steps()
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - always inside a task
+        self.running[key] = task
+        try:
+            with contextlib.suppress(RunAborted):  # its failure is in its own record
+                await child.run_steps()
+        except asyncio.CancelledError:
+            if key in self.stopped:
+                self.host.note("warning", f"'{prefix}': stopped while running: {self.stop}")
+            raise
+        finally:
+            self.running.pop(key, None)
         if self.status(key) in OK_STEP_STATUSES:
             return
         self._failed(key, canary)
@@ -219,10 +233,17 @@ class _Fanout:
 
     def _failed(self, key: str, canary: bool) -> None:
         self.failed.append(key)
+        if self.stop is not None:
+            return
         if canary:
             self.stop = f"canary item '{key}' failed"
         elif len(self.failed) > self.tolerated:
             self.stop = f"the failure budget ({self._budget()}) was exceeded"
+        if self.stop is not None and self.fan.stop_running:
+            for other, task in self.running.items():  # killed as on Ctrl-C, here or there
+                if other != key:
+                    self.stopped.add(other)
+                    task.cancel()
 
     def not_started(self, why: str) -> None:
         for key in self.keys:
@@ -264,7 +285,10 @@ class _Fanout:
                 f" and {len(failed) - 5} more" if len(failed) > 5 else ""
             )
             parts.append(f"failed: {shown}")
-        unstarted = total - ok - len(failed)
+        stopped = [key for key in self.keys if key in self.stopped and key not in failed]
+        if stopped:
+            parts.append(f"{len(stopped)} stopped while running")
+        unstarted = total - ok - len(failed) - len(stopped)
         if unstarted:
             parts.append(f"{unstarted} not started")
         if self.stop is not None:

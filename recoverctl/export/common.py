@@ -246,12 +246,15 @@ def steps_by_id(runbook: Runbook) -> dict[str, Step]:
     return {step.id: step for step in all_steps(runbook)}
 
 
-def fanout_loss(step: Step, fan: Foreach, *, loops_objects: bool, guards: bool) -> str | None:
+def fanout_loss(
+    step: Step, fan: Foreach, *, loops_objects: bool, guards: bool, stops_running: bool
+) -> str | None:
     """What a target's loop over one action (Argo's withItems/withParam, Step Functions'
     Map) would need to run this fan-out as recoverctl does — or None: it runs it exactly.
     Both keep `max_parallel` and stop starting items at the first failure (recoverctl's
     default budget). `loops_objects`: the target loops over written objects and names
-    items by `key:`; `guards`: it evaluates `skip_if` per item."""
+    items by `key:`; `guards`: it evaluates `skip_if` per item; `stops_running`: a failed
+    item stops the ones still running (recoverctl's `stop_running`), else they finish."""
     if step.on is not None:
         return "a transport to the target's hosts (an exported step runs in the engine's pod or runner)"
     if not step.is_action or isinstance(step.body, CallAction | WaitForAction):
@@ -267,11 +270,18 @@ def fanout_loss(step: Step, fan: Foreach, *, loops_objects: bool, guards: bool) 
     if fan.key is not None and not loops_objects:
         return "items named by `key:`"
     if isinstance(fan.items, tuple):
-        if loops_objects or all(isinstance(item, str | int | float | bool) for item in fan.items):
-            return None
-        return "a written list of objects"
-    if lone_param(fan.items) is None:
+        scalars = all(isinstance(item, str | int | float | bool) for item in fan.items)
+        if not (loops_objects or scalars):
+            return "a written list of objects"
+    elif lone_param(fan.items) is None:
         return "a loop over anything but a list param or a written list"
+    if fan.stop_running and not stops_running:
+        return "stop_running (the loop lets the running items finish)"
+    if stops_running and not fan.stop_running and fan.max_parallel != 1:
+        return (
+            "letting the running items finish when one fails (the loop stops them; "
+            "with max_parallel: 1 or stop_running: true it is the same)"
+        )
     return None
 
 

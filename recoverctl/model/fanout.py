@@ -45,6 +45,8 @@ class Foreach:
     """The first this-many items run alone, first; any failure among them stops the fan-out."""
     max_failures: int | None = None
     max_failure_percent: float | None = None
+    stop_running: bool = False
+    """Past the budget, stop the items still running (default: they finish)."""
 
     def tolerated(self, total: int) -> int:
         """How many items may fail before the fan-out stops and fails (0 unless a budget

@@ -249,6 +249,7 @@ class _Builder:
             canary=data.get("canary", 0),
             max_failures=data.get("max_failures"),
             max_failure_percent=data.get("max_failure_percent"),
+            stop_running=bool(data.get("stop_running", False)),
         )
 
     def bounded(

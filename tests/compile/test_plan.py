@@ -166,3 +166,21 @@ def test_retry_waits_never_exceed_max_delay(
     assert all(w <= (cap if cap is not None else math.inf) + 1e-9 for w in waits)
     assert waits == sorted(waits)
     assert policy.total_wait() == pytest.approx(sum(waits))
+
+
+def test_a_fan_out_s_summary_says_what_its_worst_case_was_counted_from(tmp_path: Path) -> None:
+    step = run_step("restart", timeout="10s")
+    step["foreach"] = {
+        "items": ["a", "b", "c", "d"],
+        "canary": 1,
+        "batch": 2,
+        "max_parallel": 2,
+        "max_failures": 1,
+        "stop_running": True,
+    }
+    _, plan = build(tmp_path, runbook_data(step))
+    assert plan.node("restart").fanout_summary() == (
+        "foreach item: 4 items in 1+2+1 waves, 2 at a time, up to 1 may fail "
+        "(then the running ones are stopped)"
+    )
+    assert plan.node("restart").worst_case == 30  # three waves of one 10 s round each

@@ -300,3 +300,39 @@ def test_the_rollback_undoes_items_as_wide_as_they_ran_last_wave_first(tmp_path:
             running += isinstance(event, StepStarted) - isinstance(event, StepFinished)
             widest = max(widest, running)
     assert widest == 2
+
+
+def _stop_test_step(tmp_path: Path, seconds: float, **foreach: Any) -> dict[str, Any]:
+    step = _fanout(**foreach)
+    step.pop("rollback")
+    step["run"] = (
+        "if [ {{ host }} = db-1 ]; then sleep 0.3; exit 1; fi; "
+        f"echo $$ > {tmp_path}/{{{{ host }}}}.pid; exec sleep {seconds}"
+    )
+    return step
+
+
+def test_past_the_budget_stop_running_kills_the_items_still_running(tmp_path: Path) -> None:
+    started = time.monotonic()
+    step = _stop_test_step(tmp_path, 60, stop_running=True)
+    outcome = run_engine(tmp_path, runbook_data(step), real=True)
+    assert time.monotonic() - started < 30  # not the 60 s the others would have slept
+    assert outcome.code == 1
+    assert outcome.status("restart[db-1]") == "failed"
+    for host in HOSTS[1:]:
+        assert outcome.status(f"restart[{host}]") == "cancelled"
+        pid = int((tmp_path / f"{host}.pid").read_text())
+        with pytest.raises(ProcessLookupError):  # killed, not left behind
+            os.kill(pid, 0)
+    error = outcome.state.steps["restart"].error or ""
+    assert "0 of 4 items succeeded; failed: db-1; 3 stopped while running" in error
+    assert "not started" not in error
+    assert outcome.state.undone == []  # nothing completed, nothing to undo
+
+
+def test_by_default_the_items_still_running_finish(tmp_path: Path) -> None:
+    outcome = run_engine(tmp_path, runbook_data(_stop_test_step(tmp_path, 1)), real=True)
+    assert outcome.code == 1
+    assert [outcome.status(f"restart[{h}]") for h in HOSTS] == ["failed"] + ["succeeded"] * 3
+    error = outcome.state.steps["restart"].error or ""
+    assert "3 of 4 items succeeded; failed: db-1; the failure budget" in error

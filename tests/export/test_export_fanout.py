@@ -171,12 +171,18 @@ def test_the_map_records_what_a_run_records(tmp_path: Path) -> None:
     assert none["value"]["outputs"] == {"succeeded": [], "failed": [], "skipped": [], "items": {}}
 
 
-def test_a_parallel_map_says_it_stops_the_running_items(tmp_path: Path) -> None:
+def test_whether_running_items_finish_is_kept_or_named(tmp_path: Path) -> None:
     fan = _fan(items="{{ params.shards }}", max_parallel=4)
     _, strict = _map(tmp_path, fan)
     assert strict.exit_code == 2
-    assert "a Map state stops the items still running when one fails" in strict.output
-    machine, lossy = _map(tmp_path, fan, "--lossy")
-    assert lossy.exit_code == 0, lossy.output
+    assert "letting the running items finish when one fails" in strict.output
+    assert "`foreach` cannot be exported to AWS Step Functions" in strict.output
+    stopping = {**fan, "foreach": {**fan["foreach"], "stop_running": True}}
+    machine, exact = _map(tmp_path, stopping)  # what a Map does, exactly
+    assert exact.exit_code == 0, exact.output
     assert machine["States"]["flush"]["MaxConcurrency"] == 4
-    assert "warning" in lossy.stderr
+    params = {"shards": {"type": "list", "items": "string", "default": ["s1", "s2"]}}
+    path = write_runbook(tmp_path, runbook_data(stopping, params=params))
+    argo = invoke(["export", "--to", "argo", str(path)])  # failFast lets them finish
+    assert argo.exit_code == 2
+    assert "stop_running (the loop lets the running items finish)" in argo.output

@@ -91,6 +91,31 @@ def test_a_hung_remote_step_leaves_nothing_on_the_host_after_its_timeout(
     assert left.strip() == "", left
 
 
+def test_past_the_budget_stop_running_leaves_nothing_on_the_other_hosts(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    marker = f"{3000 + os.getpid() % 5000}.7"  # a duration only this test sleeps
+    bad = fleet.hosts[0]
+    data = runbook_data(
+        {
+            "id": "restart",
+            "on": "db",
+            "strategy": {"max_failures": 0, "stop_running": True},
+            "run": f"if [ {{{{ target }}}} = {bad} ]; then sleep 1; exit 1; fi; sleep {marker}",
+            "timeout": "2m",
+        },
+        targets={"db": fleet.target()},
+    )
+    started = time.monotonic()
+    result = _run(tmp_path, data)
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 60
+    assert "0 of 3 items succeeded" in result.stderr and "2 stopped while running" in result.stderr
+    for host in fleet.hosts[1:]:
+        left = fleet.ssh(host, f"ps -eo args | grep 'sleep {marker}' | grep -v grep || true")
+        assert left.strip() == "", (host, left)
+
+
 def test_resume_after_sigkill_reruns_only_the_unfinished_hosts(
     fleet: Fleet, tmp_path: Path
 ) -> None:

@@ -96,7 +96,7 @@ class DagBuilder:
         fan = step.foreach
         if fan is None:
             return None
-        why = fanout_loss(step, fan, loops_objects=False, guards=True)
+        why = fanout_loss(step, fan, loops_objects=False, guards=True, stops_running=False)
         if why is not None:
             note_fanout_loss(step, self.ctx.findings, how=why)
             return None

@@ -4,10 +4,9 @@ The iteration is the step's task alone: it retries as the step does and
 assigns nothing (an iteration cannot write the machine's variables), so a
 failed item fails the Map, and the Map's Catch records the step and routes
 the failure as the step's `on_failure` says. An inline Map starts no item
-after a failed one, as recoverctl's default budget does — but it also stops
-the items still running, which recoverctl lets finish: with more than one
-item at once that difference is reported (common.fanout_loss names what is
-not exported at all).
+after a failed one, as recoverctl's default budget does, and stops the items
+still running, as `stop_running: true` does (without it, and with more than
+one item at once, that difference is reported: common.fanout_loss).
 
 After the Map the step's record holds what recoverctl's fan-out outputs hold:
 the keys that succeeded (here: all of them) and each item's result by key.
@@ -34,13 +33,6 @@ class Maps:
         self.b, self.tasks = builder, tasks
 
     def map(self, step: Step, fan: Foreach, nxt: str, fail_to: FailTo, scope: Scope) -> str:
-        if fan.max_parallel != 1:
-            self.b.findings.lost(
-                step,
-                "letting the running items finish when one fails",
-                "a Map state stops the items still running when one fails (recoverctl starts "
-                "no more and lets those finish); with max_parallel: 1 they are the same",
-            )
         inner = Scope({}, scope.chain, scope.refs.with_local(**{fan.var: INPUT}))
         task = self.tasks.runner_task(step, inner)
         payload = task["Arguments"].get("Payload", task["Arguments"])

@@ -83,7 +83,7 @@ class Structure:
         fan = step.foreach
         if fan is None:
             return None
-        why = fanout_loss(step, fan, loops_objects=True, guards=False)
+        why = fanout_loss(step, fan, loops_objects=True, guards=False, stops_running=True)
         if why is not None:
             note_fanout_loss(step, self.b.findings, how=why)
             return None
