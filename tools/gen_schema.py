@@ -263,10 +263,29 @@ def schema() -> dict[str, Any]:
                     "properties": {
                         "prompt": {"type": "string", "minLength": 1},
                         "default": {"enum": ["approve", "deny"]},
+                        "approvers": {
+                            "description": "Who may answer, from this terminal or with "
+                            "`recoverctl approve`: OS user names, `group:NAME` for a group's "
+                            "members (default: only the user the run runs as).",
+                            "type": "array",
+                            "minItems": 1,
+                            "uniqueItems": True,
+                            "items": {
+                                "type": "string",
+                                "pattern": "^(group:)?[A-Za-z_][A-Za-z0-9_.-]*$",
+                            },
+                        },
+                        "min_approvals": {
+                            "description": "Distinct people who must approve; the one who "
+                            "started the run does not count (four eyes). One denial denies.",
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 20,
+                        },
                     },
                 },
             ],
-            "x-expected": "a prompt string, or {prompt, default}",
+            "x-expected": "a prompt string, or {prompt, default, approvers, min_approvals}",
         },
         "webhook": {
             "type": "object",

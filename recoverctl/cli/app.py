@@ -47,6 +47,7 @@ def register_commands() -> None:
         return
     from recoverctl.cli import (  # noqa: F401
         export_cmd,
+        gate_cmd,
         graph_cmd,
         history_cmd,
         lint_cmd,

@@ -51,6 +51,11 @@ class TerminalApprover(Approver):
         self.live = live
         self.engine: Engine | None = None
         self._step_id = ""
+        self.hint = ""
+        """Another way to answer, shown under the question (the gate socket's command)."""
+
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
 
     async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
         self._step_id = step.id
@@ -66,7 +71,7 @@ class TerminalApprover(Approver):
         """What led here: the steps done so far (failures too: often why a gate is asked)."""
         lines: list[str] = []
         if self.engine is None:
-            return lines
+            return [self.hint] if self.hint else lines
         state = self.engine.state
         done = [
             f"{GLYPH.get(s.status, '?')} {sid}"
@@ -83,6 +88,8 @@ class TerminalApprover(Approver):
             lines.append(f"decisions: {'; '.join(decisions)}")
         if upcoming:
             lines.append(f"next: {', '.join(upcoming)}")
+        if self.hint:
+            lines.append(self.hint)
         return lines
 
     def _question(self, step: Step, prompt: str, default: bool) -> str:

@@ -113,7 +113,7 @@ async def execute(
     if settings.journal and not settings.dry_run:
         recorder = Recorder(open_store(settings.state_dir), plan, options.run_id, lock=lock)
     live = _subscribe_views(bus, plan, settings)
-    approver = _approver(settings, live)
+    approver = _approver(settings, live, options.run_id if rollback_only is None else None)
     if rollback_only is None:
         _refuse_unanswerable_gates(plan, approver, options.prior)
     engine = Engine(
@@ -123,8 +123,8 @@ async def execute(
         executor=_executor(settings),
         approver=approver,
     )
-    if hasattr(approver, "engine"):
-        approver.engine = engine
+    if hasattr(approver, "bind"):
+        approver.bind(engine)
     for event in replay or ():
         bus.emit(event)  # the views start from what the run had already done
     run_dir = _start_recording(recorder, engine, existing, seq) if recorder else None
@@ -139,6 +139,8 @@ async def execute(
     finally:
         if recorder is not None:
             recorder.finish(engine.state)
+        if hasattr(approver, "close"):  # after the journal's last word: a late answer is told
+            await approver.close()
     if engine.emitter.journal_error is not None:
         code = int(ExitCode.JOURNAL_FAILED)
     _write_reports(plan, engine, settings)
@@ -224,15 +226,22 @@ def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveVi
     return None
 
 
-def _approver(settings: RunSettings, live: LiveView | None) -> Approver:
+def _approver(settings: RunSettings, live: LiveView | None, run_id: str | None) -> Approver:
+    """`--yes`; else the terminal and the gate socket together (cli/gate_approver.py) —
+    without a terminal the socket alone, so the run waits for an answer from another
+    shell. `run_id` None (an operator's `rollback`): the terminal only, as each undo's
+    gate is that operator's own question."""
     from recoverctl.cli.approvals import NoTerminal, TerminalApprover, operator
     from recoverctl.engine.services import ApproveAll
 
     if settings.yes or settings.dry_run:
         return ApproveAll(f"{operator()} (--yes)")
-    if sys.stdin.isatty():
-        return TerminalApprover(live)
-    return NoTerminal()
+    terminal = TerminalApprover(live) if sys.stdin.isatty() else None
+    if run_id is not None:
+        from recoverctl.cli.gate_approver import GateApprover
+
+        return GateApprover(run_id, terminal)
+    return terminal or NoTerminal()
 
 
 def _refuse_unanswerable_gates(plan: Plan, approver: Approver, prior: RunState | None) -> None:
@@ -241,9 +250,14 @@ def _refuse_unanswerable_gates(plan: Plan, approver: Approver, prior: RunState |
     On resume only the gates the run has not passed yet count.
     """
     from recoverctl.cli.approvals import NoTerminal
+    from recoverctl.cli.gate_approver import GateApprover
+    from recoverctl.cli.gate_channel import gate_dir as gate_folder
     from recoverctl.errors import RecoverctlError
 
-    if not isinstance(approver, NoTerminal):
+    if isinstance(approver, GateApprover):
+        if approver.terminal is not None or approver.reachable():
+            return
+    elif not isinstance(approver, NoTerminal):
         return
     from recoverctl.model.source import Diagnostic
 
@@ -254,7 +268,8 @@ def _refuse_unanswerable_gates(plan: Plan, approver: Approver, prior: RunState |
         span = first.step.span if first is not None else None
         message = (
             f"approval gate(s) {', '.join(gates)} cannot be answered: there is no terminal to "
-            "ask on and no --yes; nothing was run"
+            "ask on, no gate socket for `recoverctl approve` (its folder "
+            f"{gate_folder()} is not this user's own) and no --yes; nothing was run"
         )
         hint = "run it on a terminal, or pass --yes to approve every gate"
         if span is None:

@@ -200,6 +200,38 @@ class FanoutPlanned(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRequested(Event):
+    """A gate is waiting for an answer: who may give it, how many, and how
+    (`answer_with`: the command that answers it from another shell)."""
+
+    kind: ClassVar[str] = "approval_requested"
+    step_id: str
+    prompt: str = ""
+    approvers: list[str] = field(default_factory=list)
+    min_approvals: int = 1
+    four_eyes: bool = False
+    owner: str = ""
+    """The OS user the run runs as: without approvers, the only one who may answer."""
+    timeout: float | None = None
+    answer_with: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalVote(Event):
+    """One answer given to a waiting gate, counted or not (and why)."""
+
+    kind: ClassVar[str] = "approval_vote"
+    step_id: str
+    approved: bool
+    user: str
+    """The OS user of the process that answered, as the kernel says (not as it claims)."""
+    as_name: str = ""
+    comment: str = ""
+    counted: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalAnswered(Event):
     """An approval gate was answered: by whom (or by its timeout's default), and how."""
 
@@ -300,6 +332,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StepFinished,
         BranchDecided,
         FanoutPlanned,
+        ApprovalRequested,
+        ApprovalVote,
         ApprovalAnswered,
         StepRescued,
         RollbackStarted,

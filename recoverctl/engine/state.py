@@ -16,6 +16,8 @@ from typing import Any
 
 from recoverctl.engine.events import (
     ApprovalAnswered,
+    ApprovalRequested,
+    ApprovalVote,
     AttemptFailed,
     BranchDecided,
     Event,
@@ -73,6 +75,8 @@ class StepState:
     remote: tuple[str, int, str] | None = None
     """(host, process group, tag) of the command running on a target's host."""
     answered_by: str | None = None
+    votes: list[ApprovalVote] = field(default_factory=list)
+    """The answers that counted at its gate (who, when, their comments)."""
     """Who answered an approval gate (or that its default was taken)."""
 
     @property
@@ -106,6 +110,8 @@ class RunState:
     decisions: list[Decision] = field(default_factory=list)
     fanouts: dict[str, FanoutPlanned] = field(default_factory=dict)
     """Each fan-out's items as it read them, by the fan-out's step id."""
+    waiting: dict[str, ApprovalRequested] = field(default_factory=dict)
+    """Gates waiting for an answer now (asked, not yet answered)."""
     rolling_back: bool = False
     rollback_ok: bool | None = None
     started: float | None = None
@@ -239,6 +245,7 @@ def _step_started(state: RunState, e: StepStarted) -> None:
     step.status = StepStatus.RUNNING
     step.attempts = e.attempt
     step.next_retry_at = None
+    state.waiting.pop(e.step_id, None)  # a gate stopped unanswered (Ctrl-C) waits no more
     if step.started is None:
         step.started = e.mono
 
@@ -296,7 +303,17 @@ def _fanout_planned(state: RunState, e: FanoutPlanned) -> None:
     state.fanouts[e.step_id] = e
 
 
+def _approval_requested(state: RunState, e: ApprovalRequested) -> None:
+    state.waiting[e.step_id] = e
+
+
+def _approval_vote(state: RunState, e: ApprovalVote) -> None:
+    if e.counted:
+        state.step(e.step_id).votes.append(e)
+
+
 def _approval_answered(state: RunState, e: ApprovalAnswered) -> None:
+    state.waiting.pop(e.step_id, None)
     state.step(e.step_id).answered_by = f"{'approved' if e.approved else 'denied'} by {e.who}"
 
 
@@ -346,6 +363,8 @@ _HANDLERS: dict[type[Event], Any] = {
     StepFinished: _step_finished,
     BranchDecided: _branch_decided,
     FanoutPlanned: _fanout_planned,
+    ApprovalRequested: _approval_requested,
+    ApprovalVote: _approval_vote,
     ApprovalAnswered: _approval_answered,
     StepRescued: _step_rescued,
     RollbackStarted: _rollback_started,

@@ -139,6 +139,10 @@ class ApprovalAction:
     kind: ClassVar[str] = "approval"
     prompt: Text
     default_approve: bool = False
+    approvers: tuple[str, ...] = ()
+    """Who may answer (user names, `group:NAME`); empty: the run's own OS user."""
+    min_approvals: int | None = None
+    """Distinct people needed; when set, the one who started the run does not count."""
 
     def bound(self) -> float:
         """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""

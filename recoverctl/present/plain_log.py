@@ -10,6 +10,8 @@ from typing import TextIO
 
 from recoverctl.engine.events import (
     ApprovalAnswered,
+    ApprovalRequested,
+    ApprovalVote,
     AttemptFailed,
     BranchDecided,
     Event,
@@ -30,6 +32,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.fit import clip, printable, show_value
 from recoverctl.model.duration import format_duration
+from recoverctl.present.gate_lines import gate_vote, gate_waiting
 
 STATUS_WORDS = {
     "succeeded": "ok",
@@ -98,6 +101,10 @@ class PlainLog:
             seen = ", ".join(f"{k} = {clip(show_value(v), 60)}" for k, v in event.values.items())
             taken = event.label if event.case_index is not None else "no case matched: nothing runs"
             return f"branch   {event.step_id} → {taken}" + (f" ({seen})" if seen else "")
+        if isinstance(event, ApprovalRequested):
+            return "waiting  " + gate_waiting(event)
+        if isinstance(event, ApprovalVote):
+            return "answer   " + gate_vote(event)
         if isinstance(event, ApprovalAnswered):
             answer = "approved" if event.approved else "denied"
             return f"approval {event.step_id}: {answer} by {event.who}"

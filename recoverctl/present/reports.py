@@ -17,6 +17,8 @@ from xml.etree import ElementTree as ET
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.events import (
     ApprovalAnswered,
+    ApprovalRequested,
+    ApprovalVote,
     BranchDecided,
     Event,
     LogMessage,
@@ -33,6 +35,7 @@ from recoverctl.engine.state import RunState, StepState
 from recoverctl.fit import plain, printable, show_value
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import OnFailure
+from recoverctl.present.gate_lines import gate_line
 
 REPORT_VERSION = 1
 
@@ -264,9 +267,8 @@ def _timeline_entry(event: Event, plan: Plan) -> str | None:
             return f"{event.step_id} {event.status}{extra}"
         tries = f"{event.attempts} attempts" if event.attempts > 1 else "1 attempt"
         return f"{event.step_id} {event.status} after {tries}{extra}"
-    if isinstance(event, ApprovalAnswered):
-        answer = "approved" if event.approved else "denied"
-        return f"{event.step_id}: {answer} by {event.who}"
+    if isinstance(event, ApprovalRequested | ApprovalVote | ApprovalAnswered):
+        return gate_line(event)
     if isinstance(event, RetryScheduled):
         return f"{event.step_id}: retry {event.next_attempt} in {format_duration(event.delay)}"
     if isinstance(event, BranchDecided):

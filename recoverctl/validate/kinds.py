@@ -99,6 +99,8 @@ def approval(src: Source, data: Data, path: JsonPath) -> ApprovalAction:
     return ApprovalAction(
         src.text(spec["prompt"], (*where, "prompt")),
         default_approve=spec.get("default", "deny") == "approve",
+        approvers=tuple(spec.get("approvers", ())),
+        min_approvals=spec.get("min_approvals"),
     )
 
 

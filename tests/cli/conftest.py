@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.gated_run import gated  # noqa: F401 - a fixture: a run waiting at its gate
+
 
 @pytest.fixture
 def state(tmp_path: Path) -> dict[str, str]:

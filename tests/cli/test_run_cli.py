@@ -135,21 +135,23 @@ def test_invalid_runbook_exits_2_with_position(tmp_path: Path) -> None:
     assert f"{path}:5:10: error:" in result.stderr
 
 
-def test_approval_without_a_terminal_is_refused_before_the_first_step(tmp_path: Path) -> None:
+def test_approval_without_a_terminal_waits_for_an_answer_until_its_timeout(tmp_path: Path) -> None:
+    """No terminal: the gate waits for `recoverctl approve` from elsewhere (tests/cli/
+    test_gates.py), bounded by its timeout, then takes its default (deny here)."""
     before, marker = tmp_path / "before", tmp_path / "after"
     path = write_runbook(
         tmp_path,
         runbook_data(
             run_step("prepare", f"touch {before}"),
-            {"id": "gate", "approval": "Switch DNS?", "timeout": "1m"},
+            {"id": "gate", "approval": "Switch DNS?", "timeout": "1s"},
             run_step("dns", f"touch {marker}"),
         ),
     )
     result = run_cli(["run", str(path)], input="")
-    assert result.returncode == 2  # exit 2 means what the docs say: nothing was run
-    assert "gate" in result.stderr and "nothing was run" in result.stderr
-    assert "--yes" in result.stderr
-    assert not before.exists() and not marker.exists()
+    assert result.returncode == 1
+    assert "answer from any shell: recoverctl approve" in result.stderr
+    assert "no answer within 1s: default (deny)" in result.stderr
+    assert before.exists() and not marker.exists()
     result = run_cli(["run", str(path), "--yes"])
     assert result.returncode == 0, result.stderr
     assert marker.exists()

@@ -1,0 +1,38 @@
+"""One wording for a waiting gate and each answer to it: the plain log, the live view
+and the reports' timeline all say the same."""
+
+from __future__ import annotations
+
+from recoverctl.engine.events import ApprovalAnswered, ApprovalRequested, ApprovalVote
+from recoverctl.fit import printable
+from recoverctl.model.duration import format_duration
+
+
+def gate_waiting(event: ApprovalRequested) -> str:
+    who = (
+        "approvers: " + ", ".join(event.approvers)
+        if event.approvers
+        else f"answered by {event.owner or 'the run’s user'}"
+    )
+    need = f"; {event.min_approvals} approvals, not the starter's" if event.four_eyes else ""
+    bound = f"; no answer in {format_duration(event.timeout)}: its default" if event.timeout else ""
+    line = f"{event.step_id}: waiting for approval ({who}{need}{bound})"
+    if event.answer_with:
+        line += f"; answer from any shell: {event.answer_with} (or recoverctl deny …)"
+    return line
+
+
+def gate_line(event: ApprovalRequested | ApprovalVote | ApprovalAnswered) -> str:
+    if isinstance(event, ApprovalRequested):
+        return gate_waiting(event)
+    if isinstance(event, ApprovalVote):
+        return gate_vote(event)
+    return f"{event.step_id}: {'approved' if event.approved else 'denied'} by {event.who}"
+
+
+def gate_vote(event: ApprovalVote) -> str:
+    said = "approve" if event.approved else "deny"
+    person = f"{event.user} (as {event.as_name})" if event.as_name else event.user
+    comment = f' — "{printable(event.comment)}"' if event.comment else ""
+    what = event.message if event.counted else f"not counted: {event.message}"
+    return f"{event.step_id}: {person} said {said}{comment}: {what}"
