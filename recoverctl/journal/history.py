@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+from recoverctl.errors import RecoverctlError
 from recoverctl.journal.meta import UNREADABLE, RunMeta
 from recoverctl.journal.store import RunDir, Store
 from recoverctl.model.status import RunStatus, StepStatus
@@ -70,6 +72,21 @@ class RunRow:
         return dataclasses.asdict(self)
 
 
+def _waiting(folder: Path) -> str:
+    """A running run's status, with the gate it waits at: `waiting at gate`.
+    Only runs still running are read this far (their journal, not the index, knows)."""
+    from recoverctl.engine.state import replay
+    from recoverctl.journal.reader import read_journal
+
+    try:
+        state = replay(read_journal(RunDir(folder).journal).events)
+    except (OSError, ValueError, RecoverctlError):
+        return str(RunStatus.RUNNING)
+    if state.waiting:
+        return "waiting at " + ", ".join(state.waiting)
+    return str(RunStatus.RUNNING)
+
+
 def list_runs(store: Store, runbook: str | None = None, limit: int = 20) -> list[RunRow]:
     """The newest `limit` runs (of `runbook` when given), newest first."""
     rows: list[RunRow] = []
@@ -83,7 +100,7 @@ def list_runs(store: Store, runbook: str | None = None, limit: int = 20) -> list
                 runbook=meta.runbook or "?",
                 started=meta.started,
                 duration=meta.duration,
-                status=str(meta.status),
+                status=_waiting(folder) if meta.status == RunStatus.RUNNING else str(meta.status),
                 path_taken=list(meta.path_taken),
             )
         )

@@ -3,6 +3,8 @@ and the reports' timeline all say the same."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from recoverctl.engine.events import ApprovalAnswered, ApprovalRequested, ApprovalVote
 from recoverctl.fit import printable
 from recoverctl.model.duration import format_duration
@@ -20,6 +22,24 @@ def gate_waiting(event: ApprovalRequested) -> str:
     if event.answer_with:
         line += f"; answer from any shell: {event.answer_with} (or recoverctl deny …)"
     return line
+
+
+def waiting_lines(
+    waiting: Iterable[ApprovalRequested], votes: Mapping[str, ApprovalVote]
+) -> list[str]:
+    """The live view's lines for gates answered from other shells: the command first
+    (short enough for 60 columns), then the latest answer."""
+    lines: list[str] = []
+    for gate in waiting:
+        who = ", ".join(gate.approvers) if gate.approvers else gate.owner
+        need = f", {gate.min_approvals} needed" if gate.min_approvals > 1 else ""
+        how = "; approve or deny from any shell:" if gate.answer_with else ""
+        lines.append(f"⏸ {gate.step_id} waits for approval ({who}{need}){how}")
+        if gate.answer_with:  # on a line of its own: a 60-column terminal shows it whole
+            lines.append(f"  {gate.answer_with}")
+        if gate.step_id in votes:
+            lines.append("  last: " + gate_vote(votes[gate.step_id]))
+    return lines
 
 
 def gate_line(event: ApprovalRequested | ApprovalVote | ApprovalAnswered) -> str:

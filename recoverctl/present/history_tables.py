@@ -24,6 +24,7 @@ STATUS_STYLE = {
     "succeeded": "green",
     "rolled_back": "yellow",
     "running": "cyan",
+    "waiting": "bold magenta",
     "interrupted": "yellow",
     "blocked": "yellow",
     "pending": "dim",
@@ -118,7 +119,7 @@ def runs_table(rows: list[RunRow], width: int) -> RenderableType:
         Column("run id", cells([r.run_id for r in rows])),
         Column(
             "status",
-            [Text(r.status, style=STATUS_STYLE.get(r.status, "red")) for r in rows],
+            [Text(r.status, style=STATUS_STYLE.get(r.status.split()[0], "red")) for r in rows],
         ),
         Column("runbook", cells([r.runbook for r in rows])),
         Column("started", cells([_started(r.started) for r in rows])),

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from recoverctl.compile.plan import Plan, PlanNode
 from recoverctl.engine.events import (
+    ApprovalVote,
     BranchDecided,
     Event,
     RollbackStarted,
@@ -37,6 +38,7 @@ from recoverctl.model.runbook import Group as GroupBody
 from recoverctl.present import fold
 from recoverctl.present.console import terminal_size
 from recoverctl.present.fold import Row
+from recoverctl.present.gate_lines import waiting_lines
 from recoverctl.present.live_panels import (
     ApprovalPrompt,
     prompt_panel,
@@ -82,6 +84,8 @@ class LiveView:
         self.injected: list[str] = []
         self.newest_failure: str | None = None
         self.newest_decision: str | None = None
+        self.last_vote: dict[str, ApprovalVote] = {}
+        """Each waiting gate's latest answer, shown under it."""
         self.prompt: ApprovalPrompt | None = None
         self.show_output = True
         self.broken: Exception | None = None
@@ -109,6 +113,8 @@ class LiveView:
             self.newest_failure = event.step_id
         elif isinstance(event, BranchDecided):
             self.newest_decision = event.step_id
+        elif isinstance(event, ApprovalVote):
+            self.last_vote[event.step_id] = event
 
     def start(self) -> None:
         self.live.start()
@@ -161,6 +167,10 @@ class LiveView:
             panel, used = prompt_panel(self.prompt, self.now(), width, max(budget - 1, 3))
             bottom.append(panel)
             budget -= used
+        elif self.state.waiting:  # answered only from other shells: say how, and who said what
+            lines = waiting_lines(self.state.waiting.values(), self.last_vote)
+            bottom += [Text(line, no_wrap=True, overflow="ellipsis") for line in lines]
+            budget -= len(lines)
         if self.rollback_order or self.state.rolling_back:
             panel, used = rollback_panel(
                 self.state, self.rollback_order, self._spinner(), width, max(budget // 2, 3)

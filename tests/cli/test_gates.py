@@ -4,6 +4,7 @@ a run that died — and the record each leaves in the journal and the reports.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,6 +50,9 @@ def test_without_a_terminal_the_run_waits_and_an_approval_from_another_shell_let
 
 def test_a_denial_stops_the_run_at_the_gate(gated: Any) -> None:
     run = gated({"approval": "Promote db-2?"})
+    listed = run.answer("runs", "--format", "json")
+    (row,) = json.loads(listed.stdout)
+    assert row["status"] == "waiting at gate"  # `runs` shows who is waiting for an answer
     said = run.answer("deny", run.run_id, "gate", "-m", "lag too high")
     assert said.returncode == 0 and "denied by" in said.stdout
     code, err = run.finish()

@@ -12,6 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import run_cli
 from tests.helpers import run_step, runbook_data, write_runbook
 from tests.terminal.conftest import Tmux
 
@@ -110,3 +113,39 @@ def test_a_hostile_param_in_the_prompt_cannot_drive_the_terminal(
     assert "pwned" not in tmux.run("display-message", "-p", "#{pane_title}")
     tmux.keys("n", "Enter")
     assert "EXIT=1" in tmux.wait_for(lambda s: "EXIT=" in s)
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (60, 20)])
+def test_a_four_eyes_gate_shows_how_to_answer_and_who_said_what(
+    tmux: Tmux, tmp_path: Path, width: int, height: int
+) -> None:
+    """A gate answered only from other shells: the view says so, with the command, and
+    each answer shows up under it while the run keeps waiting."""
+    state = tmp_path / "state"
+    path = write_runbook(
+        tmp_path,
+        runbook_data(
+            run_step("promote", "true", timeout="5s"),
+            {
+                "id": "confirm",
+                "approval": {"prompt": "Switch DNS?", "min_approvals": 2},
+                "timeout": "1m",
+            },
+            run_step("dns", "true", timeout="5s"),
+        ),
+    )
+    tmux.start(
+        f"RECOVERCTL_STATE_DIR={state} {sys.executable} -m recoverctl run {path}", width, height
+    )
+    screen = tmux.wait_for(lambda s: "  recoverctl approve" in s)
+    assert "● waiting for approval" in screen
+    assert "⏸ confirm waits for approval" in screen and "2 needed" in screen
+    run_id = re.search(r"  recoverctl approve (\S+) confirm$", screen, re.M)
+    assert run_id, screen
+    env = {"RECOVERCTL_STATE_DIR": str(state)}
+    mine = run_cli(["approve", run_id.group(1)], env=env)
+    assert mine.returncode == 2  # the one who started it does not count
+    tmux.wait_for(lambda s: "not counted" in s)
+    assert run_cli(["deny", run_id.group(1), "-m", "no"], env=env).returncode == 0
+    history = tmux.wait_for(lambda s: "EXIT=" in s)
+    assert "EXIT=1" in history
