@@ -12,6 +12,7 @@ already decided, not waiting, no such run) — with the reason on stderr.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -47,51 +48,41 @@ StepArgument = Annotated[
 ]
 
 
-@command(
+def _gate_command(approve: bool) -> Callable[..., None]:
+    """`approve` and `deny`: the same arguments, the other answer."""
+
+    def answer(
+        run_id: RunArgument,
+        step: StepArgument = None,
+        comment: CommentOption = None,
+        as_name: AsOption = None,
+        owner: OwnerOption = None,
+        state_dir: StateDirOption = None,
+    ) -> None:
+        _answer(
+            run_id,
+            step,
+            approve=approve,
+            comment=comment,
+            as_name=as_name,
+            owner=owner,
+            state_dir=state_dir,
+        )
+
+    return answer
+
+
+approve = command(
+    name="approve",
+    help="Approve the gate a run is waiting at, from any shell that can reach the run.",
     epilog="Examples:\n\n  recoverctl approve 20261124T031500Z-5f2c1a\n\n"
-    "  recoverctl approve 20261124T031500Z-5f2c1a promote_gate -m 'lag is 0, go' --as 'Ana (SRE)'"
-)
-@reports_errors
-def approve(
-    run_id: RunArgument,
-    step: StepArgument = None,
-    comment: CommentOption = None,
-    as_name: AsOption = None,
-    owner: OwnerOption = None,
-    state_dir: StateDirOption = None,
-) -> None:
-    """Approve the gate a run is waiting at, from any shell that can reach the run."""
-    _answer(
-        run_id,
-        step,
-        approve=True,
-        comment=comment,
-        as_name=as_name,
-        owner=owner,
-        state_dir=state_dir,
-    )
-
-
-@command(epilog="Example:\n\n  recoverctl deny 20261124T031500Z-5f2c1a -m 'replica lag too high'")
-@reports_errors
-def deny(
-    run_id: RunArgument,
-    step: StepArgument = None,
-    comment: CommentOption = None,
-    as_name: AsOption = None,
-    owner: OwnerOption = None,
-    state_dir: StateDirOption = None,
-) -> None:
-    """Deny the gate a run is waiting at: one counted denial decides."""
-    _answer(
-        run_id,
-        step,
-        approve=False,
-        comment=comment,
-        as_name=as_name,
-        owner=owner,
-        state_dir=state_dir,
-    )
+    "  recoverctl approve 20261124T031500Z-5f2c1a promote_gate -m 'lag is 0, go' --as 'Ana (SRE)'",
+)(reports_errors(_gate_command(True)))
+deny = command(
+    name="deny",
+    help="Deny the gate a run is waiting at: one counted denial decides.",
+    epilog="Example:\n\n  recoverctl deny 20261124T031500Z-5f2c1a -m 'replica lag too high'",
+)(reports_errors(_gate_command(False)))
 
 
 def _answer(
