@@ -38,6 +38,8 @@ from recoverctl.model.kinds import COMPENSABLE, GUARDABLE, KINDS  # noqa: E402 -
 
 ACTION_KINDS = list(KINDS)
 GROUP_KINDS = ["parallel", "steps", "branch"]
+from recoverctl.model.notify import NOTIFY_EVENTS, NOTIFY_KINDS  # noqa: E402 - after the path
+
 COMPENSATION_KINDS = COMPENSABLE
 
 
@@ -499,6 +501,84 @@ def schema() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": FANOUT_OPTIONS,
         },
+        "notification": {
+            "description": "Where to tell people about this run, and on which of its events. "
+            "Delivered in the background with retries; never blocks or fails the run. "
+            "See docs/notifications.md.",
+            "x-expected": "{slack: {url: ...}}, {webhook: {url: ...}}, "
+            "{pagerduty: {routing_key: ...}} or {command: [argv...]}, with an optional on: [...]",
+            "type": "object",
+            "additionalProperties": False,
+            **one_kind(NOTIFY_KINDS, "a notification"),
+            "properties": {
+                "on": {
+                    "description": "The run events that send it (default: all of them).",
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"enum": NOTIFY_EVENTS},
+                },
+                "timeout": {**ref("duration"), "description": "Each attempt's bound (default 5s)."},
+                "attempts": {
+                    "description": "Tries before giving up (default 4, with backoff).",
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 10,
+                },
+                "webhook": {
+                    "description": "POST a JSON document (docs/notifications.md) to a URL.",
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url"],
+                    "properties": {
+                        "url": {**ref("template"), "description": "http(s) URL; a template."},
+                        "headers": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "Extra headers (templates), e.g. Authorization.",
+                        },
+                    },
+                },
+                "slack": {
+                    "description": "A Slack incoming webhook.",
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["url"],
+                    "properties": {
+                        "url": {
+                            **ref("template"),
+                            "description": "The webhook URL (a secret: take it from env or a "
+                            "secret param).",
+                        },
+                    },
+                },
+                "pagerduty": {
+                    "description": "PagerDuty Events API v2: trigger, and resolve on success; the "
+                    "run id is the dedup key.",
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["routing_key"],
+                    "properties": {
+                        "routing_key": {**ref("template"), "description": "The integration key."},
+                        "severity": {
+                            "description": "The alert severity (default critical).",
+                            "enum": ["critical", "error", "warning", "info"],
+                        },
+                        "url": {
+                            **ref("template"),
+                            "description": "The Events API endpoint (default "
+                            "https://events.pagerduty.com/v2/enqueue).",
+                        },
+                    },
+                },
+                "command": {
+                    "description": "Run a program (argv, no shell) with the notice as JSON on stdin.",
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string", "minLength": 1},
+                },
+            },
+        },
         "target": {
             "description": "Hosts and how to reach them: ssh, kubectl (pods), docker "
             "(containers), or command (any argv prefix).",
@@ -656,6 +736,16 @@ def schema() -> dict[str, Any]:
                     "type": "string",
                     "pattern": ENV_NAME_PATTERN,
                 },
+                "from_alert": {
+                    "description": "Where `run --from-alert` finds the value in the alert: "
+                    "labels.instance, annotations.summary, commonLabels.job (Alertmanager), "
+                    "title, service.summary (PagerDuty), any.dotted.path (plain JSON). "
+                    "A list param takes the value of every firing alert.",
+                    "x-expected": "a dotted path such as labels.instance",
+                    "type": "string",
+                    "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+                    "examples": ["labels.instance", "annotations.summary"],
+                },
                 "choices": {
                     "type": "array",
                     "minItems": 1,
@@ -713,6 +803,13 @@ def schema() -> dict[str, Any]:
                 "description": "Most actions running at once in the whole run.",
                 "type": "integer",
                 "minimum": 1,
+            },
+            "notify": {
+                "description": "Named notification channels: who hears that this run started, "
+                "waits for approval, failed, rolls back or succeeded.",
+                "type": "object",
+                "propertyNames": {"pattern": ID_PATTERN},
+                "additionalProperties": ref("notification"),
             },
             "targets": {
                 "description": "Named sets of hosts a step can run on with `on: <name>`.",

@@ -13,6 +13,11 @@ from recoverctl.journal.store import Store, state_dir
 if TYPE_CHECKING:
     from recoverctl.journal.reader import Journal
 
+NoNotifyOption = Annotated[
+    bool,
+    typer.Option("--no-notify", help="Send none of the runbook's or config's notifications."),
+]
+
 StateDirOption = Annotated[
     Path | None,
     typer.Option(

@@ -12,11 +12,16 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from recoverctl.compile.plan import Plan
+    from recoverctl.load.alert import Alert
     from recoverctl.validate.params import ResolvedParams
 
 
 def load_plan(
-    runbook: Path, assignments: list[str] | None, params_file: Path | None
+    runbook: Path,
+    assignments: list[str] | None,
+    params_file: Path | None,
+    *,
+    alert: Alert | None = None,
 ) -> tuple[Plan, ResolvedParams]:
     """The compiled plan and checked params; any problem raises a positioned RecoverctlError."""
     from recoverctl.compile import cache, compile_plan
@@ -39,6 +44,10 @@ def load_plan(
     model = plan.runbook
     file_values = load_params_file(params_file) if params_file else None
     params = resolve_params(
-        model, parse_assignments(assignments or []), os.environ, file_values=file_values
+        model,
+        parse_assignments(assignments or []),
+        os.environ,
+        file_values=file_values,
+        alert=alert,
     )
     return plan, params

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from recoverctl.cli.commands import command, reports_errors
-from recoverctl.cli.journal_options import StateDirOption, open_store, read_run_journal
+from recoverctl.cli.journal_options import (
+    NoNotifyOption,
+    StateDirOption,
+    open_store,
+    read_run_journal,
+)
 from recoverctl.cli.plan_cmd import ParamOption
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.status import RunStatus
@@ -59,6 +64,7 @@ def resume(
     ] = False,
     param: ParamOption = None,
     state_dir: StateDirOption = None,
+    no_notify: NoNotifyOption = False,
 ) -> None:
     """Continue an interrupted or failed run: completed steps are never run again."""
     from recoverctl.cli.session import RunSettings, execute
@@ -90,7 +96,7 @@ def resume(
             engine.emit(OperatorOverride(step_id=step_id, action=action, who=who, reason=reason))
 
     options = stopped.run_options(rerun=in_flight)
-    settings = RunSettings(yes=yes, state_dir=state_dir)
+    settings = RunSettings(yes=yes, state_dir=state_dir, notify=not no_notify)
     # stopped in the middle of its rollback: finish undoing, do not redo the work
     undoing = (
         f"continuing the rollback of run {run.run_id} ({state.error or 'failure'})"
@@ -132,6 +138,7 @@ def rollback(
     ] = False,
     param: ParamOption = None,
     state_dir: StateDirOption = None,
+    no_notify: NoNotifyOption = False,
 ) -> None:
     """Roll back a stopped run: its completed steps' compensations, last completed first.
 
@@ -152,7 +159,7 @@ def rollback(
         execute(
             plan,
             options,
-            RunSettings(state_dir=state_dir, yes=yes),
+            RunSettings(state_dir=state_dir, yes=yes, notify=not no_notify),
             existing=run,
             seq=journal.last_seq,
             replay=journal.events,

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from recoverctl.cli.commands import command, reports_errors
-from recoverctl.cli.journal_options import StateDirOption
+from recoverctl.cli.journal_options import NoNotifyOption, StateDirOption
 from recoverctl.cli.plan_cmd import ParamOption, ParamsFileOption
 from recoverctl.cli.session import RunSettings, execute, fast_child_watcher, new_run_id
 
 if TYPE_CHECKING:
     from recoverctl.compile.plan import Plan
+    from recoverctl.load.alert import Alert
     from recoverctl.validate.params import ResolvedParams
 
 
@@ -77,6 +78,15 @@ def run(
             "--inject", help="Fault to inject (game days): fail:STEP, timeout:STEP, delay:STEP=30s."
         ),
     ] = None,
+    no_notify: NoNotifyOption = False,
+    from_alert: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-alert",
+            help="Take params from an alert (Alertmanager or PagerDuty webhook body, or "
+            "JSON; - for stdin), as their from_alert: paths say.",
+        ),
+    ] = None,
     allow_injection: Annotated[
         bool,
         typer.Option(
@@ -88,7 +98,8 @@ def run(
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
     from recoverctl.cli.loading import load_plan
 
-    plan, params = load_plan(runbook, param, params_file)
+    alert = _firing_alert(from_alert, runbook) if from_alert is not None else None
+    plan, params = load_plan(runbook, param, params_file, alert=alert)
     settings = RunSettings(
         dry_run=dry_run,
         concurrency=concurrency,
@@ -99,6 +110,7 @@ def run(
         no_tty=no_tty,
         state_dir=state_dir,
         journal=not no_journal,
+        notify=not no_notify,
         report=report,
         junit=junit,
         metrics=metrics,
@@ -125,6 +137,25 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
         injected=list(settings.faults),
     )
     return await execute(plan, options, settings)
+
+
+def _firing_alert(path: Path, runbook: Path) -> Alert:
+    """The alert, refused when it cannot start a recovery: nothing fires in it."""
+    from recoverctl.errors import RecoverctlError
+    from recoverctl.load.alert import read_alert
+
+    if str(path) == "-" and str(runbook) == "-":
+        raise RecoverctlError(
+            message="the runbook and the alert cannot both come from stdin",
+            hint="pass one of them as a file",
+        )
+    alert = read_alert(path)
+    if alert.status != "firing" or not alert.items:
+        raise RecoverctlError(
+            message=f"the alert in {alert.path} is {alert.status}: no firing alert to recover from",
+            hint="nothing was run; a resolved alert needs no recovery",
+        )
+    return alert
 
 
 def _check_faults(plan: Plan, faults: list[str], *, allowed: bool) -> list[str]:

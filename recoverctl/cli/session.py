@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from recoverctl.journal.lock import RunLock
     from recoverctl.journal.recorder import Recorder
     from recoverctl.journal.store import RunDir
+    from recoverctl.model.notify import Channel
+    from recoverctl.notify.notifier import Notifier
     from recoverctl.present.live_view import LiveView
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -57,6 +59,8 @@ class RunSettings:
     junit: Path | None = None
     metrics: Path | None = None
     faults: tuple[str, ...] = ()
+    notify: bool = True
+    """Send the runbook's (and the config file's) notifications; never on a dry run."""
 
     def live(self) -> bool:
         """The rich live view only for a real terminal that wants colour."""
@@ -108,6 +112,7 @@ async def execute(
     from recoverctl.engine.runner import Engine
     from recoverctl.journal.recorder import Recorder
 
+    channels = _channels(plan, settings)  # a bad config file stops here, before anything starts
     bus = EventBus()
     recorder = None
     if settings.journal and not settings.dry_run:
@@ -127,6 +132,7 @@ async def execute(
         approver.bind(engine)
     for event in replay or ():
         bus.emit(event)  # the views start from what the run had already done
+    notifier = _notifier(channels, plan, engine, bus)  # after the replay: it told of that already
     run_dir = _start_recording(recorder, engine, existing, seq) if recorder else None
     try:
         async with _interruptible(engine, live):
@@ -137,16 +143,54 @@ async def execute(
             else:
                 code = await engine.run()
     finally:
-        if recorder is not None:
-            recorder.finish(engine.state)
-        if hasattr(approver, "close"):  # after the journal's last word: a late answer is told
-            await approver.close()
+        await _wind_up(engine, notifier, recorder, approver)
     if engine.emitter.journal_error is not None:
         code = int(ExitCode.JOURNAL_FAILED)
     _write_reports(plan, engine, settings)
     if settings.human:
         _print_summary(plan, engine, settings, run_dir)
     return code
+
+
+async def _wind_up(
+    engine: Engine, notifier: Notifier | None, recorder: Recorder | None, approver: object
+) -> None:
+    """In this order: the last notifications are journaled before the journal closes, and the
+    gate socket closes after the journal's last word (a late answer is told the outcome)."""
+    if notifier is not None:
+        await notifier.close()
+    if recorder is not None:
+        recorder.finish(engine.state)
+    close = getattr(approver, "close", None)
+    if close is not None:
+        await close()
+
+
+def _channels(plan: Plan, settings: RunSettings) -> tuple[Channel, ...]:
+    if settings.dry_run or not settings.notify:
+        return ()  # a dry run tells nobody: nothing happens
+    from recoverctl.cli.notify_config import channels_for
+
+    return channels_for(plan.runbook)
+
+
+def _notifier(
+    channels: tuple[Channel, ...], plan: Plan, engine: Engine, bus: EventBus
+) -> Notifier | None:
+    """Notifications listen on the views' bus: they can neither delay nor fail the run."""
+    if not channels:
+        return None
+    from recoverctl.notify.notice import NoticeMaker
+    from recoverctl.notify.notifier import Notifier
+
+    notifier = Notifier(
+        channels,
+        NoticeMaker(plan.runbook.name, engine.options.run_id),
+        emit=engine.emitter.emit,
+        context=engine.context,
+    )
+    bus.subscribe(notifier, "notifications")
+    return notifier
 
 
 def _start_recording(

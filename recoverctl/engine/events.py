@@ -44,6 +44,8 @@ class RunStarted(Event):
     worst_case: float | None = None
     injected: list[str] = field(default_factory=list)
     """Faults injected into this run (`run --inject`), empty for a normal run."""
+    alert: dict[str, Any] | None = None
+    """The alert it was started from (`run --from-alert`): source, file, status, fingerprints."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -300,8 +302,29 @@ class LogMessage(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationDelivered(Event):
+    """A notification reached its channel (`ok`), or was given up (`error` says why).
+    Delivered in the background: it never changes the run's course or status."""
+
+    kind: ClassVar[str] = "notification"
+    channel: str
+    """The channel's name under `notify:` (never its URL or key: those are secrets)."""
+    channel_kind: str
+    """webhook, slack, pagerduty or command."""
+    on: str
+    """The run event it told of: started, waiting_for_approval, failed, …"""
+    ok: bool
+    attempts: int
+    seconds: float
+    error: str | None = None
+    step_id: str | None = None
+    """The gate waiting, or the step that failed, when the notice was about one."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
-    """The run ended; always the last event."""
+    """The run ended: the last event of the run's own. Only the deliveries of the
+    notifications its ending sent (`NotificationDelivered`) may follow it."""
 
     kind: ClassVar[str] = "run_finished"
     run_id: str
@@ -319,6 +342,7 @@ class RunFinished(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
+        NotificationDelivered,
         RunStarted,
         RunResumed,
         OperatorOverride,

@@ -179,6 +179,7 @@ class Engine:
                     rto=rb.objectives.rto,
                     worst_case=None if worst == float("inf") else worst,
                     injected=list(self.options.injected),
+                    alert=dict(self.options.alert) if self.options.alert else None,
                 )
             )
         ending = RunEnding()

@@ -80,6 +80,8 @@ class RunOptions:
     rerun: list[str] = field(default_factory=list)
     prior_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
     """A stopped run's unredacted step values (journal/values.py): resume reads what it read."""
+    alert: Mapping[str, Any] | None = None
+    """The alert the run was started from (`run --from-alert`), as RunStarted records it."""
 
     @classmethod
     def with_params(cls, run_id: str, params: ResolvedParams, **options: Any) -> RunOptions:
@@ -90,6 +92,7 @@ class RunOptions:
             secrets=params.secret_values(),
             secret_params=params.secrets,
             environ=dict(os.environ),
+            alert=params.alert,
             **options,
         )
 

@@ -23,6 +23,7 @@ from recoverctl.engine.events import (
     Event,
     FanoutPlanned,
     FinallyStarted,
+    NotificationDelivered,
     OperatorOverride,
     ProcessStarted,
     RemoteProcessStarted,
@@ -122,6 +123,8 @@ class RunState:
     failed_step: str | None = None
     undone: list[tuple[str, bool]] = field(default_factory=list)
     """Compensations in the order they ran: (step, ok)."""
+    notifications: list[NotificationDelivered] = field(default_factory=list)
+    """Every notification delivered or given up, in the order they ended."""
     events: int = 0
     dry_run: bool = False
     """Nothing was changed: no step's work needs undoing."""
@@ -343,6 +346,10 @@ def _finally_started(state: RunState, e: FinallyStarted) -> None:
         state.status = e.status
 
 
+def _notification(state: RunState, e: NotificationDelivered) -> None:
+    state.notifications.append(e)
+
+
 def _run_finished(state: RunState, e: RunFinished) -> None:
     state.status, state.exit_code = e.status, e.exit_code
     state.duration = e.elapsed if e.elapsed is not None else e.duration
@@ -372,4 +379,5 @@ _HANDLERS: dict[type[Event], Any] = {
     RollbackFinished: _rollback_finished,
     FinallyStarted: _finally_started,
     RunFinished: _run_finished,
+    NotificationDelivered: _notification,
 }

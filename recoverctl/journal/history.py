@@ -50,7 +50,8 @@ def trusted_meta(run: RunDir) -> RunMeta:
         journal = read_journal(run.journal)
     except RecoverctlError:
         return replace(meta, status=status)
-    if journal.events and journal.events[-1].kind == "run_finished":
+    own = [e for e in journal.events if e.kind != "notification"]  # deliveries may follow the end
+    if own and own[-1].kind == "run_finished":
         state = replay(journal.events)
         return replace(meta, status=state.status, duration=state.duration, pid=None)
     return replace(meta, status=status)

@@ -28,6 +28,7 @@ from recoverctl.model.actions import (
     Webhook,
 )
 from recoverctl.model.fanout import Foreach
+from recoverctl.model.notify import Channel
 from recoverctl.model.source import JsonPath, SourceMap, Span
 from recoverctl.model.targets import Target
 from recoverctl.model.text import Expression, Text
@@ -217,6 +218,9 @@ class Param:
     """The values allowed (for a `list`, the values each item may take)."""
     items: str | None = None
     """A `list` param's item type: string, integer, number or boolean."""
+    from_alert: str | None = None
+    """Where `run --from-alert` finds the value: a dotted path such as `labels.instance`."""
+    from_alert_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +248,7 @@ class Runbook:
     concurrency: int | None = None
     allow_injection: bool = False
     targets: tuple[Target, ...] = ()
+    notify: tuple[Channel, ...] = ()
     sha256: str = ""
     text: str = field(default="", repr=False, compare=False)
     source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)

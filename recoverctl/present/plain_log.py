@@ -18,6 +18,7 @@ from recoverctl.engine.events import (
     FanoutPlanned,
     FinallyStarted,
     LogMessage,
+    NotificationDelivered,
     RetryScheduled,
     RollbackFinished,
     RollbackStarted,
@@ -43,6 +44,24 @@ STATUS_WORDS = {
     "cancelled": "cancelled",
     "rolled_back": "undone",
 }
+
+
+def describe_alert(alert: dict[str, object]) -> str:
+    """`an Alertmanager alert (2 firing, alert.json)`, `a PagerDuty incident (…)`."""
+    source = alert.get("source")
+    if source == "alertmanager":
+        return f"an Alertmanager alert ({alert.get('alerts', 1)} firing, {alert.get('file')})"
+    if source == "pagerduty":
+        return f"a PagerDuty incident ({alert.get('file')})"
+    return f"a JSON alert ({alert.get('file')})"
+
+
+def notification_line(event: NotificationDelivered) -> str:
+    """`notified oncall (slack): failed`, or why it was not."""
+    channel = f"{event.channel} ({event.channel_kind})"
+    if event.ok:
+        return f"notified {channel}: {event.on}"
+    return f"NOTIFY FAILED {channel}: {event.on} not delivered: {event.error}"
 
 
 class PlainLog:
@@ -71,6 +90,8 @@ class PlainLog:
             mode = " (dry run: nothing is executed)" if event.dry_run else ""
             if event.injected:
                 mode += f" WITH INJECTED FAULTS: {', '.join(event.injected)}"
+            if event.alert:
+                mode += f" from {describe_alert(event.alert)}"
             return f"run      {event.runbook} {event.run_id} started{mode}" + (
                 f"; params {params}" if params else ""
             )
@@ -128,6 +149,8 @@ class PlainLog:
         if isinstance(event, LogMessage):
             source = event.step_id or "recoverctl"
             return f"{event.level:<8} {source}: {event.message}"
+        if isinstance(event, NotificationDelivered):
+            return notification_line(event)
         if isinstance(event, RunFinished):
             error = f": {event.error}" if event.error else ""
             took = event.elapsed if event.elapsed is not None else event.duration

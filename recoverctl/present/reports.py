@@ -67,6 +67,17 @@ def report_json(plan: Plan, state: RunState) -> str:
         "rollback_failed": [
             sid for sid, s in state.steps.items() if s.rollback == "rollback_failed"
         ],
+        "notifications": [
+            {
+                "channel": n.channel,
+                "kind": n.channel_kind,
+                "on": n.on,
+                "ok": n.ok,
+                "attempts": n.attempts,
+                "error": n.error,
+            }
+            for n in state.notifications
+        ],
         "steps": {
             sid: {
                 "status": s.status,

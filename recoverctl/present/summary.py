@@ -57,6 +57,22 @@ def print_summary(
     left = state.not_undone(plan.declares_rollback)
     if left:
         console.print(_not_undone(left, undo), soft_wrap=True)
+    if state.notifications:
+        console.print(_notified(state), soft_wrap=True)
+
+
+def _notified(state: RunState) -> Text:
+    """`notified: 3 of 4 (not delivered: oncall/failed: gave up after 4 attempts: …)`."""
+    sent = state.notifications
+    lost = [n for n in sent if not n.ok]
+    text = Text().append("notified: ", style="bold")
+    text.append(f"{len(sent) - len(lost)} of {len(sent)}")
+    if lost:
+        first = lost[0]
+        more = f" (and {len(lost) - 1} more: recoverctl show)" if len(lost) > 1 else ""
+        text.append(" — not delivered: ", style="bold yellow")
+        text.append(f"{first.channel}/{first.on}: {first.error}{more}")
+    return text
 
 
 def _not_undone(left: list[str], undo: str | None) -> Text:

@@ -34,6 +34,7 @@ from recoverctl.model.runbook import (
 from recoverctl.model.source import JsonPath, Span
 from recoverctl.model.targets import HOST_LIST_KEY, Target, Transport
 from recoverctl.validate.kinds import build_action, duration, scalar_text
+from recoverctl.validate.notify import channel
 
 Data = dict[str, Any]
 
@@ -82,6 +83,10 @@ class _Builder:
                 self.target(name, spec, ("targets", name))
                 for name, spec in data.get("targets", {}).items()
             ),
+            notify=tuple(
+                channel(name, spec, ("notify", name), self.spans)
+                for name, spec in data.get("notify", {}).items()
+            ),
             sha256=hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest(),
             text=self.doc.text,
             source_map=self.spans,
@@ -128,6 +133,10 @@ class _Builder:
             description=spec.get("description"),
             secret=spec.get("secret", False),
             env=spec.get("env"),
+            from_alert=spec.get("from_alert"),
+            from_alert_span=self.spans.value_span((*path, "from_alert"))
+            if "from_alert" in spec
+            else None,
             choices=tuple(choices) if choices is not None else None,
             items=items,
         )

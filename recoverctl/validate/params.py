@@ -2,8 +2,9 @@
 
 Values are checked against the runbook's declarations and coerced to their
 types before anything runs; a mistake names the declaration it broke.
-Precedence, highest first: `-p`, `--params-file`, the param's `env:`
-variable, its `default`.
+Precedence, highest first: `-p`, `--params-file`, the alert of
+`run --from-alert` (a param's `from_alert:`), the param's `env:` variable,
+its `default`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Param, Runbook
 from recoverctl.model.source import Diagnostic, Span
 from recoverctl.validate.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from recoverctl.load.alert import Alert
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -29,6 +33,8 @@ class ResolvedParams:
 
     values: Mapping[str, Any]
     secrets: frozenset[str]
+    alert: Mapping[str, Any] | None = None
+    """The alert (`run --from-alert`) some values came from: journaled with the run."""
 
     def secret_values(self) -> list[str]:
         """The texts to redact wherever they appear (each item of a secret list, and the
@@ -87,12 +93,18 @@ def resolve_params(
     environ: Mapping[str, str],
     *,
     file_values: Mapping[str, Any] | None = None,
+    alert: Alert | None = None,
 ) -> ResolvedParams:
-    """Checked and coerced values for every declared param, or every problem at once."""
+    """Checked and coerced values for every declared param, or every problem at once.
+
+    Where a value comes from, first found wins: -p, --params-file, the alert
+    (`from_alert`), the param's environment variable, its default."""
     problems: list[Diagnostic] = []
     declared = {p.name: p for p in runbook.params}
-    supplied = {**(file_values or {}), **given}
+    alerted = alert_values(runbook, alert) if alert is not None else {}
+    supplied = {**alerted, **(file_values or {}), **given}
     from_file = set(file_values or {}) - set(given)
+    from_alert = set(alerted) - set(file_values or {}) - set(given)
     for name in supplied:
         if name not in declared:
             problems.append(
@@ -108,6 +120,8 @@ def resolve_params(
         raw, source = _pick(param, supplied, environ)
         if param.name in from_file:
             source = "--params-file"
+        elif param.name in from_alert:
+            source = f"the alert's {param.from_alert}"
         if raw is None:
             if param.required:
                 problems.append(
@@ -131,7 +145,72 @@ def resolve_params(
         values[param.name] = value
     if problems:
         raise RecoverctlError(problems)
-    return ResolvedParams(values, frozenset(p.name for p in runbook.params if p.secret))
+    return ResolvedParams(
+        values,
+        frozenset(p.name for p in runbook.params if p.secret),
+        alert.summary() if alert is not None else None,
+    )
+
+
+def alert_values(runbook: Runbook, alert: Alert) -> dict[str, Any]:
+    """Each `from_alert` param's value in `alert`; a field it lacks is an error naming it
+    (unless the param has a default or an `env:` to fall back on).
+
+    A list param takes the field of every firing alert (distinct values, in order);
+    any other param needs them all to agree: one run must not pick one host of three."""
+    from recoverctl.load.alert import found, keys_near, lookup
+
+    problems: list[Diagnostic] = []
+    values: dict[str, Any] = {}
+    for param in runbook.params:
+        if param.from_alert is None:
+            continue
+        span = param.from_alert_span or param.span
+        read = lookup(alert, param.from_alert)
+        present = [v for v in read if found(v)]
+        if not present and (param.default is not None or param.env):
+            continue  # the runbook said what to use when the alert does not say: its default
+        if len(present) < len(read):
+            near = keys_near(alert, param.from_alert)
+            missing = (
+                "the alert has no"
+                if len(read) == 1
+                else f"{len(read) - len(present)} of the {len(read)} firing alerts have no"
+            )
+            problems.append(
+                _problem(
+                    runbook,
+                    span,
+                    f"param '{param.name}' reads '{param.from_alert}' from the alert "
+                    f"({alert.source}, {alert.path}), but {missing} such field",
+                    f"there it has: {', '.join(near)}" if near else None,
+                )
+            )
+            continue
+        distinct: list[Any] = []
+        for value in present:
+            for item in value if param.type == "list" and isinstance(value, list) else [value]:
+                if item not in distinct:
+                    distinct.append(item)
+        if param.type == "list":
+            values[param.name] = distinct
+        elif len(distinct) > 1:
+            shown = ", ".join(str(v) for v in distinct[:5]) + (", …" if len(distinct) > 5 else "")
+            problems.append(
+                _problem(
+                    runbook,
+                    span,
+                    f"param '{param.name}' reads '{param.from_alert}', which differs between "
+                    f"the {len(present)} firing alerts ({shown}); expected one value",
+                    "make it `type: list` to act on each, or have Alertmanager send one alert "
+                    f"per run (group_by: [{param.from_alert.split('.')[-1]}])",
+                )
+            )
+        else:
+            values[param.name] = distinct[0]
+    if problems:
+        raise RecoverctlError(problems)
+    return values
 
 
 def _pick(param: Param, supplied: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[Any, str]:

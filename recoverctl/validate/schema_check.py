@@ -76,3 +76,19 @@ def is_valid_fast(data: Any) -> bool:
     except JsonSchemaException:
         return False
     return True
+
+
+def config_schema_diagnostics(doc: LoadedDocument) -> list[Diagnostic]:
+    """The user's config file (cli/notify_config.py): the runbook's `notify` section, alone."""
+    from jsonschema import Draft7Validator
+
+    runbook = runbook_schema()
+    schema = {
+        "$schema": runbook["$schema"],
+        "title": "recoverctl config",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"notify": runbook["properties"]["notify"]},
+        "definitions": runbook["definitions"],
+    }
+    return explain_errors(doc, Draft7Validator(schema))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from recoverctl.load import LoadedDocument
 from recoverctl.model.kinds import KINDS
+from recoverctl.model.notify import NOTIFY_KINDS
 from recoverctl.model.source import Diagnostic, JsonPath, Span
 from recoverctl.validate.suggest import did_you_mean, one_of
 
@@ -245,6 +246,9 @@ class Explainer:
             return  # the type error for this value says it better
         present = [kind for kind in kinds if kind in _instance(error)]
         expected = ", ".join(kinds)
+        if _is_channel(path):
+            yield self._channel_kinds(path, present, expected)
+            return
         if not present:
             unknown = [k for k in _instance(error) if did_you_mean(k, kinds)]
             hint = did_you_mean(unknown[0], kinds) if unknown else None
@@ -257,8 +261,27 @@ class Explainer:
             return
         yield self._two_kinds(path, present[0], present[1])
 
+    def _channel_kinds(self, path: JsonPath, present: list[str], expected: str) -> Diagnostic:
+        """A `notify:` channel is one kind of channel, as a step is one kind of action."""
+        name = f"notification '{path[1]}'"
+        if not present:
+            return self._diag(
+                path,
+                f"{name} says nowhere to send it; expected exactly one of: {expected}",
+                start_only=True,
+            )
+        return self._diag(
+            (*path, present[1]),
+            f"{name} has both '{present[0]}' and '{present[1]}'; expected exactly one of: "
+            f"{expected}",
+            hint="declare two channels, one for each",
+            key=True,
+        )
+
     def _two_kinds(self, path: JsonPath, first: str, second: str) -> Diagnostic:
         """One message for a step with two actions, whichever keyword found it."""
+        if _is_channel(path):
+            return self._channel_kinds(path, [first, second], ", ".join(NOTIFY_KINDS))
         return self._diag(
             (*path, second),
             f"{self._what(path)} has both '{first}' and '{second}'; "
@@ -358,6 +381,10 @@ def _closest_alternatives(
     if len(ranked) > 1 and ranked[0][0] > ranked[1][0]:
         return [by_branch[ranked[0][1]]]
     return meant
+
+
+def _is_channel(path: JsonPath) -> bool:
+    return len(path) == 2 and path[0] == "notify"
 
 
 def _value(error: ValidationError) -> Any:
