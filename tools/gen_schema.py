@@ -804,6 +804,30 @@ def schema() -> dict[str, Any]:
                 "type": "integer",
                 "minimum": 1,
             },
+            "cooldown": {
+                "description": "Refuse a new run within this long after the last one ended "
+                "(`--force` overrides, journaled): `10m`, or `{runbook: 10m, alert: 1h}` to "
+                "also refuse a run for the same alert (fingerprint) within an hour.",
+                "x-expected": "a duration such as 10m, or {runbook: 10m, alert: 1h}",
+                "anyOf": [
+                    ref("duration"),
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "properties": {
+                            "runbook": {
+                                **ref("duration"),
+                                "description": "After any run of this runbook.",
+                            },
+                            "alert": {
+                                **ref("duration"),
+                                "description": "After a run started from the same alert.",
+                            },
+                        },
+                    },
+                ],
+            },
             "notify": {
                 "description": "Named notification channels: who hears that this run started, "
                 "waits for approval, failed, rolls back or succeeded.",

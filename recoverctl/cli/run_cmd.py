@@ -79,6 +79,10 @@ def run(
         ),
     ] = None,
     no_notify: NoNotifyOption = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Run despite the runbook's cooldown (recorded in the run)."),
+    ] = False,
     from_alert: Annotated[
         Path | None,
         typer.Option(
@@ -111,6 +115,7 @@ def run(
         state_dir=state_dir,
         journal=not no_journal,
         notify=not no_notify,
+        force=force,
         report=report,
         junit=junit,
         metrics=metrics,

@@ -60,6 +60,8 @@ class RunSettings:
     metrics: Path | None = None
     faults: tuple[str, ...] = ()
     notify: bool = True
+    force: bool = False
+    """`--force`: start despite the runbook's cooldown (the run records what it overrode)."""
     """Send the runbook's (and the config file's) notifications; never on a dry run."""
 
     def live(self) -> bool:
@@ -117,6 +119,8 @@ async def execute(
     recorder = None
     if settings.journal and not settings.dry_run:
         recorder = Recorder(open_store(settings.state_dir), plan, options.run_id, lock=lock)
+    if existing is None and rollback_only is None and not settings.dry_run:
+        options.forced = _cooldown(recorder, plan, options, settings)
     live = _subscribe_views(bus, plan, settings)
     approver = _approver(settings, live, options.run_id if rollback_only is None else None)
     if rollback_only is None:
@@ -164,6 +168,45 @@ async def _wind_up(
     close = getattr(approver, "close", None)
     if close is not None:
         await close()
+
+
+def _cooldown(
+    recorder: Recorder | None, plan: Plan, options: RunOptions, settings: RunSettings
+) -> str | None:
+    """Refuse a new run within the runbook's cooldown (journal/cooldown.py), checked with
+    the run lock held; with `--force`, what was overridden."""
+    from recoverctl.errors import RecoverctlError
+    from recoverctl.journal.cooldown import cooldown_refusal
+
+    fingerprints = [str(f) for f in (options.alert or {}).get("fingerprints", [])]
+    if recorder is not None:
+        recorder.fingerprints = tuple(fingerprints)
+    cooldown = plan.runbook.cooldown
+    if cooldown is None:
+        return None
+    store = recorder.store if recorder is not None else open_store(settings.state_dir)
+    if recorder is not None and recorder.lock.handle is None:
+        recorder.lock.acquire(options.run_id)  # the check and the start: one holder at a time
+    reason = cooldown_refusal(store, plan.runbook.name, cooldown, fingerprints, time.time())
+    if reason is None or settings.force:
+        return reason
+    if recorder is not None:
+        recorder.lock.release()
+    from recoverctl.model.source import Diagnostic
+
+    rb = plan.runbook
+    raise RecoverctlError(
+        [
+            Diagnostic(
+                rb.path,
+                rb.source_map.value_span(("cooldown",)),
+                reason,
+                "cooldown",
+                hint="a cooldown stops remediation loops; nothing was run. If this run is "
+                "wanted now, pass --force (the run records it)",
+            )
+        ]
+    )
 
 
 def _channels(plan: Plan, settings: RunSettings) -> tuple[Channel, ...]:

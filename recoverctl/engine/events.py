@@ -46,6 +46,8 @@ class RunStarted(Event):
     """Faults injected into this run (`run --inject`), empty for a normal run."""
     alert: dict[str, Any] | None = None
     """The alert it was started from (`run --from-alert`): source, file, status, fingerprints."""
+    forced: str | None = None
+    """Started with `--force` despite this: the cooldown it overrode."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -180,6 +180,7 @@ class Engine:
                     worst_case=None if worst == float("inf") else worst,
                     injected=list(self.options.injected),
                     alert=dict(self.options.alert) if self.options.alert else None,
+                    forced=self.options.forced,
                 )
             )
         ending = RunEnding()

@@ -82,6 +82,8 @@ class RunOptions:
     """A stopped run's unredacted step values (journal/values.py): resume reads what it read."""
     alert: Mapping[str, Any] | None = None
     """The alert the run was started from (`run --from-alert`), as RunStarted records it."""
+    forced: str | None = None
+    """`--force`: the cooldown this run started despite, as RunStarted records it."""
 
     @classmethod
     def with_params(cls, run_id: str, params: ResolvedParams, **options: Any) -> RunOptions:

@@ -47,6 +47,8 @@ class RunMeta:
     failed_step: str | None = None
     error: str | None = None
     steps: dict[str, StepSummary] = field(default_factory=dict)
+    alert_fingerprints: list[str] = field(default_factory=list)
+    """The firing alerts it was started from (`run --from-alert`): the per-alert cooldown."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know: written back as they were."""
 
@@ -87,6 +89,11 @@ class RunMeta:
                 for sid, step in (steps.items() if isinstance(steps, dict) else ())
                 if isinstance(step, dict)
             },
+            alert_fingerprints=[
+                str(f) for f in data.get("alert_fingerprints") or [] if isinstance(f, str)
+            ]
+            if isinstance(data.get("alert_fingerprints"), list)
+            else [],
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -102,6 +109,8 @@ class RunMeta:
             "rto": self.rto,
             "status": str(self.status),
         }
+        if self.alert_fingerprints:
+            out["alert_fingerprints"] = self.alert_fingerprints
         if self.pid is not None:
             out["pid"], out["pid_identity"] = self.pid, self.pid_identity
         if self.finished is not None:

@@ -28,6 +28,8 @@ class Recorder:
         self.writer: JournalWriter | None = None
         self.values: ValuesWriter | None = None
         self.meta = RunMeta(run_id=run_id)
+        self.fingerprints: tuple[str, ...] = ()
+        """The alerts this run was started from: kept for the per-alert cooldown."""
 
     def start(
         self,
@@ -52,6 +54,7 @@ class Recorder:
                     params=params,
                     started=time.time(),
                     rto=self.plan.runbook.objectives.rto,
+                    alert_fingerprints=list(self.fingerprints),
                 )
             )
             from recoverctl.processes import identity

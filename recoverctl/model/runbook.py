@@ -230,6 +230,20 @@ class Objectives:
 
 
 @dataclass(frozen=True, slots=True)
+class Cooldown:
+    """No new run within `runbook` seconds of the last one's end, nor within `alert`
+    seconds of the last run started from the same alert (fingerprint): a remediation
+    that keeps firing is a loop, not a recovery."""
+
+    runbook: float | None = None
+    alert: float | None = None
+
+    @property
+    def horizon(self) -> float:
+        return max(self.runbook or 0.0, self.alert or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
 class Runbook:
     """A validated runbook file."""
 
@@ -249,6 +263,7 @@ class Runbook:
     allow_injection: bool = False
     targets: tuple[Target, ...] = ()
     notify: tuple[Channel, ...] = ()
+    cooldown: Cooldown | None = None
     sha256: str = ""
     text: str = field(default="", repr=False, compare=False)
     source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)

@@ -92,6 +92,8 @@ class PlainLog:
                 mode += f" WITH INJECTED FAULTS: {', '.join(event.injected)}"
             if event.alert:
                 mode += f" from {describe_alert(event.alert)}"
+            if event.forced:
+                mode += f" WITH --force, despite: {event.forced}"
             return f"run      {event.runbook} {event.run_id} started{mode}" + (
                 f"; params {params}" if params else ""
             )

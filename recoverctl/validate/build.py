@@ -19,6 +19,7 @@ from recoverctl.model.runbook import (
     Backoff,
     Branch,
     BranchCase,
+    Cooldown,
     Expression,
     Group,
     Objectives,
@@ -83,6 +84,7 @@ class _Builder:
                 self.target(name, spec, ("targets", name))
                 for name, spec in data.get("targets", {}).items()
             ),
+            cooldown=_cooldown(data.get("cooldown")),
             notify=tuple(
                 channel(name, spec, ("notify", name), self.spans)
                 for name, spec in data.get("notify", {}).items()
@@ -342,6 +344,14 @@ class _Builder:
 
     def action(self, data: Data, path: JsonPath) -> Action:
         return build_action(self, data, path)
+
+
+def _cooldown(value: Any) -> Cooldown | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return Cooldown(runbook=duration(value.get("runbook")), alert=duration(value.get("alert")))
+    return Cooldown(runbook=duration(value))
 
 
 def _infer_type(default: Any) -> str:
