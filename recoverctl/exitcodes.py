@@ -19,6 +19,10 @@ class ExitCode(IntEnum):
     JOURNAL_FAILED = 5
     """The journal could not be written (disk full, I/O error): the run stopped before its
     next step, nothing after the last record ran; free the space and `resume`."""
+    LOCK_LOST = 6
+    """The team lock (a coordination backend) was lost mid-run: its lease expired or the
+    backend went away. The run stopped before its next step, nothing was rolled back;
+    `resume` when the lock can be taken again."""
     INTERRUPTED = 130
     """Interrupted by Ctrl-C, SIGTERM or SIGHUP; the run can be resumed."""
     INTERNAL = 70

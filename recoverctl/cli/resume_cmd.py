@@ -175,6 +175,7 @@ def _stopped_run(
     run_id: str, state_dir: Path | None, *, force: bool, cli_params: list[str]
 ) -> StoppedRun:
     """The stopped run, locked and checked (journal/stopped.py); a changed runbook's diff shown."""
+    from recoverctl.cli.team_lock import run_lock
     from recoverctl.journal.stopped import RunbookChanged, open_stopped_run
     from recoverctl.validate.params import parse_assignments
 
@@ -185,6 +186,7 @@ def _stopped_run(
             force=force,
             cli_params=parse_assignments(cli_params),
             read=read_run_journal,
+            make_lock=run_lock,  # type: ignore[arg-type]  # a TeamRunLock is a RunLock's shape
         )
     except RunbookChanged as changed:
         sys.stderr.write(changed.diff)

@@ -118,7 +118,11 @@ async def execute(
     bus = EventBus()
     recorder = None
     if settings.journal and not settings.dry_run:
-        recorder = Recorder(open_store(settings.state_dir), plan, options.run_id, lock=lock)
+        store = open_store(settings.state_dir)
+        from recoverctl.cli.team_lock import run_lock
+
+        lock = lock or run_lock(store.root, plan.runbook.name)  # type: ignore[assignment]
+        recorder = Recorder(store, plan, options.run_id, lock=lock)
     if existing is None and rollback_only is None and not settings.dry_run:
         options.forced = _cooldown(recorder, plan, options, settings)
     live = _subscribe_views(bus, plan, settings)
@@ -134,10 +138,14 @@ async def execute(
     )
     if hasattr(approver, "bind"):
         approver.bind(engine)
+    _watch_lease(recorder, engine)
     for event in replay or ():
         bus.emit(event)  # the views start from what the run had already done
     notifier = _notifier(channels, plan, engine, bus)  # after the replay: it told of that already
     run_dir = _start_recording(recorder, engine, existing, seq) if recorder else None
+    holder = getattr(recorder.lock, "holder", None) if recorder else None
+    if holder is not None:  # recorded in run_started, and given to every command
+        engine.options.lock = {"backend": recorder.lock.team.url, "token": holder.token}  # type: ignore[union-attr]
     try:
         async with _interruptible(engine, live):
             if before is not None:
@@ -168,6 +176,26 @@ async def _wind_up(
     close = getattr(approver, "close", None)
     if close is not None:
         await close()
+
+
+def _watch_lease(recorder: Recorder | None, engine: Engine) -> None:
+    """A lost team lock (told from its lease thread) stops the run before its next step."""
+    from recoverctl.cli.team_lock import TeamRunLock
+
+    lock = recorder.lock if recorder is not None else None
+    if not isinstance(lock, TeamRunLock):
+        return
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    root = engine.emitter
+
+    def lost(reason: str) -> None:
+        loop.call_soon_threadsafe(root.halt, reason)
+
+    lock.on_lost = lost
+    if lock.lost is not None:
+        lost(lock.lost)
 
 
 def _cooldown(

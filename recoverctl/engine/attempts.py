@@ -18,7 +18,7 @@ from typing import Any
 
 from recoverctl.actions.base import AttemptResult
 from recoverctl.actions.registry import OWN_TIMEOUT
-from recoverctl.engine.emitter import JournalLost
+from recoverctl.engine.emitter import JournalLost, LeaseLost
 from recoverctl.engine.events import AttemptFailed, RetryScheduled, StepFinished, StepStarted
 from recoverctl.engine.retry import with_retries
 from recoverctl.engine.services import ApprovalUnavailable, Services, ValuesSink
@@ -105,13 +105,18 @@ class Attempts:
             run.emit(StepStarted(step_id=step.id, attempt=attempt, action=self.describe(step)))
         try:
             run.emitter.require_journal()  # no side effect without its record
-        except JournalLost:
+        except JournalLost as lost:
+            why = (
+                "the team lock was lost"
+                if isinstance(lost, LeaseLost)
+                else "the journal could not record it"
+            )
             run.emit(
                 StepFinished(
                     step_id=step.id,
                     status=StepStatus.CANCELLED,
                     attempts=attempt - 1,
-                    error="not started: the journal could not record it",
+                    error=f"not started: {why}",
                 )
             )
             raise

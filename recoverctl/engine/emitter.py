@@ -39,6 +39,11 @@ class JournalLost(Exception):
     """The journal could not be written: the run must stop before its next side effect."""
 
 
+class LeaseLost(JournalLost):
+    """The team lock (coordination/) was lost: another machine may now run this runbook,
+    so this run stops before its next side effect, as when its record is lost."""
+
+
 class Emitter:
     """The root of a run's events: owns the journal sink, the run state and the views' bus."""
 
@@ -48,6 +53,8 @@ class Emitter:
         """The monotonic time the run (this session of it) started: events' `mono` counts from it."""
         self.journal: JournalSink | None = None
         self.journal_error: str | None = None
+        self.halted: str | None = None
+        """Why no side effect may start any more though the journal still works (LeaseLost)."""
         self.on_journal_lost: Callable[[str], None] | None = None
         views.on_detach = self._view_detached
 
@@ -74,9 +81,22 @@ class Emitter:
     forward = commit
 
     def require_journal(self) -> None:
-        """Called before every side effect: no command runs without its record."""
+        """Called before every side effect: no command runs without its record (or its lock)."""
         if self.journal_error is not None:
             raise JournalLost(self.journal_error)
+        if self.halted is not None:
+            raise LeaseLost(self.halted)
+
+    def halt(self, reason: str) -> None:
+        """From now on, nothing new starts: the run ends at its next side effect. Said at once."""
+        if self.halted is not None:
+            return
+        self.halted = reason
+        self.emit(
+            LogMessage(
+                step_id=None, level="error", message=f"{reason}: the run stops before its next step"
+            )
+        )
 
     def _lose_journal(self, exc: OSError) -> None:
         self.journal_error = f"cannot write the journal: {exc.strerror or exc}"

@@ -36,13 +36,23 @@ class RunEnding:
     rollback: bool = False
     lost: bool = False
     """The journal could not be written: nothing more may run, not even a rollback."""
+    lease: bool = False
+    """The team lock was lost: likewise nothing more may run here."""
 
     def fail(self, error: str, step: str | None = None, *, rollback: bool = True) -> None:
         self.status, self.error, self.failed_step = RunStatus.FAILED, error, step
         self.rollback = rollback
 
-    def journal_lost(self, error: str) -> None:
+    def journal_lost(self, error: str, *, lease: bool = False) -> None:
         self.status, self.rollback, self.lost = RunStatus.INTERRUPTED, False, True
+        if lease:
+            self.lease = True
+            self.error = (
+                f"{error}: the run stopped before its next step (nothing was rolled back: "
+                "another machine may hold the lock now); `recoverctl resume` continues it once "
+                "the lock can be taken again"
+            )
+            return
         self.error = (
             f"{error}: the run stopped before its next step (nothing after the last record ran, "
             "nothing was rolled back); free the space, then `recoverctl resume` continues it"
@@ -50,6 +60,8 @@ class RunEnding:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.lease:
+            return ExitCode.LOCK_LOST
         return ExitCode.JOURNAL_FAILED if self.lost else exit_code_for(self.status)
 
     def failure(self) -> dict[str, Any]:

@@ -28,7 +28,13 @@ from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import TAIL, Attempts
 from recoverctl.engine.bus import EventBus
 from recoverctl.engine.calls import call_options
-from recoverctl.engine.emitter import Emitter, JournalLost, JournalSink, ScopedEmitter
+from recoverctl.engine.emitter import (
+    Emitter,
+    JournalLost,
+    JournalSink,
+    LeaseLost,
+    ScopedEmitter,
+)
 from recoverctl.engine.ending import RunEnding, exit_code_for
 from recoverctl.engine.events import (
     Event,
@@ -181,6 +187,7 @@ class Engine:
                     injected=list(self.options.injected),
                     alert=dict(self.options.alert) if self.options.alert else None,
                     forced=self.options.forced,
+                    lock=dict(self.options.lock) if self.options.lock else None,
                 )
             )
         ending = RunEnding()
@@ -195,7 +202,7 @@ class Engine:
                 ending.status, ending.error = RunStatus.INTERRUPTED, "interrupted"
                 ending.rollback = True
             except JournalLost as lost:
-                ending.journal_lost(str(lost))
+                ending.journal_lost(str(lost), lease=isinstance(lost, LeaseLost))
             except Exception as exc:  # still roll back and run finally: a human needs to know
                 ending.fail(f"internal error: {type(exc).__name__}: {exc} (a bug in recoverctl)")
             if self.shared.blocked is not None:
@@ -227,7 +234,7 @@ class Engine:
             if not ending.lost:
                 await self._finally(ending.status)
         except JournalLost as lost:
-            ending.journal_lost(str(lost))
+            ending.journal_lost(str(lost), lease=isinstance(lost, LeaseLost))
 
     async def rollback_only(self, reason: str, *, requested: bool = False) -> int:
         """`recoverctl rollback` (`requested`), or resuming a run stopped while it rolled back.
@@ -487,6 +494,14 @@ class Engine:
         (two items of a fan-out, two calls of one runbook: two keys)."""
         full = self.full_id(step_id)
         return hashlib.sha256(f"{self.options.run_id}/{full}".encode()).hexdigest()[:32]
+
+    def fencing_token(self) -> str | None:
+        """The team lock's fencing token (held by the run's root engine), for commands."""
+        engine = self
+        while engine.parent is not None:
+            engine = engine.parent
+        lock = engine.options.lock
+        return str(lock["token"]) if lock and "token" in lock else None
 
     def full_id(self, step_id: str) -> str:
         engine, full = self, step_id

@@ -84,6 +84,8 @@ class RunOptions:
     """The alert the run was started from (`run --from-alert`), as RunStarted records it."""
     forced: str | None = None
     """`--force`: the cooldown this run started despite, as RunStarted records it."""
+    lock: Mapping[str, Any] | None = None
+    """The team lock held (coordination/): its backend (no password) and fencing token."""
 
     @classmethod
     def with_params(cls, run_id: str, params: ResolvedParams, **options: Any) -> RunOptions:
@@ -151,6 +153,8 @@ class Services(Protocol):
     def runbook_dir(self) -> str: ...
 
     def idempotency_key_for(self, step_id: str) -> str: ...
+
+    def fencing_token(self) -> str | None: ...
 
     def full_id(self, step_id: str) -> str:
         """`step_id` as the run names it: under its call steps and fan-out items."""

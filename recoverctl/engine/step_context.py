@@ -70,6 +70,9 @@ class StepRun:
         env["RECOVERCTL_STEP_ID"] = self.engine.full_id(self.step.id)
         env["RECOVERCTL_ATTEMPT"] = str(self.attempt)
         env["RECOVERCTL_IDEMPOTENCY_KEY"] = engine.idempotency_key_for(self.step.id)
+        token = engine.fencing_token()
+        if token is not None:
+            env["RECOVERCTL_FENCING_TOKEN"] = token
         return env
 
     def working_directory(self) -> str | None:

@@ -66,17 +66,19 @@ def open_stopped_run(
     force: bool,
     cli_params: dict[str, str],
     read: Callable[[Path], Journal] = read_journal,
+    make_lock: Callable[[Path, str], RunLock] = RunLock,
 ) -> StoppedRun:
-    """Lock, read and check the stopped run `run_id` (`read`: how its journal is read)."""
+    """Lock, read and check the stopped run `run_id` (`read`: how its journal is read;
+    `make_lock`: the lock of a runbook's runs, this machine's or the team's)."""
     run = store.find(run_id)
-    lock = _lock_the_run(store, run)
+    lock = _lock_the_run(store, run, make_lock)
     journal: Journal = read(run.journal)  # only now, under the lock: a live run could have moved on
     plan, runbook = _current_plan(run, journal, force=force)
     params = _params_as_run(runbook, run, journal, cli_params)
     return StoppedRun(run, journal, plan, params, replay(journal.events), lock)
 
 
-def _lock_the_run(store: Store, run: RunDir) -> RunLock:
+def _lock_the_run(store: Store, run: RunDir, make_lock: Callable[[Path, str], RunLock]) -> RunLock:
     """Take the run's lock before anything is read or killed: a live run keeps it."""
     try:
         started = read_journal(run.journal).started
@@ -88,7 +90,7 @@ def _lock_the_run(store: Store, run: RunDir) -> RunLock:
             message=f"run {run.run_id} has no readable record of its runbook; nothing was done",
             hint=f"look at {run.journal} and {run.meta_path}",
         )
-    lock = RunLock(store.root, name)
+    lock = make_lock(store.root, name)
     try:
         lock.acquire(run.run_id)
     except RecoverctlError as busy:

@@ -88,7 +88,14 @@ def config_schema_diagnostics(doc: LoadedDocument) -> list[Diagnostic]:
         "title": "recoverctl config",
         "type": "object",
         "additionalProperties": False,
-        "properties": {"notify": runbook["properties"]["notify"]},
+        "properties": {
+            "notify": runbook["properties"]["notify"],
+            "coordination": {
+                "type": "string",
+                "x-expected": "a redis:// or postgresql:// URL",
+                "pattern": "^(redis|rediss|postgres|postgresql)://",
+            },
+        },
         "definitions": runbook["definitions"],
     }
     return explain_errors(doc, Draft7Validator(schema))
