@@ -51,6 +51,7 @@ def register_commands() -> None:
         graph_cmd,
         history_cmd,
         lint_cmd,
+        listen_cmd,
         plan_cmd,
         resume_cmd,
         run_cmd,
