@@ -21,6 +21,7 @@ import grp
 import json
 import os
 import pwd
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from recoverctl.model.runbook import ApprovalAction, Step
 
 if TYPE_CHECKING:
     from recoverctl.cli.approvals import TerminalApprover
+    from recoverctl.coordination.backend import TeamLock
     from recoverctl.engine.runner import Engine
 
 READ_TIMEOUT = 5.0
@@ -56,6 +58,16 @@ def voter(uid: int, as_name: str = "") -> Voter:
         return Voter(entry.pw_name, groups, as_name)
     except KeyError:
         return Voter(f"uid {uid}", frozenset(), as_name)
+
+
+def _groups_of(user: str) -> frozenset[str]:
+    """A user's groups by this machine's databases (a remote machine's claim is not asked)."""
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return frozenset()
+    ids = os.getgrouplist(entry.pw_name, entry.pw_gid)
+    return frozenset(g.gr_name for g in (_group(i) for i in ids) if g is not None)
 
 
 def _group(gid: int) -> grp.struct_group | None:
@@ -131,10 +143,25 @@ class GateServer:
 
     def _answer(self, uid: int, line: bytes) -> dict[str, Any]:
         request = json.loads(line.decode("utf-8", "replace"))
-        if not isinstance(request, dict) or request.get("run_id") != self.run_id:
+        if not isinstance(request, dict):
+            return {"counted": False, "message": f"this is run {self.run_id}"}
+        as_name = printable(str(request.get("as") or ""))[:100]
+        return self.answer(voter(uid, as_name), request)
+
+    def answer_from(self, request: dict[str, Any]) -> dict[str, Any]:
+        """An answer that came through the coordination backend: its person is who the
+        answering machine says (its OS user there), with that machine's name recorded."""
+        as_name = printable(str(request.get("as") or ""))[:100]
+        user = printable(str(request.get("user") or "?"))[:64]
+        host = printable(str(request.get("host") or "?"))[:128]
+        person = Voter(user, _groups_of(user), as_name)
+        return self.answer(person, request, host=host)
+
+    def answer(self, person: Voter, request: dict[str, Any], host: str = "") -> dict[str, Any]:
+        if request.get("run_id") != self.run_id:
             return {"counted": False, "message": f"this is run {self.run_id}"}
         step = request.get("step") or None
-        as_name = printable(str(request.get("as") or ""))[:100]
+        as_name = person.as_name
         comment = printable(str(request.get("comment") or ""))[: gate_channel.MAX_COMMENT]
         gate = self.gate
         owner = user_name(os.getuid())
@@ -147,7 +174,6 @@ class GateServer:
                 now += f" (gate '{last_step}' {how})"
             asked = f" at '{step}'" if step else ""
             return {"counted": False, "owner": owner, "message": f"not waiting{asked}: {now}"}
-        person = voter(uid, as_name)
         approve = bool(request.get("approve"))
         verdict = gate.tally.answer(person, approve)
         if self.engine is not None:
@@ -160,6 +186,7 @@ class GateServer:
                     comment=comment,
                     counted=verdict.counted,
                     message=verdict.message,
+                    host=host,
                 )
             )
         if verdict.decision is not None and not gate.decided.done():
@@ -182,6 +209,9 @@ class GateApprover(Approver):
         self.terminal = terminal
         self.run_id = run_id
         self.engine: Engine | None = None
+        self.remote: TeamLock | None = None
+        """The team's coordination backend, when the run holds its lock there: gates are
+        announced and answered there too (cli/remote_gates.py)."""
 
     def bind(self, engine: Engine) -> None:
         self.engine = self.server.engine = engine
@@ -195,6 +225,11 @@ class GateApprover(Approver):
         tally = Tally(owner, action.approvers, action.min_approvals)
         listening = await self.server.start()
         command = f"recoverctl approve {self.run_id} {step.id}"
+        loop = asyncio.get_running_loop()
+        gate = _Open(step.id, tally, loop.create_future())
+        self.server.gate = gate  # ready for answers before anyone is told how to give them
+        relaying = await self._relay(step, prompt, owner, gate)
+        listening = listening or relaying is not None  # the team backend reaches it too
         if self.engine is not None:
             self.engine.emit(
                 ApprovalRequested(
@@ -210,12 +245,10 @@ class GateApprover(Approver):
             )
         terminal = self.terminal if not (action.approvers or action.min_approvals) else None
         if not listening:
+            self.server.gate = None
             if terminal is None:
                 return await super().ask(step, prompt, default)  # nobody can answer
             return await terminal.ask(step, prompt, default)
-        loop = asyncio.get_running_loop()
-        gate = _Open(step.id, tally, loop.create_future())
-        self.server.gate = gate
         asked: asyncio.Future[tuple[bool, str]] | None = None
         try:
             if terminal is None:
@@ -235,6 +268,11 @@ class GateApprover(Approver):
                 asked.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asked
+            if relaying is not None:  # ends after its current answer's reply, never mid-way
+                if not gate.decided.done():
+                    gate.decided.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(relaying, 15)
             self.server.gate = None
             said = "approved" if tally.decision else "denied"
             self.server.last[step.id] = (
@@ -244,6 +282,31 @@ class GateApprover(Approver):
             )
             if terminal is not None:
                 terminal.hint = ""
+            if relaying is not None:
+                from recoverctl.cli.remote_gates import withdraw
+
+                with contextlib.suppress(Exception):
+                    await withdraw(self.server, self.remote)  # type: ignore[arg-type]
+
+    async def _relay(
+        self, step: Step, prompt: str, owner: str, gate: _Open
+    ) -> asyncio.Task[None] | None:
+        """Announce the gate in the team backend and take the answers left there."""
+        if self.remote is None:
+            return None
+        from recoverctl.cli.remote_gates import announce, relay
+
+        info = {"step": step.id, "prompt": prompt, "owner": owner, "host": socket.gethostname()}
+        ttl = (step.timeout or 24 * 3600) + 60
+        if not await announce(self.remote, self.run_id, info, ttl):
+            if self.engine is not None:
+                self.engine.note(
+                    "warning",
+                    f"the gate could not be announced in {self.remote.url}: answers from other "
+                    "machines cannot reach it (this machine's still can)",
+                )
+            return None
+        return asyncio.ensure_future(relay(self.server, self.remote, gate.decided))
 
     def reachable(self) -> bool:
         """Whether `recoverctl approve` can reach this run's gates (its socket folder is

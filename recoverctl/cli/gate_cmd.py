@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -102,8 +102,19 @@ def _answer(
     found = gate_channel.find_sockets(full)
     if owner is not None:
         found = [(path, uid) for path, uid in found if user_name(uid) == owner]
+    request = {
+        "run_id": full,
+        "step": step,
+        "approve": approve,
+        "comment": comment or "",
+        "as": as_name or "",
+    }
     if not found:
-        raise RecoverctlError(message=_not_waiting(full, state_dir), exit_code=ExitCode.INVALID)
+        reply = _through_the_team(full, request)
+        if reply is None:
+            raise RecoverctlError(message=_not_waiting(full, state_dir), exit_code=ExitCode.INVALID)
+        _said(f"run {full} (through the team backend)", reply, step)
+        return
     if len(found) > 1:
         owners = ", ".join(user_name(uid) for _, uid in found)
         raise RecoverctlError(
@@ -112,13 +123,6 @@ def _answer(
             exit_code=ExitCode.INVALID,
         )
     path, uid = found[0]
-    request = {
-        "run_id": full,
-        "step": step,
-        "approve": approve,
-        "comment": comment or "",
-        "as": as_name or "",
-    }
     try:
         reply = gate_channel.ask(path, request)
     except (ConnectionRefusedError, FileNotFoundError):  # it ended, or died, just now
@@ -130,14 +134,40 @@ def _answer(
             message=f"run {full} did not answer ({exc}); nothing was recorded",
             exit_code=ExitCode.INVALID,
         ) from None
+    _said(f"run {full}" + (f" of {user_name(uid)}" if uid != _uid() else ""), reply, step)
+
+
+def _said(whose: str, reply: dict[str, Any], step: str | None) -> None:
+    """What the run did with the answer: exit 0 when it counted, 2 (with why) when not."""
     message = str(reply.get("message", ""))
-    whose = f"run {full}" + (f" of {user_name(uid)}" if uid != _uid() else "")
     if not reply.get("counted"):
         raise RecoverctlError(
             message=f"{whose}: not counted: {message}", exit_code=ExitCode.INVALID
         )
     gate = reply.get("step", step or "")
     sys.stdout.write(f"{whose}, gate '{gate}': {message}\n")
+
+
+def _through_the_team(run_id: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """No run of that id on this machine: ask the team's coordination backend, if any."""
+    from recoverctl.cli.team_lock import coordination_url
+
+    url = coordination_url()
+    if url is None:
+        return None
+    from recoverctl.cli.remote_gates import answer_remotely
+    from recoverctl.coordination.backend import BackendDown
+    from recoverctl.coordination.connect import open_backend
+
+    backend = open_backend(url)
+    try:
+        return answer_remotely(backend, run_id, request)
+    except BackendDown as down:
+        raise RecoverctlError(
+            message=f"no run {run_id} waits on this machine, and the team backend cannot be "
+            f"asked: {down}; nothing was answered",
+            exit_code=ExitCode.INVALID,
+        ) from None
 
 
 def _uid() -> int:

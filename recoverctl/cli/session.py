@@ -138,7 +138,7 @@ async def execute(
     )
     if hasattr(approver, "bind"):
         approver.bind(engine)
-    _watch_lease(recorder, engine)
+    _watch_lease(recorder, engine, approver)
     for event in replay or ():
         bus.emit(event)  # the views start from what the run had already done
     notifier = _notifier(channels, plan, engine, bus)  # after the replay: it told of that already
@@ -178,13 +178,17 @@ async def _wind_up(
         await close()
 
 
-def _watch_lease(recorder: Recorder | None, engine: Engine) -> None:
-    """A lost team lock (told from its lease thread) stops the run before its next step."""
+def _watch_lease(recorder: Recorder | None, engine: Engine, approver: Approver) -> None:
+    """A lost team lock (told from its lease thread) stops the run before its next step;
+    while the lock is held, gates are also answerable through its backend."""
+    from recoverctl.cli.gate_approver import GateApprover
     from recoverctl.cli.team_lock import TeamRunLock
 
     lock = recorder.lock if recorder is not None else None
     if not isinstance(lock, TeamRunLock):
         return
+    if isinstance(approver, GateApprover):
+        approver.remote = lock.team
     import asyncio
 
     loop = asyncio.get_running_loop()

@@ -99,6 +99,32 @@ class TeamLock(Protocol):
     def release(self) -> None:
         """Give it up (never raises: the lease frees it anyway)."""
 
+    # -- the gate mailbox: `recoverctl approve` from another machine (cli/remote_gates.py) --
+
+    def announce(self, run_id: str, info: dict[str, Any], ttl: float) -> None:
+        """A gate of `run_id` waits now (raises BackendDown)."""
+
+    def withdraw(self, run_id: str) -> None:
+        """The gate stopped waiting (never raises)."""
+
+    def waiting(self, run_id: str) -> dict[str, Any] | None:
+        """The gate `run_id` waits at, as announced, or None."""
+
+    def post(self, run_id: str, request: dict[str, Any]) -> str:
+        """Leave an answer for `run_id`: its id."""
+
+    def take(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The answers left for `run_id`, each handed out once."""
+
+    def reply(self, answer_id: str, reply: dict[str, Any]) -> None:
+        """What the run did with an answer."""
+
+    def await_reply(self, answer_id: str, timeout: float) -> dict[str, Any] | None:
+        """The run's reply, or None after `timeout`."""
+
+    def unpost(self, run_id: str, answer_id: str) -> bool:
+        """Take an unanswered answer back: True when the run had not taken it."""
+
 
 @dataclass(frozen=True, slots=True)
 class BackendURL:

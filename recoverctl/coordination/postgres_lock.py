@@ -13,6 +13,11 @@ from recoverctl.coordination.backend import BackendDown, BackendURL, Held, Holde
 _SETUP = (
     "create table if not exists recoverctl_locks (runbook text primary key, holder jsonb not null)",
     "create sequence if not exists recoverctl_fence",
+    "create table if not exists recoverctl_gates (run_id text primary key, info jsonb not null, "
+    "expires timestamptz not null)",
+    "create table if not exists recoverctl_answers (id bigserial primary key, run_id text not null, "
+    "request jsonb not null, taken boolean not null default false, reply jsonb, "
+    "created timestamptz not null default now())",
 )
 
 
@@ -35,15 +40,97 @@ class PostgresLock:
             return BackendDown(f"{self.url} refused the credentials")
         return BackendDown(f"cannot reach {self.url}: {text.rstrip('.')}")
 
-    def acquire(self, name: str, holder: Holder) -> Holder:
+    def _connect(self) -> Any:
         psycopg = self._psycopg
         timeout = max(1, int(min(5.0, self.lease / 3)))
+        conn = psycopg.connect(self._raw, autocommit=True, connect_timeout=timeout)
+        for statement in _SETUP:
+            # another holder may create it at the same moment
+            with contextlib.suppress(psycopg.errors.UniqueViolation):
+                conn.execute(statement)
+        return conn
+
+    def _mail(self) -> Any:
+        """The connection the mailbox uses: the lock's when held, else one of its own."""
+        if self._conn is None and getattr(self, "_mailconn", None) is None:
+            try:
+                self._mailconn = self._connect()
+            except self._psycopg.Error as exc:
+                raise self._down(exc) from None
+        return self._conn if self._conn is not None else self._mailconn
+
+    def _run(self, query: str, args: tuple[Any, ...] = ()) -> Any:
         try:
-            conn = psycopg.connect(self._raw, autocommit=True, connect_timeout=timeout)
-            for statement in _SETUP:
-                # another holder may create it at the same moment
-                with contextlib.suppress(psycopg.errors.UniqueViolation):
-                    conn.execute(statement)
+            return self._mail().execute(query, args)
+        except self._psycopg.Error as exc:
+            raise self._down(exc) from None
+
+    def announce(self, run_id: str, info: dict[str, Any], ttl: float) -> None:
+        self._run(
+            "insert into recoverctl_gates (run_id, info, expires) values "
+            "(%s, %s, now() + make_interval(secs => %s)) on conflict (run_id) do update "
+            "set info = excluded.info, expires = excluded.expires",
+            (run_id, json.dumps(info), ttl),
+        )
+
+    def withdraw(self, run_id: str) -> None:
+        with contextlib.suppress(BackendDown):
+            self._run("delete from recoverctl_gates where run_id = %s", (run_id,))
+
+    def waiting(self, run_id: str) -> dict[str, Any] | None:
+        row = self._run(
+            "select info from recoverctl_gates where run_id = %s and expires > now()", (run_id,)
+        ).fetchone()
+        return row[0] if row and isinstance(row[0], dict) else None
+
+    def post(self, run_id: str, request: dict[str, Any]) -> str:
+        row = self._run(
+            "insert into recoverctl_answers (run_id, request) values (%s, %s) returning id",
+            (run_id, json.dumps(request)),
+        ).fetchone()
+        return str(row[0])
+
+    def take(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._run(
+            "update recoverctl_answers set taken = true where run_id = %s and not taken "
+            "returning id, request",
+            (run_id,),
+        ).fetchall()
+        return [(str(i), r) for i, r in sorted(rows) if isinstance(r, dict)]
+
+    def reply(self, answer_id: str, reply: dict[str, Any]) -> None:
+        with contextlib.suppress(BackendDown):
+            self._run(
+                "update recoverctl_answers set reply = %s where id = %s",
+                (json.dumps(reply), int(answer_id)),
+            )
+
+    def await_reply(self, answer_id: str, timeout: float) -> dict[str, Any] | None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = self._run(
+                "select reply from recoverctl_answers where id = %s", (int(answer_id),)
+            ).fetchone()
+            if row and isinstance(row[0], dict):
+                return row[0]
+            time.sleep(0.2)
+        return None
+
+    def unpost(self, run_id: str, answer_id: str) -> bool:
+        try:
+            gone = self._run(
+                "delete from recoverctl_answers where id = %s and not taken", (int(answer_id),)
+            )
+            return bool(gone.rowcount)
+        except BackendDown:
+            return False
+
+    def acquire(self, name: str, holder: Holder) -> Holder:
+        psycopg = self._psycopg
+        try:
+            conn = self._connect()
             got = conn.execute(
                 "select pg_try_advisory_lock(hashtextextended('recoverctl:' || %s, 0))", (name,)
             ).fetchone()[0]

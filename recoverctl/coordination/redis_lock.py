@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -36,7 +37,9 @@ class RedisLock:
         except ImportError:
             raise missing_client("redis", "redis") from None
         self.url, self.lease = url.shown, url.lease
-        timeout = min(5.0, url.lease / 3)
+        # bounded: a backend that hangs (a partition, no RST) must fail the renewal, not
+        # block it past the lease
+        timeout = max(2.0, min(5.0, url.lease / 3))
         self._client: Any = redis.Redis.from_url(
             url.url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
@@ -80,6 +83,79 @@ class RedisLock:
         if not kept:
             raise LockLost(f"the lease in {self.url} expired and the lock is no longer ours")
 
+    # -- the gate mailbox -------------------------------------------------------------------------
+
+    def announce(self, run_id: str, info: dict[str, Any], ttl: float) -> None:
+        try:
+            self._client.set(f"recoverctl:gate:{run_id}", json.dumps(info), ex=max(1, int(ttl)))
+        except self._errors as exc:
+            raise self._down(exc) from None
+
+    def withdraw(self, run_id: str) -> None:
+        with contextlib.suppress(*self._errors):
+            self._client.delete(f"recoverctl:gate:{run_id}", f"recoverctl:answers:{run_id}")
+
+    def waiting(self, run_id: str) -> dict[str, Any] | None:
+        try:
+            raw = self._client.get(f"recoverctl:gate:{run_id}")
+        except self._errors as exc:
+            raise self._down(exc) from None
+        return _json(raw)
+
+    def post(self, run_id: str, request: dict[str, Any]) -> str:
+        import uuid
+
+        answer_id = uuid.uuid4().hex
+        key = f"recoverctl:answers:{run_id}"
+        try:
+            self._client.rpush(key, json.dumps({**request, "answer_id": answer_id}))
+            self._client.expire(key, 300)
+        except self._errors as exc:
+            raise self._down(exc) from None
+        self._posted = (key, json.dumps({**request, "answer_id": answer_id}))
+        return answer_id
+
+    def take(self, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+        taken: list[tuple[str, dict[str, Any]]] = []
+        try:
+            while (raw := self._client.lpop(f"recoverctl:answers:{run_id}")) is not None:
+                request = _json(raw)
+                if request is not None and isinstance(request.get("answer_id"), str):
+                    taken.append((request["answer_id"], request))
+        except self._errors as exc:
+            raise self._down(exc) from None
+        return taken
+
+    def reply(self, answer_id: str, reply: dict[str, Any]) -> None:
+        key = f"recoverctl:reply:{answer_id}"
+        try:
+            self._client.rpush(key, json.dumps(reply))
+            self._client.expire(key, 60)
+        except self._errors:
+            pass  # the approver says it was not told; the run's journal has the vote
+
+    def await_reply(self, answer_id: str, timeout: float) -> dict[str, Any] | None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # one-second waits: within the socket's timeout
+            try:
+                got = self._client.blpop([f"recoverctl:reply:{answer_id}"], timeout=1)
+            except self._errors as exc:
+                raise self._down(exc) from None
+            if got:
+                return _json(got[1])
+        return None
+
+    def unpost(self, run_id: str, answer_id: str) -> bool:
+        posted = getattr(self, "_posted", None)
+        if posted is None:
+            return False
+        try:
+            return bool(self._client.lrem(posted[0], 1, posted[1]))
+        except self._errors:
+            return False
+
     def release(self) -> None:
         if self._key is None:
             return
@@ -90,3 +166,11 @@ class RedisLock:
         finally:
             self._key = None
             self._client.close()
+
+
+def _json(raw: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

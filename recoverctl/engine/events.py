@@ -236,6 +236,9 @@ class ApprovalVote(Event):
     comment: str = ""
     counted: bool = False
     message: str = ""
+    host: str = ""
+    """Set when the answer came from another machine through the coordination backend:
+    that machine's name, and `user` is then its OS user as that machine says."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

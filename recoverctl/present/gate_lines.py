@@ -53,6 +53,8 @@ def gate_line(event: ApprovalRequested | ApprovalVote | ApprovalAnswered) -> str
 def gate_vote(event: ApprovalVote) -> str:
     said = "approve" if event.approved else "deny"
     person = f"{event.user} (as {event.as_name})" if event.as_name else event.user
+    if event.host:
+        person += f" on {event.host}, via the team backend"
     comment = f' — "{printable(event.comment)}"' if event.comment else ""
     what = event.message if event.counted else f"not counted: {event.message}"
     return f"{event.step_id}: {person} said {said}{comment}: {what}"
