@@ -112,6 +112,7 @@ def test_the_rules_hold_across_machines(tmp_path: Path, redis_backend: Server) -
         denied = there.cli("deny", run_id, "-m", "lag too high")
         assert denied.returncode == 0, denied.stderr
         _, err = proc.communicate(timeout=60)
+        assert "denied by" in err, err
     finally:
         proc.kill()
     assert proc.returncode == 1 and not (tmp_path / "promoted").exists()
