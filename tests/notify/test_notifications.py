@@ -344,3 +344,29 @@ def test_a_resumed_run_tells_of_its_resumption_not_again_of_what_happened_before
     hook = receiver.bodies("/hook")
     assert [b["event"] for b in hook] == ["started", "failed", "started", "succeeded"]
     assert hook[2]["title"] == "test: recovery resumed" and hook[2]["run_id"] == run_id
+
+
+def test_a_webhook_host_that_does_not_resolve_is_recorded_not_fatal(tmp_path: Path) -> None:
+    data = runbook_data(
+        run_step("a", "true"),
+        notify={
+            "gone": {
+                "webhook": {"url": "http://recoverctl-test.invalid/hook"},
+                "on": ["succeeded"],
+                "attempts": 1,
+                "timeout": "3s",
+            }
+        },
+    )
+    result = run_cli(
+        ["run", str(write_runbook(tmp_path, data)), "--state-dir", str(tmp_path / "s")]
+    )
+    assert result.returncode == 0, result.stderr
+    (delivered,) = events(tmp_path / "s", "notification")
+    assert not delivered["ok"]
+    assert delivered["error"].startswith(
+        (
+            "gave up after 1 attempt: cannot reach recoverctl-test.invalid",
+            "gave up after 1 attempt: recoverctl-test.invalid did not answer",
+        )
+    )
