@@ -71,9 +71,8 @@ async def deliver(
         return Delivery(ok=False, attempts=attempts, error=str(exc))
     except RetryError as exc:
         last = exc.last_attempt.exception()
-        return Delivery(
-            ok=False, attempts=attempts, error=f"gave up after {attempts} attempts: {last}"
-        )
+        tries = f"{attempts} attempt{'s' * (attempts != 1)}"
+        return Delivery(ok=False, attempts=attempts, error=f"gave up after {tries}: {last}")
     return Delivery(ok=True, attempts=attempts)
 
 
