@@ -42,9 +42,15 @@ class Delivery:
 
 
 async def deliver(
-    channel: Channel, notice: Notice, context: dict[str, Any], *, first_wait: float = 0.5
+    channel: Channel,
+    notice: Notice,
+    context: dict[str, Any],
+    *,
+    first_wait: float = 0.5,
+    progress: list[int] | None = None,
 ) -> Delivery:
-    """Every attempt the channel allows, until one succeeds or the answer is final."""
+    """Every attempt the channel allows, until one succeeds or the answer is final
+    (`progress[0]`: the attempt under way, for a record made while it is)."""
     from tenacity import (
         AsyncRetrying,
         RetryError,
@@ -66,6 +72,8 @@ async def deliver(
         ):
             with attempt:
                 attempts = attempt.retry_state.attempt_number
+                if progress is not None:
+                    progress[:] = [attempts]
                 await send()
     except Refused as exc:
         return Delivery(ok=False, attempts=attempts, error=str(exc))

@@ -42,7 +42,7 @@ class Notifier:
         self.end_wait, self.first_wait = end_wait, first_wait
         self._queues: dict[str, asyncio.Queue[Notice]] = {}
         self._workers: list[asyncio.Task[None]] = []
-        self._current: dict[str, tuple[Notice, float]] = {}
+        self._current: dict[str, tuple[Notice, float, list[int]]] = {}
 
     def __call__(self, event: Event) -> None:
         """A bus subscriber: queue the notice this event makes, for each channel that wants it."""
@@ -105,11 +105,11 @@ class Notifier:
         for channel in self.channels:
             current = self._current.pop(channel.name, None)
             if current is not None:
-                notice, began = current
+                notice, began, progress = current
                 self._record(
                     channel,
                     notice,
-                    Delivery(ok=False, attempts=0, error=f"{ended} (still trying)"),
+                    Delivery(ok=False, attempts=progress[0], error=f"{ended} (still trying)"),
                     time.monotonic() - began,
                 )
             queue = self._queues.get(channel.name)
