@@ -65,11 +65,11 @@ class Notifier:
     async def _work(self, channel: Channel, queue: asyncio.Queue[Notice]) -> None:
         while True:
             notice = await queue.get()
-            began = time.monotonic()
-            self._current[channel.name] = (notice, began)
+            began, progress = time.monotonic(), [0]
+            self._current[channel.name] = (notice, began, progress)
             try:
                 outcome = await deliver(
-                    channel, notice, self._context(), first_wait=self.first_wait
+                    channel, notice, self._context(), first_wait=self.first_wait, progress=progress
                 )
             except Exception as exc:  # a bug must not end the worker silently
                 outcome = Delivery(ok=False, attempts=1, error=f"internal error: {exc}")
