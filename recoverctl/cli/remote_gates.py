@@ -17,12 +17,17 @@ import contextlib
 import getpass
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from recoverctl.coordination.backend import BackendDown, TeamLock
 
-if TYPE_CHECKING:
-    from recoverctl.cli.gate_approver import GateServer
+
+class GateServer(Protocol):
+    """What answers a gate (cli/gate_approver.py's GateServer)."""
+
+    run_id: str
+
+    def answer_from(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
 POLL = 0.5
 """How often a waiting gate looks for answers left in the backend."""
