@@ -29,6 +29,7 @@ class GateServer(Protocol):
 
     def answer_from(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
+
 POLL = 0.5
 """How often a waiting gate looks for answers left in the backend."""
 REPLY_WAIT = 10.0

@@ -16,6 +16,9 @@ from recoverctl.model.runbook import Runbook
 class StepsView(Mapping[str, dict[str, Any]]):
     """`steps.<id>` → that step's results, built on access from state and raw values."""
 
+    names_only = True
+    """Templates see its names, never its methods (expr/environment.py)."""
+
     def __init__(self, state: RunState, raw: Mapping[str, dict[str, Any]]) -> None:
         self._state, self._raw = state, raw
 
@@ -47,6 +50,9 @@ class ChainedSteps(Mapping[str, dict[str, Any]]):
     """Inside a fan-out item: `steps.x` is the item's own `x` when it has one, else the
     run's (a step before the fan-out)."""
 
+    names_only = True
+    """Templates see its names, never its methods (expr/environment.py)."""
+
     def __init__(self, own: Mapping[str, dict[str, Any]], outer: Mapping[str, Any]) -> None:
         self._own, self._outer = own, outer
 
@@ -70,6 +76,9 @@ class ParamValues(Mapping[str, Any]):
     (`RunUndefined`), never the text `None` in a command or a header;
     `params.x | default('…')` and `params.x is defined` work as in Jinja.
     """
+
+    names_only = True
+    """Templates see its names, never its methods (expr/environment.py)."""
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self._values = {k: v for k, v in values.items() if v is not None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -119,6 +119,19 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                         f"repeating {len(seq)} items {times} times is over {MAX_REPEAT}: refused"
                     )
         return super().call_binop(context, operator, left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`params.keys`, `steps.values.ok`, `outputs.items`: a name the runbook gave wins
+        over a method of the mapping that holds it. Jinja prefers the attribute, so a
+        param called `keys` read as the bound method `dict.keys` — in a command, a
+        condition, a header. The run's own views (`params`, `steps`) never expose
+        methods at all: a name they do not hold is undefined, and says so."""
+        if isinstance(obj, Mapping):
+            if attribute in obj:
+                return obj[attribute]
+            if getattr(type(obj), "names_only", False):
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 def _numbers(*values: Any) -> bool:
