@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.test_from_alert import alertmanager
 from tests.conftest import run_cli
 from tests.helpers import run_step, runbook_data, write_runbook
@@ -43,6 +45,7 @@ def test_a_second_run_within_the_cooldown_is_refused_until_forced(tmp_path: Path
     assert "WITH --force, despite: runbook 'test' ran" in forced.stderr
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_the_window_counts_from_the_last_run_s_end(tmp_path: Path) -> None:
     path = str(write_runbook(tmp_path, runbook_data(run_step("a", "sleep 1.5"), cooldown="1s")))
     state = ["--state-dir", str(tmp_path / "s")]

@@ -49,6 +49,7 @@ def test_sighup_stops_rolls_back_and_records_the_end(tmp_path: Path, state: dict
     assert records[-1]["event"] == "run_finished" and records[-1]["status"] == "interrupted"
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_resume_of_a_live_run_is_refused_and_touches_nothing(
     tmp_path: Path, state: dict[str, str]
 ) -> None:
@@ -252,6 +253,7 @@ def test_children_that_escape_the_process_group_die_with_the_steps_timeout(
         wait_until(lambda pid=pid: not _alive(pid), timeout=5)
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_a_secret_never_appears_on_a_command_line(tmp_path: Path, state: dict[str, str]) -> None:
     started, out = tmp_path / "started", tmp_path / "out"
     secret = "S3cr'et $HOME"

@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from recoverctl.engine.events import (
     AttemptFailed,
     LogMessage,
@@ -71,6 +73,7 @@ def test_timeout_kills_the_whole_process_tree(tmp_path: Path) -> None:
         assert not _alive(pid), f"process {pid} survived the timeout"
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_a_timeout_kills_a_command_that_ignores_sigterm(tmp_path: Path) -> None:
     # the timeout cancelled the wait for the command's exit, and with it the future the kill
     # waited on: SIGTERM was sent, the SIGKILL after the grace never was, and the command

@@ -233,6 +233,7 @@ def test_an_item_name_that_hides_a_context_name_is_refused(tmp_path: Path) -> No
     assert "foreach.as 'params' of step 'restart' hides a name" in result.output
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_resume_runs_only_the_items_that_did_not_complete(tmp_path: Path) -> None:
     """SIGKILL mid fan-out; the resume starts no completed item again."""
     log, gate = tmp_path / "log", tmp_path / "go"

@@ -71,6 +71,7 @@ def test_no_denies_and_the_run_stops(tmux: Tmux, tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_no_answer_takes_the_default_at_timeout(tmux: Tmux, tmp_path: Path) -> None:
     marker = _start(tmux, tmp_path, timeout="3s")
     assert "means: deny" in tmux.screen()

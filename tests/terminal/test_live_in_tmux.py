@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import run_step, runbook_data, write_runbook
 from tests.terminal.conftest import Tmux
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_live_view_shows_parallel_branch_retry_and_rollback(tmux: Tmux, tmp_path: Path) -> None:
     counter = tmp_path / "attempts"
     path = write_runbook(

@@ -172,6 +172,7 @@ def test_hostile_items_stay_one_word_each_in_a_shell_command(tmp_path: Path) -> 
     assert not list(tmp_path.glob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_a_list_param_survives_a_sigkill_and_the_resume(tmp_path: Path) -> None:
     import os
     import signal
