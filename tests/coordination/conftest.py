@@ -8,14 +8,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port, need, pg_bin
+from tests.e2e.conftest import free_port, need, pg_bin, start_redis
 
 PASSWORD = "s3cret-Pa55"
 
@@ -32,46 +31,14 @@ class Server:
 
 @pytest.fixture
 def redis_backend(tmp_path: Path) -> Iterator[Server]:
-    need("redis-server", shutil.which("redis-server") and shutil.which("redis-cli"))
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--requirepass",
-            PASSWORD,
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while (
-        subprocess.run(
-            ["redis-cli", "-p", str(port), "-a", PASSWORD, "--no-auth-warning", "ping"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        != "PONG"
-    ):
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.1)
+    redis = start_redis(tmp_path, PASSWORD)
 
     def stop() -> None:
-        process.kill()
-        process.wait(timeout=10)
+        redis.process.kill()
+        redis.process.wait(timeout=10)
 
-    yield Server(f"redis://:{PASSWORD}@127.0.0.1:{port}/0", port, stop)
-    if process.poll() is None:
+    yield Server(f"redis://:{PASSWORD}@127.0.0.1:{redis.port}/0", redis.port, stop)
+    if redis.process.poll() is None:
         stop()
 
 

@@ -173,10 +173,12 @@ def cluster() -> Iterator[Cluster]:
 class Redis:
     port: int
     process: subprocess.Popen[bytes]
+    password: str = ""
 
     def cli(self, *args: str) -> str:
+        auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
         return subprocess.run(
-            ["redis-cli", "-p", str(self.port), *args],
+            ["redis-cli", "-p", str(self.port), *auth, *args],
             capture_output=True,
             text=True,
             check=True,
@@ -184,37 +186,29 @@ class Redis:
         ).stdout.strip()
 
 
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[Redis]:
+def start_redis(folder: Path, password: str = "") -> Redis:
+    """A redis-server on a free 127.0.0.1 port (with `requirepass` when given), answering."""
     need("redis-server", shutil.which("redis-server") and shutil.which("redis-cli"))
     port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = Redis(port, process)
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(folder)]
+    argv += ["--requirepass", password] if password else []
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Redis(port, process, password)
     deadline = time.monotonic() + 15
     while True:
         try:
             if server.cli("ping") == "PONG":
-                break
+                return server
         except subprocess.CalledProcessError:
             pass
         assert time.monotonic() < deadline, "redis-server did not start"
         time.sleep(0.1)
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[Redis]:
+    server = start_redis(tmp_path)
     yield server
-    process.terminate()
-    process.wait(timeout=10)
+    server.process.terminate()
+    server.process.wait(timeout=10)

@@ -111,10 +111,8 @@ def test_pagerduty_resolves_a_run_that_succeeds_with_the_run_id(
     }
 
 
-def test_a_failing_receiver_is_retried_with_backoff_and_the_attempts_are_recorded(
-    tmp_path: Path, receiver: Receiver
-) -> None:
-    receiver.fail_first = 2
+def one_success_told(tmp_path: Path, receiver: Receiver) -> tuple[Any, dict[str, Any]]:
+    """A one-step run that tells the receiver it succeeded: the CLI's result, the delivery."""
     data = runbook_data(
         run_step("a", "true"),
         notify={"audit": {"webhook": {"url": f"{receiver.url}/hook"}, "on": ["succeeded"]}},
@@ -124,6 +122,14 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_attempts_are_recorde
     )
     assert result.returncode == 0, result.stderr
     (delivered,) = events(tmp_path / "s", "notification")
+    return result, delivered
+
+
+def test_a_failing_receiver_is_retried_with_backoff_and_the_attempts_are_recorded(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.fail_first = 2
+    _, delivered = one_success_told(tmp_path, receiver)
     assert delivered["ok"] and delivered["attempts"] == 3
     assert len(receiver.received) == 3
 
@@ -132,15 +138,7 @@ def test_a_refusing_receiver_is_not_retried_and_never_fails_the_run(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     receiver.fail_first, receiver.status = 99, 400
-    data = runbook_data(
-        run_step("a", "true"),
-        notify={"audit": {"webhook": {"url": f"{receiver.url}/hook"}, "on": ["succeeded"]}},
-    )
-    result = run_cli(
-        ["run", str(write_runbook(tmp_path, data)), "--state-dir", str(tmp_path / "s")]
-    )
-    assert result.returncode == 0, result.stderr
-    (delivered,) = events(tmp_path / "s", "notification")
+    result, delivered = one_success_told(tmp_path, receiver)
     assert not delivered["ok"] and delivered["attempts"] == 1
     assert delivered["error"] == "127.0.0.1 answered HTTP 400: no"
     assert (
