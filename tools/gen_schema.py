@@ -459,6 +459,11 @@ def schema() -> dict[str, Any]:
                     "description": "Changes state that is hard to undo; lint wants a rollback or an approval before it.",
                     "type": "boolean",
                 },
+                "read_only": {
+                    "description": "Only reads (a health check, a lag query): `run --dry-run --probe` "
+                    "runs it for real, so the dry run decides on real values.",
+                    "type": "boolean",
+                },
                 "run": ref("run"),
                 "http": ref("http"),
                 "wait_for": ref("wait_for"),

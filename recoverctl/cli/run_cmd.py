@@ -36,7 +36,19 @@ def run(
     param: ParamOption = None,
     params_file: ParamsFileOption = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Run the real scheduler with nothing executed.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="The path a run would take, nothing that changes state run; a decision "
+            "resting on a simulated step is shown as undetermined, each case in turn.",
+        ),
+    ] = False,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="With --dry-run: run the read_only steps for real, so decisions use real values.",
+        ),
     ] = False,
     concurrency: Annotated[
         int | None,
@@ -102,10 +114,18 @@ def run(
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
     from recoverctl.cli.loading import load_plan
 
+    if probe and not dry_run:
+        from recoverctl.errors import RecoverctlError
+
+        raise RecoverctlError(
+            message="--probe goes with --dry-run: it runs a dry run's read-only steps for real",
+            hint="recoverctl run RUNBOOK --dry-run --probe",
+        )
     alert = _firing_alert(from_alert, runbook) if from_alert is not None else None
     plan, params = load_plan(runbook, param, params_file, alert=alert)
     settings = RunSettings(
         dry_run=dry_run,
+        probe=probe,
         concurrency=concurrency,
         yes=yes,
         verbose=verbose,
@@ -139,6 +159,7 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
         params,
         concurrency=settings.concurrency,
         dry_run=settings.dry_run,
+        explore=settings.dry_run,
         injected=list(settings.faults),
     )
     return await execute(plan, options, settings)

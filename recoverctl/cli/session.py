@@ -61,6 +61,8 @@ class RunSettings:
     faults: tuple[str, ...] = ()
     notify: bool = True
     force: bool = False
+    probe: bool = False
+    """`--dry-run --probe`: read-only steps run for real, the others are simulated."""
     """`--force`: start despite the runbook's cooldown (the run records what it overrode)."""
     """Send the runbook's (and the config file's) notifications; never on a dry run."""
 
@@ -88,7 +90,11 @@ def new_run_id() -> str:
 def _executor(settings: RunSettings) -> Executor:
     from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
 
-    base: Executor = SimulatedExecutor() if settings.dry_run else RealExecutor()
+    base: Executor = RealExecutor()
+    if settings.dry_run:
+        from recoverctl.engine.executor import ProbingExecutor
+
+        base = ProbingExecutor() if settings.probe else SimulatedExecutor()
     if not settings.faults:
         return base
     from recoverctl.engine.injection import InjectingExecutor, parse_fault

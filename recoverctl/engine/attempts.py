@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from recoverctl.actions.base import AttemptResult
-from recoverctl.actions.registry import OWN_TIMEOUT
+from recoverctl.actions.registry import HANDLERS, OWN_TIMEOUT
 from recoverctl.engine.emitter import JournalLost, LeaseLost
 from recoverctl.engine.events import AttemptFailed, RetryScheduled, StepFinished, StepStarted
 from recoverctl.engine.retry import with_retries
 from recoverctl.engine.services import ApprovalUnavailable, Services, ValuesSink
 from recoverctl.engine.step_context import StepRun
+from recoverctl.engine.undetermined import simulated_reads
 from recoverctl.expr.render import RenderError, evaluate, render_value
+from recoverctl.model.actions import AssertAction
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Step
 from recoverctl.model.status import StepStatus
@@ -126,6 +128,8 @@ class Attempts:
             async with asyncio.timeout(timeout):
                 if guard_check:
                     result = await run.executor.guard(step, ctx)
+                elif self._decidable_assert(step):
+                    result = await HANDLERS["assert"](step.body, ctx)  # pure logic on real values
                 else:
                     result = await run.executor.attempt(step, ctx, attempt)
         except TimeoutError:
@@ -213,6 +217,9 @@ class Attempts:
                 status=status,
                 attempts=attempts,
                 duration=duration,
+                simulated=bool(
+                    result is not None and result.invented and self.services.options.explore
+                ),
                 exit_code=result.exit_code if result else None,
                 outputs=outputs or {},
                 error=result.error
@@ -223,6 +230,14 @@ class Attempts:
                 stderr=text(result.stderr)[-TAIL:] if result else "",
             )
         )
+
+    def _decidable_assert(self, step: Step) -> bool:
+        """`run --dry-run`: an `assert` that reads no made-up result is checked for real
+        (`assert false` fails a dry run as it would the run); one that does stays simulated."""
+        body = step.body
+        if not self.services.options.explore or not isinstance(body, AssertAction):
+            return False
+        return not any(simulated_reads(self.services, e.source) for e in body.that)
 
     def describe(self, step: Step) -> str:
         """The action as it will run (rendered), or as written when it cannot be rendered yet."""

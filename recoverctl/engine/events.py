@@ -174,6 +174,8 @@ class StepFinished(Event):
     stdout: str = ""
     stderr: str = ""
     """The tail of the captured output (bounded), for expressions and reports."""
+    simulated: bool = False
+    """A dry run did not run it: its result is made up, and no decision may rest on it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,6 +190,10 @@ class BranchDecided(Event):
     condition: str | None
     values: dict[str, Any] = field(default_factory=dict)
     """The values the conditions read, e.g. {"steps.replica_ok.ok": false}."""
+    undetermined: list[str] = field(default_factory=list)
+    """A dry run: the simulated steps a condition reads. Which case a real run takes cannot
+    be known; `case_index` is None and `explored` lists the cases shown, each in turn."""
+    explored: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -101,7 +101,28 @@ class SimulatedExecutor:
         scripted = self._scripted(ctx.scripted_id)
         if scripted:
             return replace(scripted[0])
-        return AttemptResult(ok=False, error="simulated: not done yet")
+        return AttemptResult(ok=False, error="simulated: not done yet", invented=True)
 
     async def settle(self) -> None:
         return None  # nothing was started
+
+
+class ProbingExecutor:
+    """`run --dry-run --probe`: read-only steps (`read_only: true` — a health check, a lag
+    query) run for real, so decisions rest on real values; every other step is simulated."""
+
+    simulated = True
+
+    def __init__(self) -> None:
+        self.real, self.simulator = RealExecutor(), SimulatedExecutor()
+
+    async def attempt(self, step: Step, ctx: ActionContext, attempt: int) -> AttemptResult:
+        chosen = self.real if step.read_only else self.simulator
+        return await chosen.attempt(step, ctx, attempt)
+
+    async def guard(self, step: Step, ctx: ActionContext) -> AttemptResult:
+        chosen = self.real if step.read_only else self.simulator
+        return await chosen.guard(step, ctx)
+
+    async def settle(self) -> None:
+        await self.real.settle()

@@ -22,6 +22,7 @@ from recoverctl.engine.events import BranchDecided, StepFinished, StepStarted
 from recoverctl.engine.failure import FailurePolicy
 from recoverctl.engine.fanout import FanoutHost, run_foreach
 from recoverctl.engine.services import RunAborted
+from recoverctl.engine.undetermined import simulated_reads
 from recoverctl.expr.render import RenderError, evaluate
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import Branch, Expression, Group, OnFailure, Step
@@ -55,12 +56,19 @@ class Scheduler:
         if self.replaying and self._done_before(step):
             return
         if step.when is not None:
+            unknown = self.simulated_reads(step.when.source)
             try:
-                holds = bool(evaluate(step.when.source, run.context()))
+                holds = bool(unknown) or bool(evaluate(step.when.source, run.context()))
             except RenderError as exc:
                 error = f"condition '{step.when.source}' could not be evaluated: {exc}"
                 await self.policy.fail(step, error, 0, 0.0)
                 return
+            if unknown:
+                run.note(
+                    "info",
+                    f"'{step.id}' when: {step.when.source} is undetermined (reads "
+                    f"{', '.join(unknown)}, simulated): shown as if it held",
+                )
             if not holds:
                 self.skip(step, f"when: {step.when.source} is false")
                 return
@@ -110,6 +118,14 @@ class Scheduler:
         if guard is None:
             return False
         if isinstance(guard, Expression):
+            unknown = self.simulated_reads(guard.source)
+            if unknown:
+                run.note(
+                    "info",
+                    f"'{step.id}' skip_if: {guard.source} is undetermined (reads "
+                    f"{', '.join(unknown)}, simulated): shown as if the work were not done yet",
+                )
+                return False
             try:
                 done = bool(evaluate(guard.source, run.context()))
             except RenderError as exc:
@@ -212,12 +228,22 @@ class Scheduler:
             self._ended(step, started, StepStatus.SUCCEEDED, reason=reason)
             return
         try:
-            taken, values = self._decide(body, step.id)
+            taken, values, unknown = self._decide(body, step.id)
         except RenderError as exc:
             run.emit(StepFinished(step_id=step.id, status=StepStatus.FAILED, error=str(exc)))
             for inner in step.children():
                 self.skip(inner, "branch failed")
             await self.policy.handle(step, f"a branch condition could not be evaluated: {exc}")
+            return
+        if unknown and taken is not None:
+            try:
+                await self._explore(step, body, taken, values, unknown)
+            except asyncio.CancelledError:
+                self._ended(step, started, StepStatus.CANCELLED)
+                raise
+            self._ended(
+                step, started, StepStatus.SUCCEEDED, reason="undetermined: every case explored"
+            )
             return
         case = body.cases[taken] if taken is not None else None
         run.emit(
@@ -250,22 +276,63 @@ class Scheduler:
             StepFinished(step_id=step.id, status=status, duration=duration, **fields)
         )
 
-    def _decide(self, body: Branch, step_id: str) -> tuple[int | None, dict[str, Any]]:
-        """The first case whose condition holds, and the values the conditions read."""
+    def _decide(self, body: Branch, step_id: str) -> tuple[int | None, dict[str, Any], list[str]]:
+        """The first case whose condition holds, the values the conditions read, and — in a
+        dry run — the made-up results that keep it from being known (then the index is the
+        first case that might be taken)."""
         run = self.services
         forced = run.options.forced_branches.get(run.full_id(step_id))
         if forced is not None:
             index = next(i for i, case in enumerate(body.cases) if case.label == forced)
-            return index, {"forced by scenario": forced}
+            return index, {"forced by scenario": forced}, []
         context = run.context()
         values: dict[str, Any] = {}
         for index, candidate in enumerate(body.cases):
             if candidate.when is None:
-                return index, values
+                return index, values, []
             values.update(_values_read(candidate.when.source, context))
+            unknown = self.simulated_reads(candidate.when.source)
+            if unknown:
+                return index, values, unknown
             if evaluate(candidate.when.source, context):
-                return index, values
-        return None, values
+                return index, values, []
+        return None, values, []
+
+    def simulated_reads(self, source: str) -> list[str]:
+        return simulated_reads(self.services, source)
+
+    async def _explore(
+        self, step: Step, body: Branch, first: int, values: dict[str, Any], unknown: list[str]
+    ) -> None:
+        """A dry run that cannot know the case: say so, then show each case that might be
+        taken, in turn. A case that would stop the run is said to, and the next is shown."""
+        run = self.services
+        cases = body.cases[first:]
+        when = cases[0].when
+        run.emit(
+            BranchDecided(
+                step_id=step.id,
+                case_index=None,
+                label=None,
+                condition=when.source if when is not None else None,
+                values=values,
+                undetermined=unknown,
+                explored=[case.label for case in cases],
+            )
+        )
+        for skipped in body.cases[:first]:  # their conditions were false on real values
+            for inner in skipped.steps:
+                self.skip(inner, f"branch '{step.id}': its condition was false")
+        for case in cases:
+            taken_if = f" (taken if {case.when.source})" if case.when else " (taken if none held)"
+            run.note("info", f"branch '{step.id}' undetermined: exploring '{case.label}'{taken_if}")
+            try:
+                await self.run_steps(case.steps)
+            except RunAborted as aborted:
+                run.note("info", f"'{case.label}' would stop the run here: {aborted.error}")
+                self.cancel_unfinished(
+                    case.steps, f"not explored past {aborted.step_id or 'the stop'}"
+                )
 
     def skip(self, step: Step, reason: str) -> None:
         for inner in steps_in((step,), extras=False):

@@ -71,6 +71,10 @@ class RunOptions:
     environ: Mapping[str, str] = field(default_factory=dict)
     concurrency: int | None = None
     dry_run: bool = False
+    explore: bool = False
+    """`run --dry-run`: a decision that reads a made-up (simulated) result is undetermined —
+    shown as such, each case explored in turn — never decided on invented values. Scenario
+    tests keep their scripted outcomes and decide on them."""
     seed: int | None = None
     prior: RunState | None = None
     """The replayed state of a stopped run: resume continues it."""

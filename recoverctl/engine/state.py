@@ -76,6 +76,8 @@ class StepState:
     remote: tuple[str, int, str] | None = None
     """(host, process group, tag) of the command running on a target's host."""
     answered_by: str | None = None
+    simulated: bool = False
+    """A dry run made its result up (it did not run)."""
     votes: list[ApprovalVote] = field(default_factory=list)
     """The answers that counted at its gate (who, when, their comments)."""
     """Who answered an approval gate (or that its default was taken)."""
@@ -96,6 +98,8 @@ class Decision:
     label: str | None
     condition: str | None
     values: dict[str, Any]
+    undetermined: list[str] = field(default_factory=list)
+    """A dry run could not decide: the simulated steps its condition reads."""
 
 
 @dataclass(slots=True)
@@ -294,12 +298,17 @@ def _step_finished(state: RunState, e: StepFinished) -> None:
     step.error, step.reason, step.stdout, step.stderr = e.error, e.reason, e.stdout, e.stderr
     step.next_retry_at = None
     step.pid = step.remote = None
+    step.simulated = e.simulated
     if e.status == StepStatus.SUCCEEDED:
         state.completed.append(e.step_id)
 
 
 def _branch_decided(state: RunState, e: BranchDecided) -> None:
-    state.decisions.append(Decision(e.step_id, e.case_index, e.label, e.condition, dict(e.values)))
+    state.decisions.append(
+        Decision(
+            e.step_id, e.case_index, e.label, e.condition, dict(e.values), list(e.undetermined)
+        )
+    )
 
 
 def _fanout_planned(state: RunState, e: FanoutPlanned) -> None:

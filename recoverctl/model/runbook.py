@@ -176,6 +176,8 @@ class Step:
     locks: tuple[str, ...] = ()
     idempotent: bool | None = None
     destructive: bool = False
+    read_only: bool = False
+    """It only reads (a health check, a lag query): `run --dry-run --probe` runs it for real."""
     foreach: Foreach | None = None
     on: str | None = None
     """The target whose hosts this step fans out over (`foreach` holds its strategy);

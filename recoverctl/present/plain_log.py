@@ -120,6 +120,12 @@ class PlainLog:
             return f"retry    {event.step_id} attempt {event.next_attempt} in {format_duration(event.delay)}"
         if isinstance(event, StepFinished):
             return self._finished(event)
+        if isinstance(event, BranchDecided) and event.undetermined:
+            return (
+                f"branch   {event.step_id} → UNDETERMINED: it reads "
+                f"{', '.join(event.undetermined)}, simulated in this dry run; a real run takes "
+                f"one of: {', '.join(event.explored)} (each shown in turn)"
+            )
         if isinstance(event, BranchDecided):
             seen = ", ".join(f"{k} = {clip(show_value(v), 60)}" for k, v in event.values.items())
             taken = event.label if event.case_index is not None else "no case matched: nothing runs"
@@ -168,6 +174,8 @@ class PlainLog:
             return f"{'ok':<8} {event.step_id} (group) {format_duration(event.duration)}"
         if event.status == "succeeded" and event.reason and event.step_id.endswith(".skip_if"):
             return f"{'check':<8} {event.step_id}: {event.reason}"
+        if event.status == "succeeded" and event.simulated:
+            return f"{'sim':<8} {event.step_id}: simulated (a dry run: not run, no real result)"
         if event.status == "succeeded":
             attempts = f" after {event.attempts} attempts" if event.attempts > 1 else ""
             outputs = ", ".join(f"{k}={clip(v, 60)}" for k, v in event.outputs.items())

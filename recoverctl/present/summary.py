@@ -126,7 +126,9 @@ def _table(plan: Plan, state: RunState, width: int = 80) -> Table:
         depth = step_id.count("/") + step_id.count("[") + _depth(plan, step_id.split("/")[-1])
         table.add_row(
             Text("  " * depth + step_id),  # never markup: `restart[db-2]` is an id
-            Text(step.status, style=STATUS_STYLE.get(step.status, "")),
+            Text("simulated", style="yellow")
+            if step.simulated and step.status == "succeeded"
+            else Text(step.status, style=STATUS_STYLE.get(step.status, "")),
             str(step.attempts) if step.attempts else "",
             format_duration(step.duration) if step.duration else "",
             clip(_note(step), 80),
@@ -168,11 +170,26 @@ def _note(step: StepState) -> str:
 def _outcome(plan: Plan, state: RunState, journal: str | None) -> Text:
     lines = Text()
     path = [
-        f"{d.step_id} → {d.label if d.case_index is not None else 'no case'}"
+        f"{d.step_id} → "
+        + ("UNDETERMINED" if d.undetermined else d.label if d.case_index is not None else "no case")
         for d in state.decisions
     ]
     if path:
         lines.append("path: ", style="bold").append("; ".join(path) + "\n")
+    simulated = sum(1 for s in state.steps.values() if s.simulated)
+    unknown = [d for d in state.decisions if d.undetermined]
+    if simulated:
+        lines.append("dry run: ", style="bold yellow").append(
+            f"{simulated} step{'s' * (simulated != 1)} simulated (not run)"
+        )
+        if unknown:
+            reads = sorted({sid for d in unknown for sid in d.undetermined})
+            lines.append(
+                f"; {len(unknown)} decision{'s' * (len(unknown) != 1)} undetermined (they read "
+                f"{', '.join(reads)}): every case was shown. Mark the steps that only read "
+                "`read_only: true` and add --probe to decide on real values"
+            )
+        lines.append("\n")
     undone, failed_undo = state.rolled_back(), state.rollback_failures()
     if undone or failed_undo:
         lines.append("rolled back: ", style="bold").append(", ".join(undone) or "nothing")

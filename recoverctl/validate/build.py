@@ -200,6 +200,7 @@ class _Builder:
             locks=tuple(data.get("locks", ())),
             idempotent=data.get("idempotent"),
             destructive=data.get("destructive", False),
+            read_only=data.get("read_only", False),
             foreach=self.fanout(data, path),
             on=data.get("on"),
         )

@@ -59,7 +59,46 @@ def test_dry_run_executes_nothing_and_shows_the_path(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
     assert "dry run: nothing is executed" in result.stderr
-    assert "branch   pick → steps.probe.ok" in result.stderr
+    # the probe did not run: which case a real run takes cannot be known, and is not made up
+    assert (
+        "branch   pick → UNDETERMINED: it reads probe, simulated in this dry run; a real run "
+        "takes one of: steps.probe.ok, else (each shown in turn)" in result.stderr
+    )
+    assert (
+        "sim      fix: simulated" in result.stderr and "sim      other: simulated" in result.stderr
+    )
+    assert "path: pick → UNDETERMINED" in result.stderr
+
+
+def test_a_probing_dry_run_decides_on_what_the_read_only_steps_really_say(tmp_path: Path) -> None:
+    marker, state = tmp_path / "touched", tmp_path / "state"
+    state.write_text("down")
+    data = runbook_data(
+        run_step("probe", f"grep -qx up {state}", read_only=True, on_failure="continue"),
+        run_step("change", f"touch {marker}"),
+        {
+            "id": "pick",
+            "branch": [
+                {"when": "steps.probe.ok", "steps": [run_step("nothing")]},
+                {"when": "steps.change.ok", "steps": [run_step("fix", f"touch {marker}")]},
+                {"else": [run_step("other")]},
+            ],
+        },
+    )
+    path = str(write_runbook(tmp_path, data))
+    assert run_cli(["run", path, "--probe"]).returncode == 2  # only with --dry-run
+    result = run_cli(["run", path, "--dry-run", "--probe"])
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    # the probe ran for real and said 'down': the first case is out; the second reads a
+    # simulated step, so from there the branch is undetermined
+    assert "sim      probe" not in result.stderr
+    assert "skip     nothing: branch 'pick': its condition was false" in result.stderr
+    assert "UNDETERMINED: it reads change" in result.stderr
+    state.write_text("up")
+    result = run_cli(["run", path, "--dry-run", "--probe"])
+    assert "branch   pick → steps.probe.ok (steps.probe.ok = true)" in result.stderr
+    assert "path: pick → steps.probe.ok" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,70 @@
+"""A dry run never invents a path: what rests on a simulated step is undetermined."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+from tests.helpers import run_step, runbook_data, write_runbook
+
+
+def dry(tmp_path: Path, *steps: dict, probe: bool = False) -> tuple[int, str, list[dict]]:
+    path = str(write_runbook(tmp_path, runbook_data(*steps)))
+    args = ["run", path, "--dry-run", "--output", "json"] + (["--probe"] if probe else [])
+    result = run_cli(args)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    return result.returncode, result.stderr, events
+
+
+def test_when_and_skip_if_on_simulated_results_are_said_to_be_undetermined(tmp_path: Path) -> None:
+    code, err, events = dry(
+        tmp_path,
+        run_step("check", "test -e /nonexistent"),
+        run_step("fix", "true", when="not steps.check.ok"),
+        run_step("again", "true", skip_if="steps.fix.ok"),
+    )
+    assert code == 0, err
+    assert (
+        "'fix' when: not steps.check.ok is undetermined (reads check, simulated): shown as if it held"
+        in err
+    )
+    assert "'again' skip_if: steps.fix.ok is undetermined (reads fix, simulated)" in err
+    finished = {e["step_id"]: e for e in events if e["event"] == "step_finished"}
+    assert all(finished[s]["simulated"] for s in ("check", "fix", "again"))
+
+
+def test_an_assert_on_real_values_is_checked_and_one_on_simulated_values_is_not(
+    tmp_path: Path,
+) -> None:
+    code, err, events = dry(
+        tmp_path, run_step("check", "true"), {"id": "sure", "assert": "steps.check.ok"}
+    )
+    assert code == 0, err
+    sure = next(e for e in events if e["event"] == "step_finished" and e["step_id"] == "sure")
+    assert sure["simulated"]  # it reads a made-up result: neither passed nor failed
+    code, err, _ = dry(tmp_path, {"id": "never", "assert": "1 == 2", "on_failure": "abort"})
+    assert code == 1  # pure logic: fails the dry run exactly as it would the run
+    assert "FAILED   never: assertion failed" in err
+
+
+def test_json_events_say_what_was_real_simulated_or_undetermined(tmp_path: Path) -> None:
+    code, err, events = dry(
+        tmp_path,
+        run_step("probe", "true", read_only=True),
+        run_step("act", "true"),
+        {
+            "id": "pick",
+            "branch": [
+                {"when": "steps.act.ok", "steps": [run_step("a")]},
+                {"else": [run_step("b")]},
+            ],
+        },
+        probe=True,
+    )
+    assert code == 0, err
+    finished = {e["step_id"]: e for e in events if e["event"] == "step_finished"}
+    assert finished["probe"]["simulated"] is False and finished["act"]["simulated"] is True
+    (decided,) = [e for e in events if e["event"] == "branch_decided"]
+    assert decided["case_index"] is None
+    assert decided["undetermined"] == ["act"] and decided["explored"] == ["steps.act.ok", "else"]
