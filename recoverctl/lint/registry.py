@@ -11,6 +11,8 @@ from recoverctl.lint.rules.rc105_secret_in_logged_template import SecretInLogged
 from recoverctl.lint.rules.rc106_template_outside_shell_quoting import (
     TemplateOutsideShellQuoting,
 )
+from recoverctl.lint.rules.rc107_read_only_looks_state_changing import ReadOnlyLooksStateChanging
+from recoverctl.lint.rules.rc108_decision_undetermined_offline import DecisionUndeterminedOffline
 from recoverctl.lint.rules.rc201_destructive_without_rollback import DestructiveWithoutRollback
 from recoverctl.lint.rules.rc202_rollback_reads_unready_output import RollbackReadsUnreadyOutput
 from recoverctl.lint.rules.rc203_retry_on_non_idempotent import RetryOnNonIdempotent
@@ -39,6 +41,8 @@ RULES: tuple[Rule, ...] = (
     UnusedParam(),
     SecretInLoggedTemplate(),
     TemplateOutsideShellQuoting(),
+    ReadOnlyLooksStateChanging(),
+    DecisionUndeterminedOffline(),
     DestructiveWithoutRollback(),
     RollbackReadsUnreadyOutput(),
     RetryOnNonIdempotent(),

@@ -171,7 +171,13 @@ def _outcome(plan: Plan, state: RunState, journal: str | None) -> Text:
     lines = Text()
     path = [
         f"{d.step_id} → "
-        + ("UNDETERMINED" if d.undetermined else d.label if d.case_index is not None else "no case")
+        + (
+            "UNDETERMINED"
+            if d.undetermined
+            else (d.label or "no case")
+            if d.case_index is not None
+            else "no case"
+        )
         for d in state.decisions
     ]
     if path:

@@ -143,7 +143,7 @@ def test_project_config_from_pyproject(tmp_path: Path) -> None:
 
 def test_list_rules_and_explain() -> None:
     listed = run_cli(["lint", "--list-rules"]).stdout
-    assert "RC201  destructive-without-rollback" in listed and len(listed.splitlines()) == 24
+    assert "RC201  destructive-without-rollback" in listed and len(listed.splitlines()) == 26
     explained = run_cli(["lint", "--explain", "destructive-without-rollback"]).stdout
     assert (
         explained.startswith("# RC201 destructive-without-rollback") and "## Correct" in explained
