@@ -50,6 +50,14 @@ def run(
             help="With --dry-run: run the read_only steps for real, so decisions use real values.",
         ),
     ] = False,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="With --dry-run: take the outcomes from this scenario of the runbook's "
+            ".test.yaml and show exactly its path.",
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -114,18 +122,25 @@ def run(
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
     from recoverctl.cli.loading import load_plan
 
-    if probe and not dry_run:
+    if (probe or scenario) and not dry_run:
         from recoverctl.errors import RecoverctlError
 
         raise RecoverctlError(
-            message="--probe goes with --dry-run: it runs a dry run's read-only steps for real",
-            hint="recoverctl run RUNBOOK --dry-run --probe",
+            message=f"{'--probe' if probe else '--scenario'} goes with --dry-run",
+            hint="recoverctl run RUNBOOK --dry-run --probe (or --scenario NAME)",
         )
+    picked = None
+    if scenario is not None:
+        from recoverctl.cli.dry_scenario import find_scenario
+
+        picked = find_scenario(runbook, scenario)
+        param = [f"{k}={_as_text(v)}" for k, v in picked.params.items()] + list(param or [])
     alert = _firing_alert(from_alert, runbook) if from_alert is not None else None
     plan, params = load_plan(runbook, param, params_file, alert=alert)
     settings = RunSettings(
         dry_run=dry_run,
         probe=probe,
+        scenario=picked,
         concurrency=concurrency,
         yes=yes,
         verbose=verbose,
@@ -159,10 +174,21 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
         params,
         concurrency=settings.concurrency,
         dry_run=settings.dry_run,
-        explore=settings.dry_run,
+        explore=settings.dry_run and settings.scenario is None,
+        forced_branches=dict(settings.scenario.force) if settings.scenario else {},
+        scenario=settings.scenario.name if settings.scenario else None,
         injected=list(settings.faults),
     )
     return await execute(plan, options, settings)
+
+
+def _as_text(value: object) -> str:
+    """A scenario's param as -p would give it (lists as JSON, booleans as true/false)."""
+    import json
+
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value) if isinstance(value, list) else str(value)
 
 
 def _firing_alert(path: Path, runbook: Path) -> Alert:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from recoverctl.model.notify import Channel
     from recoverctl.notify.notifier import Notifier
     from recoverctl.present.live_view import LiveView
+    from recoverctl.scenario.model import Scenario
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Ctrl-C, kill, and the SSH session dropping: each stops the run and rolls it back."""
@@ -63,6 +64,8 @@ class RunSettings:
     force: bool = False
     probe: bool = False
     """`--dry-run --probe`: read-only steps run for real, the others are simulated."""
+    scenario: Scenario | None = None
+    """`--dry-run --scenario NAME`: the outcomes of that scenario of the runbook's tests."""
     """`--force`: start despite the runbook's cooldown (the run records what it overrode)."""
     """Send the runbook's (and the config file's) notifications; never on a dry run."""
 
@@ -91,7 +94,11 @@ def _executor(settings: RunSettings) -> Executor:
     from recoverctl.engine.executor import RealExecutor, SimulatedExecutor
 
     base: Executor = RealExecutor()
-    if settings.dry_run:
+    if settings.scenario is not None:
+        from recoverctl.scenario.runner import scripted_outcomes
+
+        base = SimulatedExecutor(scripted_outcomes(settings.scenario), evaluate_asserts=True)
+    elif settings.dry_run:
         from recoverctl.engine.executor import ProbingExecutor
 
         base = ProbingExecutor() if settings.probe else SimulatedExecutor()

@@ -48,6 +48,8 @@ class RunStarted(Event):
     """The alert it was started from (`run --from-alert`): source, file, status, fingerprints."""
     forced: str | None = None
     """Started with `--force` despite this: the cooldown it overrode."""
+    scenario: str | None = None
+    """`run --dry-run --scenario`: the scenario whose outcomes the dry run plays."""
     lock: dict[str, Any] | None = None
     """The team lock it holds (a coordination backend): `backend` (its URL without the
     password) and the fencing `token` every command gets as RECOVERCTL_FENCING_TOKEN."""

@@ -187,6 +187,7 @@ class Engine:
                     injected=list(self.options.injected),
                     alert=dict(self.options.alert) if self.options.alert else None,
                     forced=self.options.forced,
+                    scenario=self.options.scenario,
                     lock=dict(self.options.lock) if self.options.lock else None,
                 )
             )

@@ -88,6 +88,8 @@ class RunOptions:
     """The alert the run was started from (`run --from-alert`), as RunStarted records it."""
     forced: str | None = None
     """`--force`: the cooldown this run started despite, as RunStarted records it."""
+    scenario: str | None = None
+    """`run --dry-run --scenario NAME`: whose outcomes this dry run plays."""
     lock: Mapping[str, Any] | None = None
     """The team lock held (coordination/): its backend (no password) and fencing token."""
 

@@ -88,6 +88,8 @@ class PlainLog:
         if isinstance(event, RunStarted):
             params = ", ".join(f"{k}={clip(v, 60)}" for k, v in event.params.items())
             mode = " (dry run: nothing is executed)" if event.dry_run else ""
+            if event.scenario:
+                mode = f" (dry run: the outcomes of scenario '{event.scenario}', nothing executed)"
             if event.injected:
                 mode += f" WITH INJECTED FAULTS: {', '.join(event.injected)}"
             if event.alert:

@@ -61,7 +61,7 @@ def run_scenario(plan: Plan, scenario: Scenario) -> ScenarioResult:
     bus = EventBus()
     events: list[Event] = []
     bus.subscribe(events.append, "scenario")
-    outcomes = {sid: [_result(o) for o in items] for sid, items in scenario.outcomes.items()}
+    outcomes = scripted_outcomes(scenario)
     engine = Engine(
         plan,
         RunOptions(
@@ -84,6 +84,12 @@ def run_scenario(plan: Plan, scenario: Scenario) -> ScenarioResult:
     )
     result.differences = compare(scenario.expect, result)
     return result
+
+
+def scripted_outcomes(scenario: Scenario) -> dict[str, list[AttemptResult]]:
+    """The scenario's outcomes, as the simulated executor plays them (also `run --dry-run
+    --scenario`)."""
+    return {sid: [_result(o) for o in items] for sid, items in scenario.outcomes.items()}
 
 
 def _result(outcome: Outcome) -> AttemptResult:

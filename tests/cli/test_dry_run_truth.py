@@ -68,3 +68,17 @@ def test_json_events_say_what_was_real_simulated_or_undetermined(tmp_path: Path)
     (decided,) = [e for e in events if e["event"] == "branch_decided"]
     assert decided["case_index"] is None
     assert decided["undetermined"] == ["act"] and decided["explored"] == ["steps.act.ok", "else"]
+
+
+def test_a_scenario_s_dry_run_shows_exactly_its_path() -> None:
+    from tests.conftest import ROOT
+
+    demo = str(ROOT / "runbooks" / "demo.yaml")
+    name = "disk full → refuse to restart, nothing to undo"
+    result = run_cli(["run", demo, "--dry-run", "--scenario", name, "--no-tty"])
+    assert result.returncode == 1  # the scenario's run fails at `refuse`, so this one does
+    assert f"(dry run: the outcomes of scenario '{name}', nothing executed)" in result.stderr
+    assert "branch   choose → else" in result.stderr and "path: choose → else" in result.stderr
+    missing = run_cli(["run", demo, "--dry-run", "--scenario", "disk ful"])
+    assert missing.returncode == 2 and "no scenario 'disk ful' in" in missing.stderr
+    assert run_cli(["run", demo, "--scenario", name]).returncode == 2  # only with --dry-run
