@@ -27,7 +27,7 @@ from recoverctl.engine.undetermined import simulated_reads
 from recoverctl.expr.render import RenderError, evaluate, render_value
 from recoverctl.model.actions import AssertAction
 from recoverctl.model.duration import format_duration
-from recoverctl.model.runbook import Step
+from recoverctl.model.runbook import OnFailure, Step
 from recoverctl.model.status import StepStatus
 
 TAIL = 4096
@@ -44,6 +44,10 @@ class Failed:
     result: AttemptResult | None = None
 
 
+_CHANGING_KINDS = frozenset({"run", "http", "wait_for"})
+"""The actions a dry run simulates that may change something (not log, sleep, assert, gates)."""
+
+
 class Attempts:
     def __init__(
         self, services: Services, raw: dict[str, dict[str, Any]], seed: int | None
@@ -58,6 +62,7 @@ class Attempts:
     async def action(self, step: Step) -> Failed | None:
         """Run `step` to its outcome: None when it succeeded (and is recorded), else what failed."""
         run = self.services
+        self._preview_failure(step)
         started = run.clock.monotonic()
         async with AsyncExitStack() as stack:
             for name in sorted(step.locks):  # one global order: no deadlock between lock holders
@@ -230,6 +235,21 @@ class Attempts:
                 stderr=text(result.stderr)[-TAIL:] if result else "",
             )
         )
+
+    def _preview_failure(self, step: Step) -> None:
+        """`run --dry-run`: before a step that changes state, what its failure would set off."""
+        run = self.services
+        if not run.options.explore or step.read_only or step.kind not in _CHANGING_KINDS:
+            return
+        if "." in step.id:  # a compensation or a guard: part of its owner's story
+            return
+        if step.on_failure is not OnFailure.ROLLBACK or step.rescue:
+            what = "its rescue steps run" if step.rescue else f"on_failure: {step.on_failure.value}"
+            run.note("info", f"if '{step.id}' fails: {what}")
+            return
+        order = run.state.compensable(run.plan.declares_rollback)
+        undo = " → ".join(order) if order else "nothing (no completed step declares a rollback)"
+        run.note("info", f"if '{step.id}' fails: the rollback undoes {undo}")
 
     def _decidable_assert(self, step: Step) -> bool:
         """`run --dry-run`: an `assert` that reads no made-up result is checked for real

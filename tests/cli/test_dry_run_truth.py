@@ -82,3 +82,15 @@ def test_a_scenario_s_dry_run_shows_exactly_its_path() -> None:
     missing = run_cli(["run", demo, "--dry-run", "--scenario", "disk ful"])
     assert missing.returncode == 2 and "no scenario 'disk ful' in" in missing.stderr
     assert run_cli(["run", demo, "--scenario", name]).returncode == 2  # only with --dry-run
+
+
+def test_before_each_change_a_dry_run_says_what_its_failure_would_undo() -> None:
+    from tests.conftest import ROOT
+
+    result = run_cli(["run", str(ROOT / "runbooks" / "demo.yaml"), "--dry-run", "--no-tty"])
+    assert result.returncode == 0, result.stderr
+    assert (
+        "if 'verify' fails: the rollback undoes warm_catalog → warm_orders → warm_users → "
+        "restart_service" in result.stderr
+    )
+    assert "if 'simulate_outage' fails: the rollback undoes nothing" in result.stderr
