@@ -30,6 +30,9 @@ def _configure(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironm
     env.filters["to_json"] = _to_json
     env.filters["from_json"] = _from_json
     env.filters["shell_quote"] = lambda v: shlex.quote(str(v))
+    from recoverctl.expr.regex_filters import FILTERS
+
+    env.filters.update(FILTERS)
     return env
 
 
