@@ -236,6 +236,23 @@ def schema() -> dict[str, Any]:
                     "description": "Verify TLS certificates (default true).",
                     "type": "boolean",
                 },
+                "ca_bundle": {
+                    "description": "A PEM file of the CAs to trust instead of the system's "
+                    "(private PKI); relative to the runbook's folder; a template.",
+                    "type": "string",
+                    "minLength": 1,
+                },
+                "client_cert": {
+                    "description": "A PEM client certificate for mutual TLS (with client_key, "
+                    "unless the file holds the key too); a template.",
+                    "type": "string",
+                    "minLength": 1,
+                },
+                "client_key": {
+                    "description": "The client certificate's PEM private key; a template.",
+                    "type": "string",
+                    "minLength": 1,
+                },
                 "follow_redirects": {"type": "boolean"},
                 "expect": ref("http_expect"),
             },

@@ -19,6 +19,42 @@ REGEX_SECONDS = 1.0
 """How long one body match may take before it is stopped (hostile pattern or body)."""
 
 
+class _TlsFileError(Exception):
+    """A CA bundle or client certificate that cannot be loaded: no attempt can succeed."""
+
+
+def _tls(action: HttpAction, ctx: ActionContext) -> Any:
+    """`verify` for httpx: a bool, or an SSL context with the runbook's CAs and client cert."""
+    if action.ca_bundle is None and action.client_cert is None:
+        return action.verify
+    import ssl
+    from pathlib import Path
+
+    folder = Path(ctx.working_directory() or ".")
+
+    def path(text: Any, what: str) -> str:
+        found = folder / ctx.render(text)
+        if not found.is_file():
+            raise _TlsFileError(f"the {what} {found} is not a file")
+        return str(found)
+
+    try:
+        context = ssl.create_default_context(
+            cafile=path(action.ca_bundle, "CA bundle") if action.ca_bundle else None
+        )
+        if not action.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if action.client_cert is not None:
+            key = path(action.client_key, "client key") if action.client_key else None
+            context.load_cert_chain(path(action.client_cert, "client certificate"), key)
+    except ssl.SSLError as exc:
+        raise _TlsFileError(f"cannot load the TLS files: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise _TlsFileError(f"cannot read the TLS files: {exc.strerror}") from None
+    return context
+
+
 async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
     import httpx
 
@@ -31,8 +67,12 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
     payload = _render_json(action.json, ctx) if action.json is not None else None
     timeout = action.timeout or ctx.step.timeout or DEFAULT_TIMEOUT
     try:
+        verify = _tls(action, ctx)
+    except _TlsFileError as exc:
+        return AttemptResult(ok=False, error=str(exc), retryable=False)
+    try:
         async with httpx.AsyncClient(
-            verify=action.verify, follow_redirects=action.follow_redirects, timeout=timeout
+            verify=verify, follow_redirects=action.follow_redirects, timeout=timeout
         ) as client:
             response = await client.request(
                 action.method, url, headers=headers, content=content, json=payload

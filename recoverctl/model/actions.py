@@ -73,6 +73,11 @@ class HttpAction:
     verify: bool = True
     follow_redirects: bool = False
     expect: HttpExpect = HttpExpect()
+    ca_bundle: Text | None = None
+    """A PEM file of the CAs to trust instead of the system's (private PKI)."""
+    client_cert: Text | None = None
+    """A PEM client certificate (mutual TLS), with `client_key` unless the file holds both."""
+    client_key: Text | None = None
 
     def bound(self) -> float:
         """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""
@@ -84,6 +89,13 @@ class HttpAction:
     def templates(self) -> Iterator[tuple[str, Text, bool]]:
         """Every template it renders: (where it sits, the text, whether it lands in a shell)."""
         yield "http.url", self.url, False
+        for name, tls in (
+            ("ca_bundle", self.ca_bundle),
+            ("client_cert", self.client_cert),
+            ("client_key", self.client_key),
+        ):
+            if tls is not None:
+                yield f"http.{name}", tls, False
         for name, value in self.headers:
             yield f"http.headers.{name}", value, False
         if self.body is not None:

@@ -72,6 +72,15 @@ def http(src: Source, data: Data, path: JsonPath) -> HttpAction:
         verify=spec.get("verify", True),
         follow_redirects=spec.get("follow_redirects", False),
         expect=_http_expect(spec.get("expect", {})),
+        ca_bundle=src.text(spec["ca_bundle"], (*where, "ca_bundle"))
+        if "ca_bundle" in spec
+        else None,
+        client_cert=src.text(spec["client_cert"], (*where, "client_cert"))
+        if "client_cert" in spec
+        else None,
+        client_key=src.text(spec["client_key"], (*where, "client_key"))
+        if "client_key" in spec
+        else None,
     )
 
 
