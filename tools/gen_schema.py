@@ -269,6 +269,18 @@ def schema() -> dict[str, Any]:
                 "interval": ref("duration"),
                 "timeout": ref("duration"),
                 "until": ref("expression"),
+                "fail_if": {
+                    **ref("expression"),
+                    "description": "Stop waiting at once, failed, when this holds on a poll's "
+                    "result (e.g. `json.error_rate > 0.5`): a health gate that fails fast.",
+                },
+                "consecutive": {
+                    "description": "Polls in a row that must succeed (and hold `until`) before "
+                    "the wait is over (default 1): a health that must hold, not flicker.",
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 1000,
+                },
             },
         },
         "approval": {

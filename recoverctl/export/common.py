@@ -310,3 +310,30 @@ def note_group_losses(
         findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
     if body.parallel and body.max_parallel is not None and body.max_parallel < len(body.steps):
         findings.lost(step, f"max_parallel: {body.max_parallel}", max_parallel)
+
+
+def unexpressed(step: Step, findings: Findings, target: str) -> None:
+    """What an action declares that neither export can express: named at the step."""
+    from recoverctl.model.runbook import HttpAction, WaitForAction
+
+    body = step.body
+    if isinstance(body, WaitForAction):
+        if body.fail_if is not None:
+            findings.lost(
+                step,
+                f"wait_for.fail_if '{body.fail_if.source}'",
+                f"{target} polls until success or its bound, it cannot stop early on a condition",
+            )
+        if body.consecutive > 1:
+            findings.lost(
+                step,
+                f"wait_for.consecutive: {body.consecutive}",
+                f"{target} stops at the first successful poll",
+            )
+        body = body.check
+    if isinstance(body, HttpAction):
+        for name in ("ca_bundle", "client_cert", "client_key"):
+            if getattr(body, name) is not None:
+                findings.lost(
+                    step, f"http.{name}", f"{target} runs the request without the runbook's files"
+                )

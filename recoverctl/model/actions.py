@@ -111,6 +111,10 @@ class WaitForAction:
     interval: float = 2.0
     timeout: float | None = None
     until: Expression | None = None
+    fail_if: Expression | None = None
+    """Stop waiting at once, failed, when it holds on a poll's result (error rate > 50%)."""
+    consecutive: int = 1
+    """How many polls in a row must succeed (and hold `until`) before the wait is over."""
 
     def bound(self) -> float:
         """Seconds one attempt takes on its own, whatever the step's timeout (inf: unbounded)."""

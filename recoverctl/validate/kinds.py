@@ -93,6 +93,8 @@ def wait_for(src: Source, data: Data, path: JsonPath) -> WaitForAction:
         interval=duration(spec.get("interval")) or 2.0,
         timeout=duration(spec.get("timeout")),
         until=src.expr(spec.get("until"), (*where, "until")),
+        fail_if=src.expr(spec.get("fail_if"), (*where, "fail_if")),
+        consecutive=spec.get("consecutive", 1),
     )
 
 

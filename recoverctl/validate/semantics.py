@@ -478,8 +478,10 @@ def _expressions(body: object) -> Iterator[tuple[Expression, frozenset[str]]]:
     if isinstance(body, AssertAction):
         for expression in body.that:
             yield expression, frozenset()
-    elif isinstance(body, WaitForAction) and body.until is not None:
-        yield body.until, RESULT_NAMES
+    elif isinstance(body, WaitForAction):
+        for condition in (body.until, body.fail_if):
+            if condition is not None:
+                yield condition, RESULT_NAMES
 
 
 def _clip(text: str) -> str:

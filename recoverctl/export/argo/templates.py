@@ -16,6 +16,7 @@ from recoverctl.export.common import (
     condition,
     dns_label,
     note_wait_for_retry,
+    unexpressed,
     whole_seconds,
 )
 from recoverctl.export.expressions import EXPR, Untranslatable
@@ -72,7 +73,8 @@ class Templates:
             tpl["suspend"] = self._approval(step, body)
         elif isinstance(body, HttpAction):
             tpl["http"] = self._http(step, body, refs)
-        elif isinstance(body, WaitForAction):
+        unexpressed(step, self.ctx.findings, "Argo Workflows")
+        if isinstance(body, WaitForAction):
             self._poll(step, name, body, refs)
             return
         self._limits(step, tpl, refs)

@@ -12,6 +12,7 @@ from recoverctl.export.asl.tasks import Tasks
 from recoverctl.export.common import (
     condition,
     note_wait_for_retry,
+    unexpressed,
     whole_seconds,
 )
 from recoverctl.export.expressions import JSONATA, Untranslatable
@@ -35,6 +36,7 @@ class Actions:
 
     def action(self, step: Step, nxt: str, fail_to: FailTo, scope: Scope) -> str:
         body = step.body
+        unexpressed(step, self.b.findings, "AWS Step Functions")
         if isinstance(body, RunAction | HttpAction):
             return self._task(step, nxt, fail_to, scope)
         if isinstance(body, WaitForAction):
