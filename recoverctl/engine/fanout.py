@@ -70,6 +70,22 @@ async def run_foreach(
     started = host.clock.monotonic()
     planned = host.state.fanouts.get(step.id) if replaying else None
     if planned is None:
+        unknown = _simulated_items(step, host)
+        if unknown:
+            host.note(
+                "info",
+                f"'{step.id}': its items are undetermined (they come from "
+                f"{', '.join(unknown)}, simulated in this dry run): it fans out when it runs",
+            )
+            host.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status=StepStatus.SUCCEEDED,
+                    simulated=True,
+                    reason=f"items undetermined: they come from {', '.join(unknown)} (simulated)",
+                )
+            )
+            return
         try:
             values = read_items(step, host)
             keys = item_keys(fan, values, host)
@@ -344,6 +360,20 @@ def target_hosts(target: Target, host: Services) -> tuple[list[str], dict[str, d
         raise FanoutError(f"target '{target.name}' lists no hosts")
     hosts = [str(h) for h in listed(target.hosts, host.context())]
     return hosts, {}
+
+
+def _simulated_items(step: Step, host: FanoutHost) -> list[str]:
+    """`run --dry-run`: the simulated steps a fan-out's item list is read from."""
+    from recoverctl.engine.undetermined import simulated_reads
+    from recoverctl.expr.references import parse_template, references
+
+    fan = step.foreach
+    if fan is None or not isinstance(fan.items, Text) or not host.options.explore:
+        return []
+    found: list[str] = []
+    for ref in references(parse_template(fan.items.source)):
+        found += [s for s in simulated_reads(host, str(ref)) if s not in found]
+    return found
 
 
 def listed(items: Text | tuple[object, ...], context: dict[str, Any]) -> list[Any]:

@@ -94,3 +94,19 @@ def test_before_each_change_a_dry_run_says_what_its_failure_would_undo() -> None
         "restart_service" in result.stderr
     )
     assert "if 'simulate_outage' fails: the rollback undoes nothing" in result.stderr
+
+
+def test_a_fan_out_over_a_simulated_list_is_undetermined_not_a_failure(tmp_path: Path) -> None:
+    code, err, events = dry(
+        tmp_path,
+        run_step("list_shards", "echo '[\"s1\"]'", outputs={"shards": "{{ stdout | from_json }}"}),
+        {
+            "id": "flush",
+            "foreach": {"items": "{{ steps.list_shards.outputs.shards }}", "as": "shard"},
+            "steps": [run_step("one", "echo {{ shard }}")],
+        },
+    )
+    assert code == 0, err  # it used to fail: 'gave NoneType None; expected a list'
+    assert "'flush': its items are undetermined (they come from list_shards, simulated" in err
+    flush = next(e for e in events if e["event"] == "step_finished" and e["step_id"] == "flush")
+    assert flush["simulated"] and "items undetermined" in flush["reason"]

@@ -50,7 +50,9 @@ def test_consecutive_needs_that_many_good_polls_in_a_row(tmp_path: Path) -> None
     # 1 2 (3 breaks the run) 4 5 (6 breaks) …: never three in a row, so it gives up
     assert outcome.code == 1
     error = outcome.state.steps["healthy"].error or ""
-    assert error.startswith("not ready after ") and ("in a row" in error or "does not hold" in error)
+    assert error.startswith("not ready after ") and (
+        "in a row" in error or "does not hold" in error
+    )
 
 
 def test_exports_name_what_they_cannot_keep(tmp_path: Path) -> None:
