@@ -363,15 +363,23 @@ def target_hosts(target: Target, host: Services) -> tuple[list[str], dict[str, d
 
 
 def _simulated_items(step: Step, host: FanoutHost) -> list[str]:
-    """`run --dry-run`: the simulated steps a fan-out's item list is read from."""
+    """`run --dry-run`: the simulated steps a fan-out's item list (or an `on:` step's hosts)
+    is read from."""
     from recoverctl.engine.undetermined import simulated_reads
     from recoverctl.expr.references import parse_template, references
 
-    fan = step.foreach
-    if fan is None or not isinstance(fan.items, Text) or not host.options.explore:
+    if not host.options.explore:
+        return []
+    source: Text | None = None
+    if step.on is not None:  # an `on:` step's hosts may be an earlier step's output
+        target = host.plan.runbook.target(step.on)
+        source = target.hosts if target is not None and isinstance(target.hosts, Text) else None
+    elif step.foreach is not None and isinstance(step.foreach.items, Text):
+        source = step.foreach.items
+    if source is None:
         return []
     found: list[str] = []
-    for ref in references(parse_template(fan.items.source)):
+    for ref in references(parse_template(source.source)):
         found += [s for s in simulated_reads(host, str(ref)) if s not in found]
     return found
 
