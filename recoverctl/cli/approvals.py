@@ -67,6 +67,50 @@ class TerminalApprover(Approver):
         sys.stderr.flush()
         return await self._read_line(default)
 
+    async def step_through(self, step: Step, preview: str) -> tuple[str, str]:
+        """`run --step`: the step as it will act, and run / skip / abort / run the rest."""
+        self._step_id = step.id
+        question = (
+            f"\n>> next: '{step.id}': {printable(preview)}\n"
+            "   [r]un it, [s]kip it, [a]bort the run, or run the r[e]st without asking? "
+        )
+        answers = {
+            "r": "run",
+            "run": "run",
+            "s": "skip",
+            "skip": "skip",
+            "a": "abort",
+            "abort": "abort",
+            "e": "rest",
+            "rest": "rest",
+        }
+        while True:
+            sys.stderr.write(question)
+            sys.stderr.flush()
+            line = await self._next_line()
+            if line is None:  # the terminal went away: never run what nobody saw
+                return "abort", f"{operator()} (the terminal closed)"
+            picked = answers.get(line.strip().lower())
+            if picked is not None:
+                return picked, operator()
+            sys.stderr.write("   answer r, s, a or e\n")
+
+    async def _next_line(self) -> str | None:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str] = loop.create_future()
+        fd = sys.stdin.fileno()
+
+        def readable() -> None:
+            if not answer.done():
+                answer.set_result(sys.stdin.readline())
+
+        loop.add_reader(fd, readable)
+        try:
+            line = await answer
+        finally:
+            loop.remove_reader(fd)
+        return line or None
+
     def _context(self, step: Step) -> list[str]:
         """What led here: the steps done so far (failures too: often why a gate is asked)."""
         lines: list[str] = []
@@ -161,21 +205,7 @@ class TerminalApprover(Approver):
             loop.remove_reader(fd)
 
     async def _read_line(self, default: bool) -> tuple[bool, str]:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[str] = loop.create_future()
-        fd = sys.stdin.fileno()
-
-        def readable() -> None:
-            line = sys.stdin.readline()
-            if not answer.done():
-                answer.set_result(line)
-
-        loop.add_reader(fd, readable)
-        try:
-            line = await answer
-        finally:
-            loop.remove_reader(fd)
-        return self._answer(line or None, default)
+        return self._answer(await self._next_line(), default)
 
     def _answer(self, line: str | None, default: bool) -> tuple[bool, str]:
         if line is None:  # EOF (Ctrl-D, the terminal went away) is no answer, least of all "yes"

@@ -308,6 +308,12 @@ class GateApprover(Approver):
             return None
         return asyncio.ensure_future(relay(self.server, self.remote, gate.decided))
 
+    async def step_through(self, step: Step, preview: str) -> tuple[str, str]:
+        """`run --step` asks on the terminal only: the one driving the run is at it."""
+        if self.terminal is None:
+            return await super().step_through(step, preview)
+        return await self.terminal.step_through(step, preview)
+
     def reachable(self) -> bool:
         """Whether `recoverctl approve` can reach this run's gates (its socket folder is
         usable); checked before the first step, so an unanswerable gate is refused then."""

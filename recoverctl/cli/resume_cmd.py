@@ -96,7 +96,13 @@ def resume(
             engine.emit(OperatorOverride(step_id=step_id, action=action, who=who, reason=reason))
 
     options = stopped.run_options(rerun=in_flight)
-    settings = RunSettings(yes=yes, state_dir=state_dir, notify=not no_notify)
+    if options.step_mode:  # started with --step: the resume asks before each step too
+        from recoverctl.cli.run_cmd import check_stepping
+
+        check_stepping(yes=yes)
+    settings = RunSettings(
+        yes=yes, state_dir=state_dir, notify=not no_notify, no_tty=options.step_mode
+    )
     # stopped in the middle of its rollback: finish undoing, do not redo the work
     undoing = (
         f"continuing the rollback of run {run.run_id} ({state.error or 'failure'})"

@@ -43,6 +43,14 @@ def run(
             "resting on a simulated step is shown as undetermined, each case in turn.",
         ),
     ] = False,
+    step: Annotated[
+        bool,
+        typer.Option(
+            "--step",
+            help="Before each action, show what it will do and ask: run, skip, abort or run "
+            "the rest. Needs a terminal; every answer is journaled; a resume asks too.",
+        ),
+    ] = False,
     probe: Annotated[
         bool,
         typer.Option(
@@ -122,6 +130,8 @@ def run(
     """Run a runbook: steps in order, in parallel and down the chosen branch, with retries, timeouts and rollback."""
     from recoverctl.cli.loading import load_plan
 
+    if step:
+        check_stepping(yes=yes)
     if (probe or scenario) and not dry_run:
         from recoverctl.errors import RecoverctlError
 
@@ -141,12 +151,13 @@ def run(
         dry_run=dry_run,
         probe=probe,
         scenario=picked,
+        step_mode=step,
         concurrency=concurrency,
         yes=yes,
         verbose=verbose,
         quiet=quiet,
         json=output is OutputFormat.json,
-        no_tty=no_tty,
+        no_tty=no_tty or step,  # the questions go on plain lines, between the events
         state_dir=state_dir,
         journal=not no_journal,
         notify=not no_notify,
@@ -177,9 +188,29 @@ async def _run(plan: Plan, params: ResolvedParams, settings: RunSettings) -> int
         explore=settings.dry_run and settings.scenario is None,
         forced_branches=dict(settings.scenario.force) if settings.scenario else {},
         scenario=settings.scenario.name if settings.scenario else None,
+        step_mode=settings.step_mode,
         injected=list(settings.faults),
     )
     return await execute(plan, options, settings)
+
+
+def check_stepping(*, yes: bool) -> None:
+    """`--step` is a run an operator drives from a terminal."""
+    import sys
+
+    from recoverctl.errors import RecoverctlError
+
+    if yes:
+        raise RecoverctlError(
+            message="--step and --yes do not go together: --step asks before every step, "
+            "--yes answers for you",
+            hint="drop --yes; gates are then asked at the same prompt",
+        )
+    if not sys.stdin.isatty():
+        raise RecoverctlError(
+            message="--step asks before each step: it needs a terminal to ask on",
+            hint="run it from a terminal (ssh -t for a remote shell); nothing was run",
+        )
 
 
 def _as_text(value: object) -> str:

@@ -62,6 +62,8 @@ class RunSettings:
     faults: tuple[str, ...] = ()
     notify: bool = True
     force: bool = False
+    step_mode: bool = False
+    """`--step`: ask before each action (plain lines, a terminal)."""
     probe: bool = False
     """`--dry-run --probe`: read-only steps run for real, the others are simulated."""
     scenario: Scenario | None = None

@@ -19,9 +19,15 @@ from typing import Any
 from recoverctl.actions.base import AttemptResult
 from recoverctl.actions.registry import HANDLERS, OWN_TIMEOUT
 from recoverctl.engine.emitter import JournalLost, LeaseLost
-from recoverctl.engine.events import AttemptFailed, RetryScheduled, StepFinished, StepStarted
+from recoverctl.engine.events import (
+    AttemptFailed,
+    OperatorOverride,
+    RetryScheduled,
+    StepFinished,
+    StepStarted,
+)
 from recoverctl.engine.retry import with_retries
-from recoverctl.engine.services import ApprovalUnavailable, Services, ValuesSink
+from recoverctl.engine.services import ApprovalUnavailable, RunAborted, Services, ValuesSink
 from recoverctl.engine.step_context import StepRun
 from recoverctl.engine.undetermined import simulated_reads
 from recoverctl.expr.render import RenderError, evaluate, render_value
@@ -63,6 +69,8 @@ class Attempts:
         """Run `step` to its outcome: None when it succeeded (and is recorded), else what failed."""
         run = self.services
         self._preview_failure(step)
+        if not await self._operator_says_run(step):
+            return None  # skipped by the operator: recorded, and the run goes on
         started = run.clock.monotonic()
         async with AsyncExitStack() as stack:
             for name in sorted(step.locks):  # one global order: no deadlock between lock holders
@@ -235,6 +243,43 @@ class Attempts:
                 stderr=text(result.stderr)[-TAIL:] if result else "",
             )
         )
+
+    async def _operator_says_run(self, step: Step) -> bool:
+        """`run --step`: show what `step` will do and ask. Every answer is journaled; skip
+        leaves the step `skipped (by operator …)`, abort stops the run (nothing undone)."""
+        run = self.services
+        if not run.shared.stepping or "." in step.id:  # compensations follow their owner
+            return True
+        answer, who = await run.approver.step_through(step, self._preview(step))
+        run.emit(
+            OperatorOverride(step_id=step.id, action=f"step_{answer}", who=who, reason="--step")
+        )
+        if answer == "rest":
+            run.shared.stepping = False
+        elif answer == "skip":
+            run.emit(
+                StepFinished(
+                    step_id=step.id,
+                    status=StepStatus.SKIPPED,
+                    reason=f"skipped (by operator {who})",
+                )
+            )
+            return False
+        elif answer == "abort":
+            raise RunAborted(
+                step.id,
+                f"stopped by operator {who} before '{step.id}' (--step); the steps done so "
+                "far were not undone",
+                rollback=False,
+            )
+        return True
+
+    def _preview(self, step: Step) -> str:
+        """The step as it will act: the rendered command, request or wait, and where."""
+        shown = self.describe(step)
+        remote = getattr(self.services, "remote", None)
+        where = f" on {remote.host}" if remote is not None else ""
+        return f"{shown}{where}"
 
     def _preview_failure(self, step: Step) -> None:
         """`run --dry-run`: before a step that changes state, what its failure would set off."""

@@ -50,6 +50,8 @@ class RunStarted(Event):
     """Started with `--force` despite this: the cooldown it overrode."""
     scenario: str | None = None
     """`run --dry-run --scenario`: the scenario whose outcomes the dry run plays."""
+    step_mode: bool = False
+    """`run --step`: an operator is asked before each action."""
     lock: dict[str, Any] | None = None
     """The team lock it holds (a coordination backend): `backend` (its URL without the
     password) and the fencing `token` every command gets as RECOVERCTL_FENCING_TOKEN."""
@@ -76,7 +78,8 @@ class OperatorOverride(Event):
     kind: ClassVar[str] = "operator_override"
     step_id: str
     action: str
-    """`skip`, `mark_done` or `from` (forget this step and all after it)."""
+    """`skip`, `mark_done` or `from` (forget this step and all after it), on resume; `run
+    --step`'s answers before a step: `step_run`, `step_skip`, `step_abort`, `step_rest`."""
     who: str
     reason: str | None = None
 

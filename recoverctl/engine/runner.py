@@ -131,7 +131,9 @@ class Engine:
             self.shared, self.started = parent.shared, parent.started
         else:
             limit = options.concurrency or plan.runbook.concurrency
-            self.shared = Shared(slots=asyncio.Semaphore(limit) if limit else None)
+            self.shared = Shared(
+                slots=asyncio.Semaphore(limit) if limit else None, stepping=options.step_mode
+            )
         self.attempts = Attempts(self, dict(options.prior_raw), options.seed)
         self.scheduler = Scheduler(self, self.attempts)
         self.saga = Saga(self, self.attempts)
@@ -188,6 +190,7 @@ class Engine:
                     alert=dict(self.options.alert) if self.options.alert else None,
                     forced=self.options.forced,
                     scenario=self.options.scenario,
+                    step_mode=self.options.step_mode,
                     lock=dict(self.options.lock) if self.options.lock else None,
                 )
             )

@@ -34,6 +34,11 @@ class Approver:
     async def ask(self, step: Step, prompt: str, default: bool) -> tuple[bool, str]:
         raise ApprovalUnavailable(step.id, prompt)
 
+    async def step_through(self, step: Step, preview: str) -> tuple[str, str]:
+        """`run --step`: before `step`, what the operator says — run, skip, abort or rest
+        (run the rest without asking) — and who said it. Without a terminal: abort."""
+        return "abort", "nobody (no terminal to ask on)"
+
 
 class ApproveAll(Approver):
     """Every gate approved, recorded as approved by `who` (`--yes`, a scenario test)."""
@@ -90,6 +95,8 @@ class RunOptions:
     """`--force`: the cooldown this run started despite, as RunStarted records it."""
     scenario: str | None = None
     """`run --dry-run --scenario NAME`: whose outcomes this dry run plays."""
+    step_mode: bool = False
+    """`run --step`: ask before each action (kept in run_started, so a resume asks too)."""
     lock: Mapping[str, Any] | None = None
     """The team lock held (coordination/): its backend (no password) and fencing token."""
 
@@ -119,6 +126,8 @@ class Shared:
     slots: asyncio.Semaphore | None = None
     blocked: ApprovalUnavailable | None = None
     """An approval gate no one could answer, in this runbook or one it called: the run stops."""
+    stepping: bool = False
+    """`run --step` asks before each action, until the operator answers "run the rest"."""
 
 
 class Services(Protocol):

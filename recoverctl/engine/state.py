@@ -237,7 +237,7 @@ def _run_resumed(state: RunState, e: RunResumed) -> None:
 def _operator_override(state: RunState, e: OperatorOverride) -> None:
     step = state.step(e.step_id)
     step.override = f"{e.action} by {e.who}" + (f": {e.reason}" if e.reason else "")
-    if e.action == "skip":
+    if e.action in ("skip", "step_skip"):
         step.status, step.reason = StepStatus.SKIPPED, step.override
     elif e.action == "mark_done":
         step.status, step.reason, step.error = StepStatus.SUCCEEDED, step.override, None

@@ -46,8 +46,14 @@ class StoppedRun:
 
     def run_options(self, **options: Any) -> RunOptions:
         """How the engine continues this run: its params, its state and values as they were."""
+        started = self.journal.started
         return RunOptions.with_params(
-            self.run.run_id, self.params, prior=self.state, prior_raw=self.raw_values(), **options
+            self.run.run_id,
+            self.params,
+            prior=self.state,
+            prior_raw=self.raw_values(),
+            step_mode=bool(started is not None and started.step_mode),  # resume keeps --step
+            **options,
         )
 
 

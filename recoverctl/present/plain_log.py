@@ -19,6 +19,7 @@ from recoverctl.engine.events import (
     FinallyStarted,
     LogMessage,
     NotificationDelivered,
+    OperatorOverride,
     RetryScheduled,
     RollbackFinished,
     RollbackStarted,
@@ -161,6 +162,10 @@ class PlainLog:
             return f"{event.level:<8} {source}: {event.message}"
         if isinstance(event, NotificationDelivered):
             return notification_line(event)
+        if isinstance(event, OperatorOverride):
+            said = event.action.removeprefix("step_").replace("rest", "run the rest without asking")
+            why = f" ({event.reason})" if event.reason else ""
+            return f"operator {event.who}: {said} '{event.step_id}'{why}"
         if isinstance(event, RunFinished):
             error = f": {event.error}" if event.error else ""
             took = event.elapsed if event.elapsed is not None else event.duration
