@@ -78,3 +78,29 @@ def test_step_needs_a_terminal_and_is_not_for_yes(tmp_path: Path) -> None:
     path = str(write_runbook(tmp_path, runbook_data(run_step("a"))))
     assert "it needs a terminal" in run_cli(["run", path, "--step"]).stderr
     assert "--step and --yes do not go together" in run_cli(["run", path, "--step", "--yes"]).stderr
+
+
+def test_a_resume_of_a_stepped_run_asks_too(tmp_path: Path) -> None:
+    fixed = tmp_path / "fixed"
+    child = spawn(tmp_path, run_step("a"), run_step("b", f"test -e {fixed}", on_failure="abort"))
+    child.expect(">> next: 'a'")
+    child.sendline("r")
+    child.expect(">> next: 'b'")
+    child.sendline("r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    fixed.touch()
+    (run_id,) = [p.name for p in (tmp_path / "s" / "runs").iterdir()]
+    again = pexpect.spawn(
+        sys.executable,
+        ["-m", "recoverctl", "resume", run_id, "--state-dir", str(tmp_path / "s")],
+        env={"NO_COLOR": "1", "TERM": "xterm", "PATH": "/usr/bin:/bin"},
+        encoding="utf-8",
+        timeout=30,
+    )
+    again.expect(">> next: 'b'")  # a completed: not asked again, never run again
+    again.sendline("r")
+    again.expect(pexpect.EOF)
+    again.close()
+    assert again.exitstatus == 0
