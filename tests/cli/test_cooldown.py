@@ -15,10 +15,10 @@ from tests.helpers import run_step, runbook_data, write_runbook
 
 
 def first_events(state: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(j.read_text().splitlines()[0])
-        for j in sorted(state.glob("runs/*/journal.jsonl"))
-    ]
+    """Each run's first event, oldest run first (two ids of one second sort by their
+    random part, not by time)."""
+    found = [json.loads(j.read_text().splitlines()[0]) for j in state.glob("runs/*/journal.jsonl")]
+    return sorted(found, key=lambda event: event["ts"])
 
 
 def test_a_second_run_within_the_cooldown_is_refused_until_forced(tmp_path: Path) -> None:
