@@ -131,6 +131,7 @@ def test_second_run_of_the_same_runbook_is_refused_while_one_is_active(
     assert run_cli(["run", str(path2)], env=state).returncode == 0
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_resume_never_reruns_completed_steps(tmp_path: Path, state: dict[str, str]) -> None:
     log = tmp_path / "log"
     path = write_runbook(

@@ -99,6 +99,7 @@ def test_resume_never_kills_a_process_that_is_not_the_runs(
         bystander.wait()
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_a_compensation_in_flight_at_a_crash_runs_again_without_asking(
     tmp_path: Path, state: dict[str, str]
 ) -> None:

@@ -250,6 +250,7 @@ def test_second_interrupt_skips_rollback_and_says_so(tmp_path: Path) -> None:
     assert "ROLLBACK skipped by a second interrupt" in err
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_a_second_interrupt_still_kills_a_command_that_ignores_sigterm(tmp_path: Path) -> None:
     # the second Ctrl-C stopped waiting for the kill where the step was, and the run ended
     # before the SIGKILL: the command outlived its run (and asyncio printed a traceback)

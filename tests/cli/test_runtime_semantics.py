@@ -20,6 +20,7 @@ from tests.helpers import run_step, runbook_data, write_runbook
 # 1. approvals are never retried; defaults.retry only for run and http
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_defaults_retry_neither_retries_approvals_nor_logs_nor_inflates_the_plan(
     tmp_path: Path,
 ) -> None:
@@ -80,6 +81,7 @@ def test_resume_runs_finally_again_with_the_final_status(
 # 3. the wait's own bound wins
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_the_waits_own_timeout_wins_over_defaults(tmp_path: Path) -> None:
     path = write_runbook(
         tmp_path,

@@ -125,6 +125,7 @@ def one_success_told(tmp_path: Path, receiver: Receiver) -> tuple[Any, dict[str,
     return result, delivered
 
 
+@pytest.mark.slow  # seconds of real waiting: the slow stage of .ci/run
 def test_a_failing_receiver_is_retried_with_backoff_and_the_attempts_are_recorded(
     tmp_path: Path, receiver: Receiver
 ) -> None:
