@@ -231,6 +231,7 @@ def _run_started(state: RunState, e: RunStarted) -> None:
 def _run_resumed(state: RunState, e: RunResumed) -> None:
     state.status = RunStatus.RUNNING
     state.rolling_back = e.rollback
+    state.rollback_ok = None  # whether this session's rollback ends well is this session's
     state.duration = state.exit_code = state.error = state.failed_step = None
 
 

@@ -30,7 +30,7 @@ class Resumption:
     unsafe: list[str]
     """Those of `in_flight` that could do their work twice (not idempotent)."""
     rolling_back: bool
-    """The run stopped in the middle of its rollback: resuming finishes undoing."""
+    """The run stopped in (or right after) its rollback: resuming finishes undoing."""
 
 
 def plan_resumption(
@@ -54,7 +54,10 @@ def plan_resumption(
         and sid not in overridden
     ]
     unsafe = [sid for sid in in_flight if not safe_to_repeat(_node(plan, sid))]
-    return Resumption(overrides, in_flight, unsafe, state.rolling_back)
+    # killed after its rollback ended but before the run's end was recorded: the run's
+    # outcome was decided — finish it (finally, the end), never do the work again
+    undone = state.rollback_ok is not None and state.status == RunStatus.RUNNING
+    return Resumption(overrides, in_flight, unsafe, state.rolling_back or undone)
 
 
 def refuse_unresumable(run_id: str, state: RunState, from_step: str | None) -> None:

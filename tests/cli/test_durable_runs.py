@@ -317,3 +317,26 @@ def test_resume_from_a_step_inside_a_group_reopens_the_group(
     )
     assert result.returncode == 0, result.stderr
     assert log.read_text().split() == ["a", "b", "check", "b", "check"]
+
+
+def test_a_run_killed_after_its_rollback_ended_is_finished_not_done_again(tmp_path: Path) -> None:
+    """SIGKILL between rollback_finished and run_finished (found by the crash torture): the
+    resume must finish the run as rolled back — not run its undone steps again."""
+    effects = tmp_path / "effects"
+    data = runbook_data(
+        run_step("a", f"echo a >> {effects}", rollback={"run": f"echo undo-a >> {effects}"}),
+        run_step("c", "exit 1"),
+    )
+    path = str(write_runbook(tmp_path, data))
+    env = {"RECOVERCTL_STATE_DIR": str(tmp_path / "state")}
+    assert run_cli(["run", path], env=env).returncode == 1
+    (run,) = (tmp_path / "state" / "runs").iterdir()
+    journal = run / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["event"] == "run_finished"
+    journal.write_text("".join(lines[:-1]))  # as if killed right after the rollback
+    resumed = run_cli(["resume", run.name], env=env)
+    assert resumed.returncode == 1, resumed.stderr
+    assert effects.read_text().split() == ["a", "undo-a"]  # nothing done again
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert records[-1]["event"] == "run_finished" and records[-1]["status"] == "rolled_back"
