@@ -113,3 +113,13 @@ def stop_group(pgid: int, recorded: str | None, grace: float = 2.0) -> str:
         if not pids:
             break
     return f"stopped process group {pgid} ({'some survive' if pids else 'nothing left'})"
+
+
+def os_user() -> str:
+    """This process's OS user by name (its uid where the user has no passwd entry)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())

@@ -60,7 +60,7 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
 
     url = ctx.render(action.url)
     headers = {name: ctx.render(value) for name, value in action.headers}
-    problem = _bad_header(headers)
+    problem = bad_header(headers)
     if problem is not None:
         return AttemptResult(ok=False, error=problem, retryable=False)
     content = ctx.render(action.body) if action.body is not None else None
@@ -85,11 +85,11 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
         )
     except httpx.ConnectError as exc:
         return AttemptResult(
-            ok=False, error=f"{action.method} {url}: cannot connect ({_reason(exc)})"
+            ok=False, error=f"{action.method} {url}: cannot connect ({root_reason(exc)})"
         )
     except httpx.HTTPError as exc:
         return AttemptResult(
-            ok=False, error=f"{action.method} {url}: {type(exc).__name__}: {_reason(exc)}"
+            ok=False, error=f"{action.method} {url}: {type(exc).__name__}: {root_reason(exc)}"
         )
     except ValueError as exc:  # malformed URL and the like
         return AttemptResult(ok=False, error=f"invalid request to '{url}': {exc}")
@@ -108,7 +108,7 @@ async def http(action: HttpAction, ctx: ActionContext) -> AttemptResult:
 _CONTROL_NAMES = {"\r": "a carriage return (\\r)", "\n": "a newline (\\n)", "\x00": "a NUL byte"}
 
 
-def _bad_header(headers: dict[str, str]) -> str | None:
+def bad_header(headers: dict[str, str]) -> str | None:
     """A header value no server may receive, named by its header — never by its value.
 
     A token pasted from a file often ends in `\\r` or `\\n`; the HTTP client's own
@@ -187,7 +187,7 @@ def _render_json(value: Any, ctx: ActionContext) -> Any:
     return value
 
 
-def _reason(exc: BaseException) -> str:
+def root_reason(exc: BaseException) -> str:
     """The root cause in words: httpx wraps it ("All connection attempts failed")."""
     import socket
     import ssl
@@ -219,7 +219,7 @@ async def post_webhook(hook: Webhook, message: str, level: str, ctx: ActionConte
     except httpx.TimeoutException:
         return f"webhook {url}: no answer within {format_duration(hook.timeout)}"
     except httpx.HTTPError as exc:
-        return f"webhook {url}: {_reason(exc)}"
+        return f"webhook {url}: {root_reason(exc)}"
     if response.status_code >= 300:
         return f"webhook {url}: HTTP {response.status_code}"
     return None

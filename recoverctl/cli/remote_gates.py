@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
-import os
 import socket
 from typing import Any, Protocol
 
 from recoverctl.coordination.backend import BackendDown, TeamLock
+from recoverctl.processes import os_user
 
 
 class GateServer(Protocol):
@@ -72,7 +71,7 @@ def answer_remotely(
     `run_id` is announced. Raises BackendDown."""
     if remote.waiting(run_id) is None:
         return None
-    sent = {**request, "user": _user(), "host": socket.gethostname()}
+    sent = {**request, "user": os_user(), "host": socket.gethostname()}
     answer_id = remote.post(run_id, sent)
     reply = remote.await_reply(answer_id, REPLY_WAIT)
     if reply is not None:
@@ -89,10 +88,3 @@ def answer_remotely(
         "message": f"run {run_id} took the answer but did not reply; `recoverctl show "
         f"{run_id}` on its machine lists every answer it counted",
     }
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())

@@ -11,7 +11,6 @@ password replaced by `***`, everywhere, always.
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 import time
@@ -21,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from recoverctl.errors import RecoverctlError
 from recoverctl.model.duration import parse_duration
+from recoverctl.processes import os_user
 
 DEFAULT_LEASE = 15.0
 
@@ -40,7 +40,7 @@ class Holder:
 
     @classmethod
     def mine(cls, run_id: str) -> Holder:
-        return cls(run_id, _user(), socket.gethostname(), os.getpid(), time.time())
+        return cls(run_id, os_user(), socket.gethostname(), os.getpid(), time.time())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,10 +189,3 @@ def missing_client(package: str, extra: str) -> RecoverctlError:
         message=f"the coordination backend needs the {package} client, which is not installed",
         hint=f"pip install 'recoverctl[{extra}]'; nothing was run",
     )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())

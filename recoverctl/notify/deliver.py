@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from recoverctl.actions.http import bad_header, root_reason
 from recoverctl.model.notify import PAGERDUTY_URL, Channel
 from recoverctl.notify.formats import pagerduty_event, slack_message
 from recoverctl.notify.notice import Notice
@@ -111,6 +112,9 @@ def _sender(channel: Channel, notice: Notice, context: dict[str, Any]) -> Any:
             headers[name] = render(text.source, context)
         except Exception as exc:
             raise Refused(f"cannot render header {name}: {exc}") from None
+    problem = bad_header(headers)  # a secret ending in a newline: named, never quoted
+    if problem is not None:
+        raise Refused(problem)
     if channel.kind == "slack":
         url, body = value("url"), slack_message(notice)
     elif channel.kind == "pagerduty":
@@ -141,7 +145,7 @@ async def _post(url: str, body: dict[str, Any], headers: dict[str, str], timeout
     except httpx.TimeoutException:
         raise Retryable(f"{host} did not answer within {timeout:g}s") from None
     except httpx.HTTPError as exc:
-        raise Retryable(f"cannot reach {host}: {_root_cause(exc)}") from None
+        raise Retryable(f"cannot reach {host}: {root_reason(exc)}") from None
     status = response.status_code
     if 200 <= status < 300:
         return
@@ -150,18 +154,6 @@ async def _post(url: str, body: dict[str, Any], headers: dict[str, str], timeout
     if status in (408, 429) or status >= 500:
         raise Retryable(problem)
     raise Refused(problem)
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The OS's reason under httpx's wrapping ("All connection attempts failed" says little)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, OSError) and seen.strerror:
-            return str(seen.strerror)
-        seen = seen.__cause__ or seen.__context__
-    return str(exc) or type(exc).__name__
 
 
 async def _run_command(argv: list[str], notice: Notice, timeout: float) -> None:

@@ -9,7 +9,6 @@ also carries the commands that answer it from any shell.
 from __future__ import annotations
 
 import functools
-import os
 import socket
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.model.notify import NotifyEvent
 from recoverctl.model.status import RunStatus
+from recoverctl.processes import os_user
 
 _ENDINGS = {
     RunStatus.SUCCEEDED: NotifyEvent.SUCCEEDED,
@@ -69,7 +69,7 @@ class NoticeMaker:
     def __init__(self, runbook: str, run_id: str) -> None:
         self.runbook, self.run_id = runbook, run_id
         self.host = socket.gethostname()
-        self.user = _user()
+        self.user = os_user()
         self._told: set[NotifyEvent] = set()
 
     def notice(self, event: Event) -> Notice | None:
@@ -143,12 +143,3 @@ class NoticeMaker:
                 error=event.error,
             )
         return None
-
-
-def _user() -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        return str(os.getuid())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from recoverctl.errors import RecoverctlError
@@ -13,7 +14,9 @@ from recoverctl.validate.notify import channel
 from recoverctl.validate.schema_check import config_schema_diagnostics
 
 
+@functools.cache
 def _checked(path: Path) -> LoadedDocument | None:
+    """Read and checked once per process: the channels and the backend both come from it."""
     doc = load_file(path)
     if doc.data is None:
         return None

@@ -369,3 +369,31 @@ def test_a_webhook_host_that_does_not_resolve_is_recorded_not_fatal(tmp_path: Pa
             "gave up after 1 attempt: recoverctl-test.invalid did not answer",
         )
     )
+
+
+def test_a_hostile_header_value_is_refused_by_name_and_never_recorded(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    data = runbook_data(
+        run_step("a", "true"),
+        params={"tok": {"type": "string", "secret": True, "default": f"{SECRET}\r\nX-Evil: 1"}},
+        notify={
+            "audit": {
+                "webhook": {
+                    "url": f"{receiver.url}/hook",
+                    "headers": {"Authorization": "{{ params.tok }}"},
+                },
+                "on": ["succeeded"],
+            }
+        },
+    )
+    result = run_cli(
+        ["run", str(write_runbook(tmp_path, data)), "--state-dir", str(tmp_path / "s")]
+    )
+    assert result.returncode == 0, result.stderr
+    (delivered,) = events(tmp_path / "s", "notification")
+    assert not delivered["ok"] and delivered["attempts"] == 0
+    assert delivered["error"].startswith("header 'Authorization': its value holds")
+    assert receiver.received == []
+    journal = next((tmp_path / "s").glob("runs/*/journal.jsonl")).read_text()
+    assert SECRET not in journal and SECRET not in result.stderr
