@@ -28,6 +28,11 @@ SCENARIO_TARGETS = [
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
 POSITIVE_DURATION_PATTERN = r"^(?!(0+(\.0+)?(ms|s|m|h|d))+$)([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"
 """A duration greater than zero: `0s`, `0m0s` and `0.0h` are refused, as the docs say."""
+PARAM_REFERENCE_PATTERN = r"\{\{ *params\.[A-Za-z_][A-Za-z0-9_]* *\}\}"
+"""A whole value that is one param reference (recoverctl/validate/durations.py)."""
+DURATION_OR_PARAM_PATTERN = (
+    "^(" + PARAM_REFERENCE_PATTERN + "|" + POSITIVE_DURATION_PATTERN[1:-1] + ")$"
+)
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RUN_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_./]*(\[[^\[\]/\x00-\x1f]+\][A-Za-z0-9_./]*)*$"
@@ -127,6 +132,18 @@ def schema() -> dict[str, Any]:
             "1h30m or 250ms (a number means seconds)",
             "examples": ["30s", "5m", "1h30m"],
         },
+        "duration_or_param": {
+            "description": "A duration (250ms, 30s, 5m, 1h30m, or a number of seconds), or "
+            '`"{{ params.NAME }}"`: read from a param when the run\'s params are bound.',
+            "x-expected": "a duration greater than zero, such as 250ms, 30s, 5m or 1h30m, or "
+            '"{{ params.NAME }}"',
+            "type": ["number", "string"],
+            "exclusiveMinimum": 0,
+            "pattern": DURATION_OR_PARAM_PATTERN,
+            "patternErrorMessage": "expected a duration greater than zero, such as 30s, 5m, "
+            '1h30m or 250ms (a number means seconds), or "{{ params.NAME }}"',
+            "examples": ["30s", "5m", "{{ params.wait }}"],
+        },
         "expression": {
             "description": "A Jinja2 expression (no braces), e.g. `steps.check.ok and params.force`.",
             "x-expected": "an expression such as steps.check.ok",
@@ -164,7 +181,10 @@ def schema() -> dict[str, Any]:
                     "minimum": 1,
                     "maximum": 1000,
                 },
-                "delay": {**ref("duration"), "description": "Wait before the first retry."},
+                "delay": {
+                    **ref("duration_or_param"),
+                    "description": "Wait before the first retry.",
+                },
                 "backoff": {
                     "description": "How the wait grows between retries.",
                     "enum": ["fixed", "exponential"],
@@ -174,7 +194,10 @@ def schema() -> dict[str, Any]:
                     "type": "number",
                     "minimum": 1,
                 },
-                "max_delay": {**ref("duration"), "description": "Upper bound of any single wait."},
+                "max_delay": {
+                    **ref("duration_or_param"),
+                    "description": "Upper bound of any single wait.",
+                },
                 "jitter": {
                     "description": "Randomise each wait between half and all of it, to spread retries.",
                     "type": "boolean",
@@ -231,7 +254,7 @@ def schema() -> dict[str, Any]:
                 "headers": {"type": "object", "additionalProperties": {"type": "string"}},
                 "body": {"type": "string"},
                 "json": {"description": "A JSON body (sent with content-type application/json)."},
-                "timeout": ref("duration"),
+                "timeout": ref("duration_or_param"),
                 "verify": {
                     "description": "Verify TLS certificates (default true).",
                     "type": "boolean",
@@ -266,8 +289,8 @@ def schema() -> dict[str, Any]:
             "properties": {
                 "run": ref("run"),
                 "http": ref("http"),
-                "interval": ref("duration"),
-                "timeout": ref("duration"),
+                "interval": ref("duration_or_param"),
+                "timeout": ref("duration_or_param"),
                 "until": ref("expression"),
                 "fail_if": {
                     **ref("expression"),
@@ -391,10 +414,10 @@ def schema() -> dict[str, Any]:
             "properties": {
                 "name": {"type": "string"},
                 **{
-                    kind: ref("duration" if kind == "sleep" else kind)
+                    kind: ref("duration_or_param" if kind == "sleep" else kind)
                     for kind in COMPENSATION_KINDS
                 },
-                "timeout": ref("duration"),
+                "timeout": ref("duration_or_param"),
                 "retry": ref("retry"),
                 "env": ref("env"),
                 "cwd": {"type": "string"},
@@ -412,7 +435,7 @@ def schema() -> dict[str, Any]:
                     "properties": {
                         "run": ref("run"),
                         "http": ref("http"),
-                        "timeout": ref("duration"),
+                        "timeout": ref("duration_or_param"),
                         "env": ref("env"),
                         "cwd": {"type": "string"},
                     },
@@ -445,7 +468,7 @@ def schema() -> dict[str, Any]:
                 "name": {"type": "string"},
                 "description": {"type": "string"},
                 "when": ref("expression"),
-                "timeout": ref("duration"),
+                "timeout": ref("duration_or_param"),
                 "retry": ref("retry"),
                 "on_failure": ref("on_failure"),
                 "rollback": ref("compensation"),
@@ -496,7 +519,7 @@ def schema() -> dict[str, Any]:
                 "run": ref("run"),
                 "http": ref("http"),
                 "wait_for": ref("wait_for"),
-                "sleep": ref("duration"),
+                "sleep": ref("duration_or_param"),
                 "approval": ref("approval"),
                 "log": ref("log"),
                 "assert": ref("assert"),
@@ -748,7 +771,7 @@ def schema() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "type": {"enum": ["string", "integer", "number", "boolean", "list"]},
+                "type": {"enum": ["string", "integer", "number", "boolean", "duration", "list"]},
                 "items": {
                     "description": "The type of each item of a `list` param.",
                     "enum": ["string", "integer", "number", "boolean"],
@@ -812,7 +835,10 @@ def schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "properties": {"rto": ref("duration"), "rpo": ref("duration")},
             },
-            "timeout": {**ref("duration"), "description": "Hard deadline for the whole run."},
+            "timeout": {
+                **ref("duration_or_param"),
+                "description": "Hard deadline for the whole run.",
+            },
             "params": {
                 "type": "object",
                 "propertyNames": {"pattern": ID_PATTERN},
@@ -824,7 +850,7 @@ def schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    "timeout": ref("duration"),
+                    "timeout": ref("duration_or_param"),
                     "retry": ref("retry"),
                     "on_failure": ref("on_failure"),
                 },

@@ -50,4 +50,6 @@ def load_plan(
         file_values=file_values,
         alert=alert,
     )
-    return plan, params
+    from recoverctl.compile.binding import bind_durations
+
+    return bind_durations(plan, params.values), params

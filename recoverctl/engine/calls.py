@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from recoverctl.compile.binding import bind_durations
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.attempts import Attempts
 from recoverctl.engine.events import StepStarted
@@ -51,6 +52,7 @@ async def run_call(host: CallHost, step: Step, policy: FailurePolicy, attempts: 
         return
     try:
         options = call_options(host, step, callee, resumed=host.resuming and not host.in_finally)
+        callee = bind_durations(callee, options.params)
     except RenderError as exc:
         await fail(f"call params: {exc}")
         return

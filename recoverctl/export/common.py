@@ -23,9 +23,10 @@ from recoverctl.export.expressions import (
     translate,
     translate_template,
 )
+from recoverctl.model.duration import format_duration, parse_duration
 from recoverctl.model.fanout import Foreach, lone_param
 from recoverctl.model.runbook import CallAction, Group, Runbook, Step, WaitForAction
-from recoverctl.model.source import Diagnostic, JsonPath, Severity, sorted_unique
+from recoverctl.model.source import Diagnostic, JsonPath, Severity, Span, sorted_unique
 from recoverctl.model.walk import all_steps
 
 RESULT_FIELDS = ("ok", "status", "exit_code", "stdout", "outputs")
@@ -41,10 +42,19 @@ class Findings:
     lossy: bool
     found: list[Diagnostic] = field(default_factory=list)
 
-    def lost(self, step: Step | None, feature: str, reason: str, at: JsonPath = ()) -> None:
-        """`step` (or the runbook key at `at`) uses `feature`, which the target cannot express."""
+    def lost(
+        self,
+        step: Step | None,
+        feature: str,
+        reason: str,
+        at: JsonPath = (),
+        span: Span | None = None,
+    ) -> None:
+        """`step` (or the runbook key at `at`, or `span`) uses `feature`, which the target
+        cannot express."""
         where = f"step '{step.id}': " if step is not None else ""
-        span = step.span if step is not None else self.runbook.source_map.key_span(at)
+        if span is None:
+            span = step.span if step is not None else self.runbook.source_map.key_span(at)
         self.found.append(
             Diagnostic(
                 file=self.runbook.path,
@@ -310,6 +320,20 @@ def note_group_losses(
         findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
     if body.parallel and body.max_parallel is not None and body.max_parallel < len(body.steps):
         findings.lost(step, f"max_parallel: {body.max_parallel}", max_parallel)
+
+
+def durations_from_params(findings: Findings) -> None:
+    """A duration read from a param is exported as the value the plan holds (its default):
+    the exported workflow's parameter of that name does not change it. Said where it is
+    written, once, however many steps inherit it."""
+    for ref in findings.runbook.duration_params:
+        findings.lost(
+            None,
+            f"`{ref.key}` read from params.{ref.param}",
+            f"the export holds the param's default, {format_duration(parse_duration(ref.value))}; "
+            "the exported workflow's parameter does not change it",
+            span=ref.span,
+        )
 
 
 def unexpressed(step: Step, findings: Findings, target: str) -> None:

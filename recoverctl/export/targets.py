@@ -14,7 +14,7 @@ from recoverctl.errors import RecoverctlError
 from recoverctl.exitcodes import ExitCode
 from recoverctl.export.argo import to_argo
 from recoverctl.export.asl import to_asl
-from recoverctl.export.common import Findings
+from recoverctl.export.common import Findings, durations_from_params
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.export.options import ExportOptions, Target
 from recoverctl.export.shape import shape_differences
@@ -30,6 +30,7 @@ class Exported:
 def export_plan(plan: Plan, target: Target, options: ExportOptions) -> Exported:
     """The target's document as text, and the features `--lossy` let it drop."""
     findings = Findings(plan.runbook, target.label, options.lossy)
+    durations_from_params(findings)
     try:
         if target is Target.argo:
             document = to_argo(plan, findings, image=options.image, template=options.template)

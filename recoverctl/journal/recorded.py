@@ -14,9 +14,11 @@ from pathlib import Path
 
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.events import Event
+from recoverctl.errors import RecoverctlError
 from recoverctl.journal.meta import RunMeta
 from recoverctl.journal.reader import Journal, read_journal
 from recoverctl.journal.store import RunDir, Store
+from recoverctl.model.masking import MASK
 
 
 @dataclass(slots=True)
@@ -41,8 +43,21 @@ def load_recorded_run(
     original = Path(meta.path)
     unchanged = bool(meta.path) and original.is_file() and _sha256(original) == meta.sha256
     checked = require_valid(original if unchanged else run.runbook)
-    plan = compile_plan(checked.model, checked.callees)
+    plan = _as_run(compile_plan(checked.model, checked.callees), journal)
     return RecordedRun(run, plan, journal.events, journal.torn_tail, meta)
+
+
+def _as_run(plan: Plan, journal: Journal) -> Plan:
+    """The plan with the durations the run read from its params (masked ones keep the default)."""
+    from recoverctl.compile.binding import bind_durations
+
+    started = journal.started
+    if started is None or not plan.runbook.duration_params:
+        return plan
+    try:
+        return bind_durations(plan, {k: v for k, v in started.params.items() if v != MASK})
+    except RecoverctlError:
+        return plan  # what the run was given is in its journal; the report still reads
 
 
 def _sha256(path: Path) -> str:

@@ -81,6 +81,9 @@ def open_stopped_run(
     journal: Journal = read(run.journal)  # only now, under the lock: a live run could have moved on
     plan, runbook = _current_plan(run, journal, force=force)
     params = _params_as_run(runbook, run, journal, cli_params)
+    from recoverctl.compile.binding import bind_durations
+
+    plan = bind_durations(plan, params.values)  # durations read from params: the run's values
     return StoppedRun(run, journal, plan, params, replay(journal.events), lock)
 
 

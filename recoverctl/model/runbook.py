@@ -246,6 +246,24 @@ class Cooldown:
 
 
 @dataclass(frozen=True, slots=True)
+class DurationParam:
+    """A duration written as `{{ params.NAME }}` (`timeout: "{{ params.wait }}"`).
+
+    The model holds it in seconds, read from the value the params were bound
+    with (compile/binding.py builds the plan again for the values of a run) or,
+    before any binding (validate, lint, export), from the param's default."""
+
+    param: str
+    key: str
+    """The key that holds it, for messages: `timeout`, `interval`, `delay`…"""
+    span: Span
+    value: Any = None
+    """The value it was read from; None when there was none."""
+    problem: str | None = None
+    """Why it could not be read (the pipeline reports it at `span`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Runbook:
     """A validated runbook file."""
 
@@ -266,6 +284,8 @@ class Runbook:
     targets: tuple[Target, ...] = ()
     notify: tuple[Channel, ...] = ()
     cooldown: Cooldown | None = None
+    duration_params: tuple[DurationParam, ...] = ()
+    """Every duration read from a param, in file order."""
     sha256: str = ""
     text: str = field(default="", repr=False, compare=False)
     source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)

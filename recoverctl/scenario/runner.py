@@ -12,6 +12,7 @@ from typing import Any
 
 from recoverctl.actions.base import AttemptResult
 from recoverctl.compile import Plan
+from recoverctl.compile.binding import bind_durations
 from recoverctl.engine.bus import EventBus
 from recoverctl.engine.events import Event, StepRolledBack
 from recoverctl.engine.executor import SimulatedExecutor
@@ -55,6 +56,7 @@ def run_scenario(plan: Plan, scenario: Scenario) -> ScenarioResult:
     started = time.perf_counter()
     try:
         params = resolve_params(plan.runbook, scenario.params, {})
+        plan = bind_durations(plan, params.values)
     except RecoverctlError as exc:
         problems = "; ".join(d.message for d in exc.diagnostics) or exc.message
         return ScenarioResult(scenario, RunState(), [], 2, [f"params: {problems}"])

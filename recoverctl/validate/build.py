@@ -7,6 +7,7 @@ the schema for shapes and types, so it is a straight translation.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,24 +35,27 @@ from recoverctl.model.runbook import (
 )
 from recoverctl.model.source import JsonPath, Span
 from recoverctl.model.targets import HOST_LIST_KEY, Target, Transport
+from recoverctl.validate.durations import DurationReader
 from recoverctl.validate.kinds import build_action, duration, scalar_text
 from recoverctl.validate.notify import channel
 
 Data = dict[str, Any]
 
 
-def build_runbook(doc: LoadedDocument) -> Runbook:
-    """The model of a schema-valid document."""
-    return _Builder(doc).runbook()
+def build_runbook(doc: LoadedDocument, bound: Mapping[str, Any] | None = None) -> Runbook:
+    """The model of a schema-valid document; `bound`: the values of the params its
+    durations read (validate/durations.py), None to read them from the defaults."""
+    return _Builder(doc, bound).runbook()
 
 
 class _Builder:
-    def __init__(self, doc: LoadedDocument) -> None:
+    def __init__(self, doc: LoadedDocument, bound: Mapping[str, Any] | None = None) -> None:
         self.doc = doc
         self.spans = doc.source_map
         data: Data = doc.data
+        self.durations = DurationReader(data.get("params", {}), self.spans, bound)
         defaults: Data = data.get("defaults", {})
-        self.default_timeout = duration(defaults.get("timeout"))
+        self.default_timeout = self.duration(defaults.get("timeout"), ("defaults", "timeout"))
         self.default_retry = self.retry(
             defaults.get("retry"), ("defaults", "retry"), RetryPolicy(), explicit=False
         )
@@ -60,18 +64,21 @@ class _Builder:
     def runbook(self) -> Runbook:
         data: Data = self.doc.data
         objectives: Data = data.get("objectives", {})
+        steps = self.steps(data["steps"], ("steps",))
+        finally_steps = self.steps(data.get("finally", []), ("finally",))
+        timeout = self.duration(data.get("timeout"), ("timeout",))
         return Runbook(
             path=self.doc.path,
             name=data["name"],
             version=data["version"],
-            steps=self.steps(data["steps"], ("steps",)),
-            finally_steps=self.steps(data.get("finally", []), ("finally",)),
+            steps=steps,
+            finally_steps=finally_steps,
             description=data.get("description"),
             owner=data.get("owner"),
             objectives=Objectives(
                 rto=duration(objectives.get("rto")), rpo=duration(objectives.get("rpo"))
             ),
-            timeout=duration(data.get("timeout")),
+            timeout=timeout,
             params=tuple(
                 self.param(name, spec, ("params", name))
                 for name, spec in data.get("params", {}).items()
@@ -89,6 +96,7 @@ class _Builder:
                 channel(name, spec, ("notify", name), self.spans)
                 for name, spec in data.get("notify", {}).items()
             ),
+            duration_params=tuple(self.durations.references),
             sha256=hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest(),
             text=self.doc.text,
             source_map=self.spans,
@@ -103,6 +111,9 @@ class _Builder:
 
     def span(self, path: JsonPath) -> Span:
         return self.spans.value_span(path)
+
+    def duration(self, value: Any, path: JsonPath) -> float | None:
+        return self.durations.read(value, path)
 
     def text(self, value: str, path: JsonPath) -> Text:
         return Text(value, self.spans.value_span(path))
@@ -151,10 +162,11 @@ class _Builder:
             return inherited
         return RetryPolicy(
             attempts=data.get("attempts", inherited.attempts),
-            delay=duration(data.get("delay")) or inherited.delay,
+            delay=self.duration(data.get("delay"), (*path, "delay")) or inherited.delay,
             backoff=Backoff(data.get("backoff", inherited.backoff)),
             factor=float(data.get("factor", inherited.factor)),
-            max_delay=duration(data.get("max_delay")) or inherited.max_delay,
+            max_delay=self.duration(data.get("max_delay"), (*path, "max_delay"))
+            or inherited.max_delay,
             jitter=data.get("jitter", inherited.jitter),
             when=self.expr(data.get("when"), (*path, "when")) or inherited.when,
             explicit=explicit,
@@ -165,7 +177,7 @@ class _Builder:
 
     def step(self, data: Data, path: JsonPath) -> Step:
         step_id: str = data["id"]
-        own_timeout = duration(data.get("timeout"))
+        own_timeout = self.duration(data.get("timeout"), (*path, "timeout"))
         body, timeout = self.bounded(self.body(data, path), own_timeout)
         inherited = self.default_retry if body.kind in RETRIED_BY_DEFAULT else RetryPolicy()
         rollback = None
@@ -294,7 +306,7 @@ class _Builder:
 
     def _action_step(self, step_id: str, data: Data, path: JsonPath, retry: Data | None) -> Step:
         """A generated step around one action: its failures are reported, never fatal by themselves."""
-        own_timeout = duration(data.get("timeout"))
+        own_timeout = self.duration(data.get("timeout"), (*path, "timeout"))
         body, timeout = self.bounded(self.action(data, path), own_timeout)
         return Step(
             id=step_id,

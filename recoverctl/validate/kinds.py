@@ -45,6 +45,9 @@ class Source(Protocol):
 
     def span(self, path: JsonPath) -> Span: ...
 
+    def duration(self, value: Any, path: JsonPath) -> float | None:
+        """Seconds for the duration at `path`, a `{{ params.X }}` reference resolved."""
+
 
 def run(src: Source, data: Data, path: JsonPath) -> RunAction:
     value = data["run"]
@@ -68,7 +71,7 @@ def http(src: Source, data: Data, path: JsonPath) -> HttpAction:
         ),
         body=src.text(spec["body"], (*where, "body")) if "body" in spec else None,
         json=spec.get("json"),
-        timeout=duration(spec.get("timeout")),
+        timeout=src.duration(spec.get("timeout"), (*where, "timeout")),
         verify=spec.get("verify", True),
         follow_redirects=spec.get("follow_redirects", False),
         expect=_http_expect(spec.get("expect", {})),
@@ -90,8 +93,8 @@ def wait_for(src: Source, data: Data, path: JsonPath) -> WaitForAction:
     check = run(src, spec, where) if "run" in spec else http(src, spec, where)
     return WaitForAction(
         check=check,
-        interval=duration(spec.get("interval")) or 2.0,
-        timeout=duration(spec.get("timeout")),
+        interval=src.duration(spec.get("interval"), (*where, "interval")) or 2.0,
+        timeout=src.duration(spec.get("timeout"), (*where, "timeout")),
         until=src.expr(spec.get("until"), (*where, "until")),
         fail_if=src.expr(spec.get("fail_if"), (*where, "fail_if")),
         consecutive=spec.get("consecutive", 1),
@@ -99,7 +102,7 @@ def wait_for(src: Source, data: Data, path: JsonPath) -> WaitForAction:
 
 
 def sleep(src: Source, data: Data, path: JsonPath) -> SleepAction:
-    return SleepAction(parse_duration(data["sleep"]))
+    return SleepAction(src.duration(data["sleep"], (*path, "sleep")) or 0.0)
 
 
 def approval(src: Source, data: Data, path: JsonPath) -> ApprovalAction:

@@ -18,6 +18,7 @@ from recoverctl.errors import RecoverctlError
 from recoverctl.model.masking import MASK
 from recoverctl.model.runbook import Param, Runbook
 from recoverctl.model.source import Diagnostic, Span
+from recoverctl.validate.durations import is_duration
 from recoverctl.validate.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -326,11 +327,19 @@ def _to_text(raw: Any) -> str | None:
     return None if "\x00" in text else text  # no command, argument or variable can carry a NUL
 
 
+def _to_duration(raw: Any) -> str | float | int | None:
+    """A duration as written (`5m` stays `5m`: templates show it as the operator gave it)."""
+    if isinstance(raw, str):
+        raw = raw.strip()
+    return raw if is_duration(raw) else None
+
+
 _CONVERTERS: dict[str, tuple[Any, str]] = {
     "boolean": (_to_bool, "true or false"),
     "integer": (_to_int, "an integer"),
     "number": (_to_number, "a number"),
     "string": (_to_text, "text (without NUL bytes)"),
+    "duration": (_to_duration, "a duration greater than zero, such as 30s, 5m or 1h30m"),
 }
 
 

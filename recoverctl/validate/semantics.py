@@ -38,6 +38,7 @@ from recoverctl.model.runbook import (
 )
 from recoverctl.model.source import Diagnostic, Span
 from recoverctl.model.walk import all_steps
+from recoverctl.validate.durations import is_duration
 from recoverctl.validate.suggest import did_you_mean
 from recoverctl.validate.visibility import Visibility
 
@@ -137,7 +138,9 @@ class _Checker:
                     values += [(label, value) for value in defaults]
             values += [("choice", choice) for choice in param.choices or ()]
             for label, value in values:
-                if not _is_type(value, python_type):
+                if not _is_type(value, python_type) or (
+                    item_type == "duration" and not is_duration(value)
+                ):
                     self._error(
                         param.span,
                         f"param '{param.name}' has {label} {value!r}; expected "
@@ -413,6 +416,7 @@ _A_TYPE = {
     "integer": "an integer",
     "number": "a number",
     "boolean": "a boolean",
+    "duration": "a duration greater than zero, such as 30s, 5m or 1h30m",
 }
 
 _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -420,6 +424,7 @@ _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
     "integer": int,
     "number": (int, float),
     "boolean": bool,
+    "duration": (str, int, float),
 }
 
 

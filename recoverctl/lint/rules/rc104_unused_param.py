@@ -18,7 +18,7 @@ class UnusedParam(Rule):
     summary = "a param is declared but never used"
 
     def check(self, ctx: LintContext) -> Iterator[Diagnostic]:
-        used: set[str] = set()
+        used: set[str] = {ref.param for ref in ctx.runbook.duration_params}
         sources: list[tuple[str, bool]] = [(text.source, False) for _, text in ctx.runbook.env]
         sources += [(text.source, False) for text in fanout_texts(ctx.runbook)]
         for step in all_steps(ctx.runbook):
@@ -30,8 +30,8 @@ class UnusedParam(Rule):
                 sources.append((step.cwd.source, False))
             if isinstance(step.body, AssertAction):
                 sources += [(e.source, True) for e in step.body.that]
-            if isinstance(step.body, WaitForAction) and step.body.until is not None:
-                sources.append((step.body.until.source, True))
+            if isinstance(step.body, WaitForAction):
+                sources += [(e.source, True) for e in (step.body.until, step.body.fail_if) if e]
             if isinstance(step.body, CallAction):
                 sources += [(t.source, False) for _, t in step.body.params]
         for source, expression in sources:
