@@ -16,15 +16,8 @@ import signal
 from pathlib import Path
 
 from recoverctl.actions.base import ActionContext, AttemptResult
-from recoverctl.actions.process import (
-    DRAIN_GRACE,
-    KILL_GRACE,
-    STOPPING,
-    Capture,
-    pump,
-    spawn,
-    stopped,
-)
+from recoverctl.actions.child import Child, start
+from recoverctl.actions.process import DRAIN_GRACE, KILL_GRACE, STOPPING, Capture, stopped
 from recoverctl.actions.remote import run_remote
 from recoverctl.model.runbook import RunAction
 from recoverctl.processes import TAG_VARIABLE, signal_tagged
@@ -47,32 +40,24 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         what = "is not a directory" if Path(cwd).exists() else "does not exist"
         return AttemptResult(ok=False, retryable=False, error=f"working directory {what}: {cwd}")
     tag = os.urandom(8).hex()
-    spawned = await spawn(argv, {**ctx.environment(), **hidden, TAG_VARIABLE: tag}, cwd)
-    if isinstance(spawned, AttemptResult):
-        return spawned
-    proc, transport, exited = spawned
-    ctx.process_started(proc.pid)
     out, err = Capture(ctx, "stdout"), Capture(ctx, "stderr")
-    assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE was asked for
-    readers = [
-        asyncio.ensure_future(pump(proc.stdout, out.feed)),
-        asyncio.ensure_future(pump(proc.stderr, err.feed)),
-    ]
+    child = await start(
+        argv, {**ctx.environment(), **hidden, TAG_VARIABLE: tag}, cwd, out.feed, err.feed
+    )
+    if isinstance(child, AttemptResult):
+        return child
+    ctx.process_started(child.pid)
     try:
         # the command's own exit, not its pipes': `server &` keeps them open for hours.
         # Shielded: a timeout or Ctrl-C cancelling this wait must not cancel `exited`, which
         # the kill below waits on (a cancelled `exited` ended the kill before its SIGKILL)
-        await asyncio.shield(exited)
-        _done, pending = await asyncio.wait(readers, timeout=DRAIN_GRACE)
-        for task in pending:
-            task.cancel()
-        code = transport.get_returncode()
-        transport.close()  # done reading, whatever a detached child still holds open
-        assert code is not None  # noqa: S101 - the protocol said it exited
+        await asyncio.shield(child.exited)
+        await child.drained(DRAIN_GRACE)
+        code = child.returncode()
+        child.close()  # done reading, whatever a detached child still holds open
+        assert code is not None  # noqa: S101 - it exited
     except BaseException:
-        for task in readers:
-            task.cancel()
-        kill = asyncio.ensure_future(_kill_group(proc, transport, exited, tag))
+        kill = asyncio.ensure_future(_kill_group(child, tag))
         STOPPING.add(kill)  # a second Ctrl-C must not cut it short: the run waits for it
         kill.add_done_callback(STOPPING.discard)
         await asyncio.shield(kill)
@@ -90,12 +75,7 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
     )
 
 
-async def _kill_group(
-    proc: asyncio.subprocess.Process,
-    transport: asyncio.SubprocessTransport,
-    exited: asyncio.Future[None],
-    tag: str,
-) -> None:
+async def _kill_group(child: Child, tag: str) -> None:
     """Stop everything the attempt started: its process group and every process carrying its
     tag — children that `setsid` or double-fork out of the group too — then reap the leader.
 
@@ -103,14 +83,14 @@ async def _kill_group(
     them, so a kill can never wait on a child's open stdout.
     """
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(child.pid, signal.SIGTERM)
     signal_tagged(tag, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
+        await asyncio.wait_for(asyncio.shield(child.exited), KILL_GRACE)
     # SIGKILL the group even when the leader died: its children may still be there
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(child.pid, signal.SIGKILL)
     signal_tagged(tag, signal.SIGKILL)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
-    transport.close()  # whatever still holds the pipes
+        await asyncio.wait_for(asyncio.shield(child.exited), KILL_GRACE)
+    child.close()  # whatever still holds the pipes

@@ -17,7 +17,7 @@ INTERNAL_ERROR = 70
 
 def main() -> None:
     """Run the CLI, turning crashes into a one-line report and exit 70."""
-    register_commands()
+    register_commands(sys.argv[1:])
 
     try:
         app()

@@ -37,30 +37,70 @@ def root(
     """recoverctl: recovery runbooks as code."""
 
 
-_mounted = False
+COMMAND_MODULES = {
+    "validate": "validate_cmd",
+    "plan": "plan_cmd",
+    "run": "run_cmd",
+    "resume": "resume_cmd",
+    "rollback": "resume_cmd",
+    "approve": "gate_cmd",
+    "deny": "gate_cmd",
+    "runs": "history_cmd",
+    "show": "history_cmd",
+    "report": "history_cmd",
+    "stats": "history_cmd",
+    "lint": "lint_cmd",
+    "test": "test_cmd",
+    "graph": "graph_cmd",
+    "export": "export_cmd",
+    "schema": "schema_cmd",
+    "listen": "listen_cmd",
+}
+"""Which module declares each command (tests/cli/test_cli_basics.py checks it is complete).
+`recoverctl run …` imports and builds only `run`: typer builds a click command for every
+command it holds, and the other modules' imports cost a run's start-up for nothing."""
+
+_mounted: set[str] = set()
 
 
-def register_commands() -> None:
-    """Import the command modules and mount what they declare (kept lazy for start-up)."""
-    global _mounted  # noqa: PLW0603 - once per process, however many callers ask
-    if _mounted:
-        return
-    from recoverctl.cli import (  # noqa: F401
-        export_cmd,
-        gate_cmd,
-        graph_cmd,
-        history_cmd,
-        lint_cmd,
-        listen_cmd,
-        plan_cmd,
-        resume_cmd,
-        run_cmd,
-        schema_cmd,
-        test_cmd,
-        validate_cmd,
-    )
+def register_commands(argv: list[str] | None = None) -> None:
+    """Mount the commands on the app (kept lazy for start-up): with `argv`, only the
+    command it names when it names one (help, completion and typos get them all)."""
+    import importlib
+
+    wanted = _named_module(argv) if argv is not None else None
+    modules = [wanted] if wanted is not None else sorted(set(COMMAND_MODULES.values()))
     from recoverctl.cli.commands import DECLARED
 
-    for function, options in DECLARED:
-        app.command(**options)(function)
-    _mounted = True
+    for module in modules:
+        if module in _mounted:
+            continue
+        before = len(DECLARED)
+        importlib.import_module(f"recoverctl.cli.{module}")
+        for function, options in DECLARED[before:]:
+            app.command(**options)(function)
+        _mounted.add(module)
+    if wanted is None:
+        _keep_declared_order()
+
+
+def _named_module(argv: list[str]) -> str | None:
+    """The module of the command `argv` names, or None (no command, an option first, an
+    unknown name, or shell completion asking)."""
+    import os
+
+    if any(key.startswith("_RECOVERCTL_COMPLETE") for key in os.environ):
+        return None
+    for word in argv:
+        if word.startswith("-"):
+            return None  # `--help`, `--version`: the root's own options
+        return COMMAND_MODULES.get(word)
+    return None
+
+
+def _keep_declared_order() -> None:
+    """`--help` lists the commands in the order their modules declare them."""
+    from recoverctl.cli.commands import DECLARED
+
+    order = {function: index for index, (function, _options) in enumerate(DECLARED)}
+    app.registered_commands.sort(key=lambda info: order.get(info.callback, len(order)))  # type: ignore[arg-type]

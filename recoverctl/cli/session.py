@@ -314,6 +314,8 @@ async def _interruptible(engine: Engine, live: LiveView | None) -> AsyncIterator
 
 
 def _write_reports(plan: Plan, engine: Engine, settings: RunSettings) -> None:
+    if settings.report is None and settings.junit is None and settings.metrics is None:
+        return
     from recoverctl.files import replace_file
     from recoverctl.present import reports
 
@@ -333,8 +335,6 @@ def _write_reports(plan: Plan, engine: Engine, settings: RunSettings) -> None:
 
 def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveView | None:
     """JSON lines on stdout when asked; on stderr the live view on a terminal, else plain lines."""
-    from recoverctl.present.console import stderr_console
-
     if settings.json:
         from recoverctl.present.json_events import JsonLines
 
@@ -345,6 +345,7 @@ def _subscribe_views(bus: EventBus, plan: Plan, settings: RunSettings) -> LiveVi
         return PlainLog(sys.stderr, verbose=settings.verbose, quiet=settings.quiet)
 
     if settings.live():
+        from recoverctl.present.console import stderr_console
         from recoverctl.present.live_view import LiveView
 
         live = LiveView(plan, stderr_console())
@@ -451,17 +452,21 @@ def undo_command(run_id: str, state_dir: Path | None) -> str:
 def _write_summary(
     plan: Plan, engine: Engine, settings: RunSettings, run_dir: RunDir | None
 ) -> None:
+    run_id = engine.options.run_id
+    journal = f"{run_dir.journal}  (recoverctl show {run_id})" if run_dir else None
+    undo = undo_command(run_id, settings.state_dir) if run_dir else None
+    hint = "hint: approval gates need a terminal; rerun on one, or pass --yes to approve them"
+    if not sys.stderr.isatty():  # a log or a pipe: plain columns, and no rich to import
+        from recoverctl.present.summary import write_plain_summary
+
+        write_plain_summary(sys.stderr, plan, engine.state, journal, undo)
+        if engine.approval_blocked is not None:
+            sys.stderr.write(hint + "\n")
+        return
     from recoverctl.present.console import stderr_console
     from recoverctl.present.summary import print_summary
 
     console = stderr_console()
-    run_id = engine.options.run_id
-    journal = f"{run_dir.journal}  (recoverctl show {run_id})" if run_dir else None
-    undo = undo_command(run_id, settings.state_dir) if run_dir else None
     print_summary(console, plan, engine.state, journal, undo)
     if engine.approval_blocked is not None:
-        console.print(
-            "hint: approval gates need a terminal; rerun on one, or pass --yes to approve them",
-            style="cyan",
-            highlight=False,
-        )
+        console.print(hint, style="cyan", highlight=False)

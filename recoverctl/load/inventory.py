@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from recoverctl.errors import RecoverctlError
-from recoverctl.load.yaml_loader import load_file
 
 CONNECTION_VARS = ("ansible_host", "ansible_port", "ansible_user")
 
@@ -54,6 +53,8 @@ def _members(groups: dict[str, dict[str, list[str]]], name: str, seen: set[str])
 
 
 def _yaml(path: Path) -> tuple[dict[str, dict[str, list[str]]], dict[str, dict[str, str]]]:
+    from recoverctl.load.yaml_loader import load_file  # PyYAML only for a YAML inventory
+
     try:
         data = load_file(path).data
     except RecoverctlError as exc:

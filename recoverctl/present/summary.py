@@ -1,11 +1,15 @@
-"""The end-of-run summary: a table of steps, the path taken, what was undone, the RTO."""
+"""The end-of-run summary: a table of steps, the path taken, what was undone, the RTO.
+
+What it says is built once, as rows and styled segments (no rich here); it is
+drawn by rich on a terminal (`print_summary`) and written as plain aligned
+text everywhere else (`write_plain_summary`: CI logs, pipes, `run -q` in a
+script), which keeps rich — a sixth of a short run's start-up — off that path.
+"""
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
 
 from recoverctl.compile.plan import Plan
 from recoverctl.engine.state import RunState, StepState
@@ -39,6 +43,41 @@ RUN_STYLE = {
 }
 
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+@dataclass(slots=True)
+class Text:
+    """Styled text as segments; `append` as rich's `Text.append`, so the summary's words
+    are written once for both renderers."""
+
+    segments: list[tuple[str, str]] = field(default_factory=list)
+
+    def append(self, text: str, style: str = "") -> Text:
+        self.segments.append((text, style))
+        return self
+
+    @property
+    def plain(self) -> str:
+        return "".join(text for text, _style in self.segments)
+
+    def rich(self) -> object:
+        from rich.text import Text as RichText
+
+        return RichText.assemble(*self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    step: str
+    status: Text
+    tries: str
+    took: str
+    note: Text
+
+
 def print_summary(
     console: Console,
     plan: Plan,
@@ -53,12 +92,42 @@ def print_summary(
     not wrapped by rich but by the terminal, so a path or a command copies whole.
     """
     console.print(_table(plan, state, console.width))
-    console.print(_outcome(plan, state, journal), soft_wrap=True)
+    for text in _lines_under(plan, state, journal, undo):
+        console.print(text.rich(), soft_wrap=True)
+
+
+def write_plain_summary(
+    stream: IO[str],
+    plan: Plan,
+    state: RunState,
+    journal: str | None = None,
+    undo: str | None = None,
+) -> None:
+    """The same summary as plain text: a title, aligned columns, one line per row."""
+    rows = _rows(plan, state)
+    header = Row("step", Text().append("status"), "tries", "took", Text().append("note"))
+    cells = [(r.step, r.status.plain, r.tries, r.took, r.note.plain) for r in [header, *rows]]
+    widths = [max(len(cell[i]) for cell in cells) for i in range(4)]
+    out = [f"{plan.runbook.name} · run {state.run_id}"]
+    for step, status, tries, took, note in cells:
+        line = (
+            f"{step.ljust(widths[0])}  {status.ljust(widths[1])}  "
+            f"{tries.rjust(widths[2])}  {took.rjust(widths[3])}  {note}"
+        )
+        out.append(line.rstrip())
+    out += [text.plain.rstrip("\n") for text in _lines_under(plan, state, journal, undo)]
+    stream.write("\n".join(out) + "\n")
+    stream.flush()
+
+
+def _lines_under(plan: Plan, state: RunState, journal: str | None, undo: str | None) -> list[Text]:
+    lines = [_outcome(plan, state, journal)]
     left = state.not_undone(plan.declares_rollback)
     if left:
-        console.print(_not_undone(left, undo), soft_wrap=True)
+        lines.append(_not_undone(left, undo))
     if state.notifications:
-        console.print(_notified(state), soft_wrap=True)
+        lines.append(_notified(state))
+    return lines
 
 
 def _notified(state: RunState) -> Text:
@@ -88,6 +157,10 @@ def _not_undone(left: list[str], undo: str | None) -> Text:
 def _table(plan: Plan, state: RunState, width: int = 80) -> Table:
     """Boxed on a normal terminal; below 80 columns without the box, whose borders cost
     the note the room it needs to wrap between words."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text as RichText
+
     narrow = width < NARROW
     table = Table(
         title=f"{plan.runbook.name} · run {state.run_id}",
@@ -113,6 +186,18 @@ def _table(plan: Plan, state: RunState, width: int = 80) -> Table:
             no_wrap=column != "note",
             min_width=len(column) if column != "note" else 10,
         )
+    for row in _rows(plan, state):
+        table.add_row(
+            RichText(row.step),  # never markup: `restart[db-2]` is an id
+            row.status.rich(),  # type: ignore[arg-type]
+            row.tries,
+            row.took,
+            row.note.rich(),  # type: ignore[arg-type]
+        )
+    return table
+
+
+def _rows(plan: Plan, state: RunState) -> list[Row]:
     shown = [
         (step_id, step)
         for step_id, step in state.steps.items()
@@ -122,26 +207,31 @@ def _table(plan: Plan, state: RunState, width: int = 80) -> Table:
     if len(shown) > COMPACT_OVER:
         kept = [(sid, s) for sid, s in shown if _notable(plan, sid, s)]
         hidden, shown = len(shown) - len(kept), kept
+    rows = []
     for step_id, step in shown:
         depth = step_id.count("/") + step_id.count("[") + _depth(plan, step_id.split("/")[-1])
-        table.add_row(
-            Text("  " * depth + step_id),  # never markup: `restart[db-2]` is an id
-            Text("simulated", style="yellow")
-            if step.simulated and step.status == "succeeded"
-            else Text(step.status, style=STATUS_STYLE.get(step.status, "")),
-            str(step.attempts) if step.attempts else "",
-            format_duration(step.duration) if step.duration else "",
-            clip(_note(step), 80),
+        rows.append(
+            Row(
+                "  " * depth + step_id,
+                Text().append("simulated", "yellow")
+                if step.simulated and step.status == "succeeded"
+                else Text().append(step.status, STATUS_STYLE.get(step.status, "")),
+                str(step.attempts) if step.attempts else "",
+                format_duration(step.duration) if step.duration else "",
+                Text().append(clip(_note(step), 80)),
+            )
         )
     if hidden:
-        table.add_row(  # the words in the note column, which wraps: `step` never does
-            Text(f"… {hidden} more", style="dim"),
-            Text("succeeded", style="dim"),
-            "",
-            "",
-            Text("at the first attempt (recoverctl show lists them)", style="dim"),
+        rows.append(  # the words in the note column, which wraps: `step` never does
+            Row(
+                f"… {hidden} more",
+                Text().append("succeeded", "dim"),
+                "",
+                "",
+                Text().append("at the first attempt (recoverctl show lists them)", "dim"),
+            )
         )
-    return table
+    return rows
 
 
 def _notable(plan: Plan, step_id: str, step: StepState) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -258,3 +260,29 @@ def test_an_unusable_state_folder_is_the_users_to_fix_not_a_bug(tmp_path: Path, 
     assert "hint: choose a folder of yours with --state-dir" in result.stderr
     assert "bug" not in result.stderr and "Traceback" not in result.stderr
     assert not marker.exists()
+
+
+def test_every_command_is_in_the_lazy_dispatch_table() -> None:
+    """`recoverctl NAME` mounts only NAME's module: the table must name every command."""
+    from recoverctl.cli.app import COMMAND_MODULES, register_commands
+    from recoverctl.cli.commands import DECLARED
+
+    register_commands()
+    declared = {
+        options.get("name") or function.__name__.replace("_", "-"): function.__module__
+        for function, options in DECLARED
+    }
+    assert {name: f"recoverctl.cli.{m}" for name, m in COMMAND_MODULES.items()} == declared
+
+
+def test_a_command_runs_with_only_its_own_module_mounted(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from recoverctl.cli import app, register_commands; "
+        "register_commands(['validate', 'x.yaml']); "
+        "print(sorted(c.name or c.callback.__name__ for c in app.registered_commands)); "
+        "print('recoverctl.cli.export_cmd' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.split("\n")[:2] == ["['validate']", "False"]

@@ -81,6 +81,10 @@ def test_resume_never_kills_a_process_that_is_not_the_runs(
         runbook_data(run_step("work", f"touch {started}; sleep 30", idempotent=True)),
     )
     run_id = killed_at(path, state, started)
+    # A process's identity is its start time in clock ticks (10 ms): a real pid is reused
+    # only after the whole pid space wrapped, never within a tick of its first process,
+    # but this test fakes the reuse, so it starts the bystander a few ticks later.
+    time.sleep(0.05)
     bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
         journal = tmp_path / "state" / "runs" / run_id / "journal.jsonl"

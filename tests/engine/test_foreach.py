@@ -275,8 +275,14 @@ def test_the_cli_shows_items_as_ids_not_markup(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "items    restart: 4 items (db-1, db-2, db-3, …); no failure allowed" in result.stderr
-    shown = result.stdout + result.stderr
-    assert "│   restart[db-2] │" in shown  # the summary table's row: not eaten as markup
+    assert "\n  restart[db-2]  succeeded" in result.stderr  # the plain summary's row
+    (run_id,) = [
+        line.split()[-1].rstrip(")")
+        for line in result.stderr.splitlines()
+        if "(recoverctl show" in line
+    ]
+    shown = run_cli(["show", run_id], env={"RECOVERCTL_STATE_DIR": str(tmp_path / "s")})
+    assert "│   restart[db-2] │" in shown.stdout  # rich's table row: not eaten as markup
 
 
 def test_the_rollback_undoes_items_as_wide_as_they_ran_last_wave_first(tmp_path: Path) -> None:
