@@ -40,10 +40,16 @@ def load_recorded_run(
     run = store.find(run_id)
     journal = read(run.journal)
     meta = run.meta()
-    original = Path(meta.path)
-    unchanged = bool(meta.path) and original.is_file() and _sha256(original) == meta.sha256
+    started = journal.started
+    original = Path(meta.path or (started.path if started is not None else ""))
+    unchanged = original != Path() and original.is_file() and _sha256(original) == meta.sha256
+    if not unchanged:
+        _require_intact_copy(run, meta, original)
     checked = require_valid(original if unchanged else run.runbook)
-    plan = _as_run(compile_plan(checked.model, checked.callees), journal)
+    compiled = compile_plan(checked.model, checked.callees)
+    if not meta.sha256 and journal.plan_hash and compiled.hash != journal.plan_hash:
+        raise _copy_lost(run, original)  # no index to check the copy by: the journal's hash
+    plan = _as_run(compiled, journal)
     return RecordedRun(run, plan, journal.events, journal.torn_tail, meta)
 
 
@@ -58,6 +64,22 @@ def _as_run(plan: Plan, journal: Journal) -> Plan:
         return bind_durations(plan, {k: v for k, v in started.params.items() if v != MASK})
     except RecoverctlError:
         return plan  # what the run was given is in its journal; the report still reads
+
+
+def _require_intact_copy(run: RunDir, meta: RunMeta, original: Path) -> None:
+    """The copy is not synced (journal/store.py): after a power cut it may be short.
+    A report from a damaged copy would describe another runbook: refused instead."""
+    if meta.sha256 and (not run.runbook.is_file() or _sha256(run.runbook) != meta.sha256):
+        raise _copy_lost(run, original)
+
+
+def _copy_lost(run: RunDir, original: Path) -> RecoverctlError:
+    return RecoverctlError(
+        message=f"the copy of the runbook run {run.run_id} used ({run.runbook}) is missing or "
+        f"damaged (a power cut before it reached the disk?), and {original} is not that "
+        "runbook either: what ran cannot be shown truthfully",
+        hint=f"the journal itself is intact: {run.journal}",
+    )
 
 
 def _sha256(path: Path) -> str:

@@ -117,14 +117,15 @@ def _current_plan(run: RunDir, journal: Journal, *, force: bool) -> tuple[Plan, 
     from recoverctl.validate.pipeline import require_valid
 
     meta = run.meta()
-    path = Path(meta.path)
-    if not meta.path or not path.is_file():
+    started = journal.started
+    named = meta.path or (started.path if started is not None else "")  # meta.json: an index
+    path = Path(named)
+    if not named or not path.is_file():
         raise RecoverctlError(
             message=f"the run's runbook {path} no longer exists",
             hint=f"the runbook as it was run is kept in {run.runbook}",
         )
     checked = require_valid(path)
-    started = journal.started
     if started is not None and checked.model.name != started.runbook:
         raise RecoverctlError(
             message=f"meta.json of run {run.run_id} points at {path} (runbook "
@@ -136,7 +137,8 @@ def _current_plan(run: RunDir, journal: Journal, *, force: bool) -> tuple[Plan, 
     plan = compile_plan(checked.model, checked.callees)
     recorded = journal.plan_hash or meta.plan_hash  # an empty journal: meta.json says
     if recorded and plan.hash != recorded and not force:
-        before = run.runbook.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = run.runbook  # not synced (journal/store.py): a power cut may have lost it
+        before = kept.read_text(encoding="utf-8").splitlines(True) if kept.is_file() else []
         after = path.read_text(encoding="utf-8").splitlines(keepends=True)
         diff = "".join(difflib.unified_diff(before, after, "as run", str(path)))
         raise RunbookChanged(

@@ -68,8 +68,14 @@ def private_dir(path: Path) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Atomically replace `path` with `text`, mode 0600 (write, fsync, rename)."""
-    replace_file(path, text.encode("utf-8"), durable=True)
+    """Atomically replace `path` with `text`, mode 0600 (write, rename).
+
+    Not fsynced: the journal is the record and the only file synced (journal/writer.py
+    says when). meta.json is an index, read tolerantly (a power cut can leave it empty:
+    `RunMeta.unreadable`, and the journal's first record says the same); the runbook
+    copy is checked against the hash the journal recorded before anything reads it
+    (journal/recorded.py): a copy a power cut truncated is reported lost, never used."""
+    replace_file(path, text.encode("utf-8"))
 
 
 @dataclass(frozen=True, slots=True)

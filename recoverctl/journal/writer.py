@@ -12,6 +12,13 @@ which is the same case as a power cut while it ran: resume asks before
 running a non-idempotent step again. Process ids are not fsynced: after a
 power cut there is no process left to kill.
 
+The journal is the only file of a run that is synced: a 1-step run costs two
+syncs (its step's start, its end), not five. The run's other files are
+written whole (temporary file, rename) but left to the kernel: meta.json is
+an index that every reader tolerates losing (the journal's `run_started`
+names the runbook and its path too), and the runbook's copy is checked
+against the recorded hash before a report or a resume reads it.
+
 A write that fails (disk full, I/O error) raises OSError to the emit point,
 which stops the run before its next side effect: a recovery whose record is
 lost cannot be resumed safely. After one failed write nothing more is
