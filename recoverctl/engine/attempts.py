@@ -54,6 +54,10 @@ _CHANGING_KINDS = frozenset({"run", "http", "wait_for"})
 """The actions a dry run simulates that may change something (not log, sleep, assert, gates)."""
 
 
+PREVIEW_UNDOS = 12
+"""A failure preview names this many undos, then counts the rest."""
+
+
 class Attempts:
     def __init__(
         self, services: Services, raw: dict[str, dict[str, Any]], seed: int | None
@@ -64,6 +68,10 @@ class Attempts:
         self.values: ValuesSink | None = None
         """Where the raw values go for a later resume (the run's private values store)."""
         self.rng = random.Random(seed)  # noqa: S311 - jitter only
+        self._undoable: list[str] = []
+        """`run --dry-run`: the completed steps that declare a rollback, kept as they complete
+        (asking the whole run for each step's failure preview made a dry run quadratic)."""
+        self._undoable_seen = 0
 
     async def action(self, step: Step) -> Failed | None:
         """Run `step` to its outcome: None when it succeeded (and is recorded), else what failed."""
@@ -292,8 +300,16 @@ class Attempts:
             what = "its rescue steps run" if step.rescue else f"on_failure: {step.on_failure.value}"
             run.note("info", f"if '{step.id}' fails: {what}")
             return
-        order = run.state.compensable(run.plan.declares_rollback)
-        undo = " → ".join(order) if order else "nothing (no completed step declares a rollback)"
+        completed = run.state.completed
+        self._undoable += [
+            sid for sid in completed[self._undoable_seen :] if run.plan.declares_rollback(sid)
+        ]
+        self._undoable_seen = len(completed)
+        order = run.state.compensable(run.plan.declares_rollback, self._undoable)
+        shown = order[:PREVIEW_UNDOS] + (
+            [f"… {len(order) - PREVIEW_UNDOS} more"] if len(order) > PREVIEW_UNDOS else []
+        )
+        undo = " → ".join(shown) if order else "nothing (no completed step declares a rollback)"
         run.note("info", f"if '{step.id}' fails: the rollback undoes {undo}")
 
     def _decidable_assert(self, step: Step) -> bool:

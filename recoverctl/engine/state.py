@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,15 +163,20 @@ class RunState:
         """Steps undone, in the order their compensations ran."""
         return [sid for sid, ok in self.undone if ok]
 
-    def compensable(self, has_rollback: Callable[[str], bool]) -> list[str]:
+    def compensable(
+        self, has_rollback: Callable[[str], bool], among: Sequence[str] | None = None
+    ) -> list[str]:
         """Completed steps that declare a rollback and still stand, last completed first (each
         once): the saga's order. A step whose undo failed is among them (it can be retried);
-        one an operator recorded as undone by hand (`--mark-done x.rollback`) is not."""
+        one an operator recorded as undone by hand (`--mark-done x.rollback`) is not.
+        `among`: the completed steps to consider, in completion order (default: all)."""
         order: list[str] = []
-        for sid in reversed(self.completed):
+        seen: set[str] = set()
+        for sid in reversed(self.completed if among is None else among):
             step = self.steps.get(sid)
-            if sid in order or step is None or step.status != StepStatus.SUCCEEDED:
+            if sid in seen or step is None or step.status != StepStatus.SUCCEEDED:
                 continue
+            seen.add(sid)
             done = self.steps.get(f"{sid}.rollback")
             if done is not None and done.status == StepStatus.SUCCEEDED and done.override:
                 continue

@@ -79,7 +79,7 @@ class Actions:
         retry = self.tasks.retry(step)
         if retry:
             task["Retry"] = retry
-        task["Catch"] = [self.tasks.catch(step, fail_to())]
+        task["Catch"] = [self.tasks.catch(step, fail_to(), scope)]
         return self.b.add(scope.states, step.id, task)
 
     def _assert(
@@ -102,7 +102,7 @@ class Actions:
                 "Type": "Pass",
                 "Assign": {
                     f"s_{var(step.id)}": "{% " + record + " %}",
-                    "failure": "{% " + failure + " %}",
+                    scope.failure: "{% " + failure + " %}",
                 },
                 "Next": fail_to(),
             },
@@ -112,7 +112,8 @@ class Actions:
             "Choices": [{"Condition": "{% " + holds + " %}", "Next": passed}],
             "Default": failed,
         }
-        return self.b.add(scope.states, step.id, choice)
+        entry = self.b.add(scope.states, step.id, choice)
+        return self.b.outputs_present(step, list(body.that), entry, fail_to, scope)
 
     def _approval(
         self, step: Step, body: ApprovalAction, nxt: str, fail_to: FailTo, scope: Scope
@@ -148,7 +149,7 @@ class Actions:
             "Assign": self.b.records(step, "succeeded"),
             "Next": nxt,
         }
-        catches = [self.tasks.catch(step, fail_to())]
+        catches = [self.tasks.catch(step, fail_to(), scope)]
         if step.timeout is not None:
             task["TimeoutSeconds"] = whole_seconds(
                 step, self.b.findings, "approval timeout", step.timeout

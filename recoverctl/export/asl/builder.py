@@ -10,6 +10,7 @@ dropped silently).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from recoverctl.compile.plan import Plan
@@ -109,6 +110,77 @@ class Builder:
             for s in steps_in((step,))
             if s.is_action and self.chains.get(s.id) == self.chains.get(step.id)
         }
+
+    def output_reads(self, expr: Expression, scope: Scope) -> list[str]:
+        """Where the step outputs `expr` reads live (`$s_probe.outputs.lag`). In a run, an
+        output that is not there — its step failed, was skipped or has not run — makes the
+        condition an error, and the step that asks fails; JSONata would read it as nothing
+        and the condition as false, so the export checks first (Structure.outputs_present)."""
+        from recoverctl.expr.references import parse_expression, references
+
+        try:
+            found = references(parse_expression(expr.source))
+        except Exception:
+            return []
+        paths: list[str] = []
+        for ref in found:
+            parts = ref.parts
+            if len(parts) < 4 or parts[0] != "steps" or parts[2] != "outputs":
+                continue
+            step = self.steps.get(parts[1])
+            if step is None or not step.is_action or isinstance(step.body, CallAction):
+                continue
+            path = f"{self.result(parts[1], scope.chain)}.outputs.`{parts[3]}`"
+            if path not in paths:
+                paths.append(path)
+        return paths
+
+    def outputs_present(
+        self,
+        step: Step,
+        exprs: list[Expression],
+        entry: str,
+        fail_to: Callable[[], str],
+        scope: Scope,
+    ) -> str:
+        """Before `step` evaluates `exprs`: the outputs they read are there, or the step fails
+        as it does in a run (an output of a step that failed or was skipped is an error
+        there, not false). `entry` when they read no output."""
+        paths = [path for expr in exprs for path in self.output_reads(expr, scope)]
+        if not paths:
+            return entry
+        error = json.dumps(
+            f"step '{step.id}': a condition reads an output that is not there (the step "
+            "that makes it failed, was skipped or has not run)"
+        )
+        unreadable = self.add(
+            scope.states,
+            f"{state_name(step.id)}-reads-nothing",
+            {
+                "Type": "Pass",
+                "Assign": {
+                    f"s_{var(step.id)}": '{% {"status": "failed", "ok": false, "error": '
+                    + error
+                    + "} %}",
+                    scope.failure: '{% {"step": '
+                    + json.dumps(step.id)
+                    + ', "error": '
+                    + error
+                    + "} %}",
+                },
+                "Next": fail_to(),
+            },
+        )
+        present = " and ".join(f"$exists({path})" for path in paths)
+        return self.add(
+            scope.states,
+            f"{state_name(step.id)}-reads",
+            {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% " + present + " %}", "Next": entry}],
+                "Default": unreadable,
+            },
+        )
 
     def condition(self, step: Step, expr: Expression, scope: Scope) -> str:
         return "{% " + self.boolean(step, expr, scope) + " %}"

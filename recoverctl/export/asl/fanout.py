@@ -14,11 +14,12 @@ the keys that succeeded (here: all of them) and each item's result by key.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from recoverctl.export.asl.builder import Builder
 from recoverctl.export.asl.names import FailTo, Scope, state_name, var
-from recoverctl.export.asl.tasks import Tasks
+from recoverctl.export.asl.tasks import Tasks, idempotency_key
 from recoverctl.model.fanout import Foreach, lone_param
 from recoverctl.model.runbook import Step
 
@@ -37,6 +38,9 @@ class Maps:
         task = self.tasks.runner_task(step, inner)
         payload = task["Arguments"].get("Payload", task["Arguments"])
         payload["item"] = "{% $states.input.key %}"  # the runner's record names the item
+        payload["idempotency_key"] = idempotency_key(  # one key per item, as in a run
+            json.dumps(step.id + "[") + " & $states.input.key & " + json.dumps("]")
+        )
         retry = self.tasks.retry(step)
         if retry:
             task["Retry"] = retry
@@ -66,7 +70,7 @@ class Maps:
             },
             "Assign": {f"s_{var(step.id)}": "{% " + done + " %}"},
             "Next": nxt,
-            "Catch": [self.tasks.catch(step, fail_to())],
+            "Catch": [self.tasks.catch(step, fail_to(), scope)],
         }
         if fan.max_parallel:
             state["MaxConcurrency"] = fan.max_parallel

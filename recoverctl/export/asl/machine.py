@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from recoverctl.compile.plan import Plan
@@ -14,6 +15,7 @@ from recoverctl.export.common import (
     whole_seconds,
 )
 from recoverctl.export.options import DEFAULT_FUNCTION, LAMBDA_INVOKE
+from recoverctl.model.runbook import OnFailure
 
 
 def to_asl(
@@ -201,7 +203,24 @@ class _Machine:
                 failed,
                 {"Type": "Pass", "Assign": {"run_status": "rollback_failed"}, "Next": nxt},
             )
-            undo = self.structure.step(step.rollback, nxt, Route(failed, failed), self.b.top)
+            undone = f"{state_name(step.rollback.id)}-done"
+            self.b.add(
+                states,
+                undone,
+                {
+                    "Type": "Pass",
+                    # rolled back once something was undone; a failed undo stays the verdict
+                    "Assign": {
+                        "run_status": '{% $run_status = "rollback_failed" ? "rollback_failed"'
+                        ' : "rolled_back" %}'
+                    },
+                    "Next": nxt,
+                },
+            )
+            # a compensation's failure is recorded, then the chain goes on (as recoverctl's
+            # saga does): routed to `failed` whatever the compensation's own on_failure says
+            compensation = replace(step.rollback, on_failure=OnFailure.ABORT, rescue=())
+            undo = self.structure.step(compensation, undone, Route(failed, failed), self.b.top)
             ask = f"undo-{state_name(sid)}"
             done = f'{self.b.result(sid, ())}.status = "succeeded"'
             self.b.add(
@@ -217,6 +236,7 @@ class _Machine:
         self.b.add(
             states,
             "Roll-back",
-            {"Type": "Pass", "Assign": {"run_status": "rolled_back"}, "Next": nxt},
+            # nothing undone yet: a run with nothing to undo ends failed, as recoverctl says
+            {"Type": "Pass", "Assign": {"run_status": "failed"}, "Next": nxt},
         )
         return "Roll-back"

@@ -28,6 +28,21 @@ class Scope:
     chain: tuple[str, ...]
     refs: References
 
+    @property
+    def failure(self) -> str:
+        """The variable this scope's failures are kept in. A Parallel branch is a scope of
+        its own, which may read the variables of the scopes around it but not assign them
+        (the interpreter stops the execution with States.Runtime): each branch keeps its
+        own, handed out in its output, and the state after the Parallel copies it out."""
+        if not self.chain:
+            return "failure"
+        name = "failure_" + "_".join(var(c) for c in self.chain)
+        if len(name) > 64:
+            import hashlib
+
+            name = "failure_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+        return name
+
 
 @dataclass(slots=True)
 class Options:

@@ -74,7 +74,9 @@ class Structure:
                     "Default": skipped,
                 },
             )
-            entry = ask
+            entry = self.b.outputs_present(
+                step, [step.when], ask, lambda: self.failure_target(step, nxt, route, scope), scope
+            )
         return entry
 
     def _fanout(self, step: Step, nxt: str, route: Route, scope: Scope) -> str | None:
@@ -114,7 +116,9 @@ class Structure:
                     "Default": entry,
                 },
             )
-            return ask
+            return self.b.outputs_present(
+                step, [guard], ask, lambda: self.failure_target(step, nxt, route, scope), scope
+            )
         failed = self.failure_target(step, nxt, route, scope)
         task = self.tasks.runner_task(guard, scope)
         task["Next"] = unchanged
@@ -147,10 +151,12 @@ class Structure:
                 f"{state_name(child.id)}-branch-stopped",
             )
             for name, marker in ((done, None), (stop_rb, "rollback"), (stop_ab, "abort")):
+                # a stopped branch hands out why (its own failure variable: see Scope.failure)
                 output = (
                     results
                     if marker is None
-                    else f'$merge([{results}, {{"rc_failed": "{marker}"}}])'
+                    else f'$merge([{results}, {{"rc_failed": "{marker}", '
+                    f'"rc_failure": ${inner.failure}}}])'
                 )
                 try:
                     self.b.add(
@@ -165,6 +171,17 @@ class Structure:
             branches.append({"StartAt": start, "States": reachable(ordered, start)})
         check = f"{state_name(step.id)}-failed"
         group_var = f"$g_{var(step.id)}"
+        why = {scope.failure: "{% " + group_var + ".rc_failure %}"}
+        to_roll_back = self.b.add(
+            scope.states,
+            f"{state_name(step.id)}-failed-to-roll-back",
+            {"Type": "Pass", "Assign": why, "Next": route.rollback},
+        )
+        to_stop = self.b.add(
+            scope.states,
+            f"{state_name(step.id)}-failed-to-stop",
+            {"Type": "Pass", "Assign": why, "Next": route.abort},
+        )
         self.b.add(
             scope.states,
             check,
@@ -173,9 +190,9 @@ class Structure:
                 "Choices": [
                     {
                         "Condition": f'{{% {group_var}.rc_failed = "rollback" %}}',
-                        "Next": route.rollback,
+                        "Next": to_roll_back,
                     },
-                    {"Condition": f'{{% {group_var}.rc_failed = "abort" %}}', "Next": route.abort},
+                    {"Condition": f'{{% {group_var}.rc_failed = "abort" %}}', "Next": to_stop},
                 ],
                 "Default": nxt,
             },
@@ -228,8 +245,12 @@ class Structure:
                 )
         if not choices:
             return default
-        return self.b.add(
+        decide = self.b.add(
             scope.states, step.id, {"Type": "Choice", "Choices": choices, "Default": default}
+        )
+        conditions = [case.when for case in body.cases if case.when is not None]
+        return self.b.outputs_present(
+            step, conditions, decide, lambda: self.failure_target(step, nxt, route, scope), scope
         )
 
     def failure_target(self, step: Step, nxt: str, route: Route, scope: Scope) -> str:

@@ -27,6 +27,16 @@ from recoverctl.model.runbook import (
 )
 
 
+def idempotency_key(full_id: str) -> str:
+    """recoverctl's key (engine/runner.py `idempotency_key_for`): the first 32 hex digits of
+    the SHA-256 of `<run id>/<step's full id>`; `full_id` is a JSONata string expression."""
+    return (
+        "{% $substring($hash($states.context.Execution.Name & '/' & "
+        + full_id
+        + ', "SHA-256"), 0, 32) %}'
+    )
+
+
 class Tasks:
     def __init__(self, builder: Builder) -> None:
         self.b = builder
@@ -53,7 +63,15 @@ class Tasks:
         """What the command runner receives: the action with its templates evaluated."""
         body = step.body
         env = {k: self.b.value(step, v, scope) for k, v in (*self.b.runbook.env, *step.env)}
-        payload: dict[str, Any] = {"step": step.id, "kind": step.kind}
+        payload: dict[str, Any] = {
+            "step": step.id,
+            "kind": step.kind,
+            # what recoverctl gives a command as RECOVERCTL_RUN_ID, RECOVERCTL_ATTEMPT and
+            # RECOVERCTL_IDEMPOTENCY_KEY: the execution is the run, Retry counts the attempts
+            "run_id": "{% $states.context.Execution.Name %}",
+            "attempt": "{% $states.context.State.RetryCount + 1 %}",
+            "idempotency_key": idempotency_key(json.dumps(step.id)),
+        }
         if isinstance(body, WaitForAction):
             body = body.check
             payload["kind"] = body.kind
@@ -122,7 +140,7 @@ class Tasks:
             '"outputs": {' + ", ".join(outputs) + "}}"
         )
 
-    def catch(self, step: Step, target: str) -> dict[str, Any]:
+    def catch(self, step: Step, target: str, scope: Scope) -> dict[str, Any]:
         status = '$states.errorOutput.Error = "States.Timeout" ? "timed_out" : "failed"'
         record = '{"status": ' + status + ', "ok": false, "error": $states.errorOutput.Cause}'
         failure = '{"step": ' + json.dumps(step.id) + ', "error": $states.errorOutput.Cause}'
@@ -130,7 +148,7 @@ class Tasks:
             "ErrorEquals": ["States.ALL"],
             "Assign": {
                 f"s_{var(step.id)}": "{% " + record + " %}",
-                "failure": "{% " + failure + " %}",
+                scope.failure: "{% " + failure + " %}",
             },
             "Next": target,
         }
