@@ -96,6 +96,11 @@ class ActionContext(Protocol):
     def remote_started(self, host: str, pgid: int, tag: str) -> None:
         """Record a command's process group on a target's host (a resume stops it)."""
 
+    def exited_before_stopped(self, result: AttemptResult) -> None:
+        """The command had already exited when a timeout or a cancel came to stop it: what
+        it did is done, and the record must say so (a sibling's failure must not turn a
+        finished step into a cancelled one that no rollback undoes)."""
+
     def log(self, level: str, message: str) -> None: ...
 
     async def approve(self, prompt: str, default: bool) -> tuple[bool, str]:

@@ -38,6 +38,11 @@ class Child:
     def returncode(self) -> int | None:
         raise NotImplementedError
 
+    def exit_now(self) -> int | None:
+        """The exit code if the command has exited, whether or not the loop has seen it yet
+        (reaps it, never blocks); the output already in the pipes is read first."""
+        raise NotImplementedError
+
     async def drained(self, timeout: float) -> None:
         """Wait (up to `timeout`) for the output still in the pipes after the exit."""
         raise NotImplementedError
@@ -106,24 +111,28 @@ class _PipesChild(Child):
         self.pid = popen.pid
         self.exited = self.loop.create_future()
         self.open: dict[int, asyncio.Future[None]] = {}
+        self.feeds: dict[int, Feed] = {}
         assert popen.stdout is not None and popen.stderr is not None  # noqa: S101 - PIPE asked
         for pipe, feed in ((popen.stdout, stdout), (popen.stderr, stderr)):
             fd = pipe.fileno()
             os.set_blocking(fd, False)
             self.open[fd] = self.loop.create_future()
-            self.loop.add_reader(fd, self._readable, fd, feed)
+            self.feeds[fd] = feed
+            self.loop.add_reader(fd, self._readable, fd)
 
-    def _readable(self, fd: int, feed: Feed) -> None:
+    def _readable(self, fd: int) -> bool:
+        """Read one chunk; False when nothing is there now (the pipe stays open)."""
         try:
             chunk = os.read(fd, READ_SIZE)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             chunk = b""
         if chunk:
-            feed(chunk)
-            return
+            self.feeds[fd](chunk)
+            return True
         self._stop_reading(fd)
+        return True
 
     def _stop_reading(self, fd: int) -> None:
         done = self.open.pop(fd, None)
@@ -134,6 +143,14 @@ class _PipesChild(Child):
             done.set_result(None)
 
     def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    def exit_now(self) -> int | None:
+        if not self._reaped():
+            return None
+        for fd in list(self.open):  # what it wrote before it exited, still in the pipe
+            while fd in self.open and self._readable(fd) is not False:
+                pass
         return self.popen.returncode
 
     async def drained(self, timeout: float) -> None:
@@ -206,6 +223,9 @@ class _AsyncioChild(Child):
 
     def returncode(self) -> int | None:
         return self.transport.get_returncode()
+
+    def exit_now(self) -> int | None:
+        return self.transport.get_returncode()  # as far as asyncio's watcher has seen
 
     async def drained(self, timeout: float) -> None:
         await asyncio.wait(self.readers, timeout=timeout)

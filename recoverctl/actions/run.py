@@ -57,11 +57,17 @@ async def run(action: RunAction, ctx: ActionContext) -> AttemptResult:
         child.close()  # done reading, whatever a detached child still holds open
         assert code is not None  # noqa: S101 - it exited
     except BaseException:
+        if child.exit_now() == 0:  # it finished as it was being stopped: it did its work
+            ctx.exited_before_stopped(_result(0, out, err))
         kill = asyncio.ensure_future(_kill_group(child, tag))
         STOPPING.add(kill)  # a second Ctrl-C must not cut it short: the run waits for it
         kill.add_done_callback(STOPPING.discard)
         await asyncio.shield(kill)
         raise
+    return _result(code, out, err)
+
+
+def _result(code: int, out: Capture, err: Capture) -> AttemptResult:
     out.close()
     err.close()
     if code < 0:

@@ -68,6 +68,8 @@ class Attempts:
         self.values: ValuesSink | None = None
         """Where the raw values go for a later resume (the run's private values store)."""
         self.rng = random.Random(seed)  # noqa: S311 - jitter only
+        self.completed_on_cancel: dict[str, AttemptResult] = {}
+        """Steps whose command had exited (0) when a cancel came to stop it."""
         self._undoable: list[str] = []
         """`run --dry-run`: the completed steps that declare a rollback, kept as they complete
         (asking the whole run for each step's failure preview made a dry run quadratic)."""
@@ -97,6 +99,9 @@ class Attempts:
                     rng=self.rng,
                 )
             except asyncio.CancelledError:
+                done = self.completed_on_cancel.pop(step.id, None)
+                if done is not None and self._record_completed(step, done, started):
+                    raise
                 run.emit(
                     StepFinished(
                         step_id=step.id,
@@ -117,6 +122,20 @@ class Attempts:
             return Failed(str(exc), attempts, duration, result)
         self.finish(step, StepStatus.SUCCEEDED, attempts, duration, result, outputs)
         return None
+
+    def _record_completed(self, step: Step, result: AttemptResult, started: float) -> bool:
+        """A step whose command finished as it was being cancelled (a sibling failed, the
+        operator pressed Ctrl-C): recorded as succeeded, so its rollback undoes it and a
+        resume does not run it again. False when its outputs cannot be computed."""
+        run = self.services
+        try:
+            outputs = self._outputs(step, result)
+        except RenderError:
+            return False
+        attempts = run.state.step(step.id).attempts
+        duration = run.clock.monotonic() - started
+        self.finish(step, StepStatus.SUCCEEDED, attempts, duration, result, outputs)
+        return True
 
     async def attempt(
         self, step: Step, attempt: int, *, guard_check: bool = False
@@ -154,9 +173,13 @@ class Attempts:
                 else:
                     result = await run.executor.attempt(step, ctx, attempt)
         except TimeoutError:
-            result = AttemptResult(
+            result = ctx.completed or AttemptResult(
                 ok=False, timed_out=True, error=f"timed out after {format_duration(timeout or 0)}"
             )
+        except asyncio.CancelledError:
+            if ctx.completed is not None:
+                self.completed_on_cancel[step.id] = ctx.completed
+            raise
         except RenderError as exc:
             result = AttemptResult(ok=False, error=str(exc), retryable=False)
         except ApprovalUnavailable as exc:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from recoverctl.actions.base import AttemptResult
 from recoverctl.actions.hosts import Remote
 from recoverctl.clock import Clock
 from recoverctl.engine.events import (
@@ -29,6 +30,8 @@ class StepRun:
         self.clock: Clock = engine.clock
         self.run_id = engine.options.run_id
         self.dry_run = engine.options.dry_run
+        self.completed: AttemptResult | None = None
+        """Set when the command had exited before a timeout or a cancel could stop it."""
 
     @property
     def scripted_id(self) -> str:
@@ -98,6 +101,9 @@ class StepRun:
 
     def remote_started(self, host: str, pgid: int, tag: str) -> None:
         self.engine.emit(RemoteProcessStarted(step_id=self.step.id, host=host, pgid=pgid, tag=tag))
+
+    def exited_before_stopped(self, result: AttemptResult) -> None:
+        self.completed = result
 
     def log(self, level: str, message: str) -> None:
         self.engine.emit(LogMessage(step_id=self.step.id, level=level, message=message))

@@ -273,3 +273,41 @@ def test_a_crashing_action_fails_its_step_and_the_run_still_rolls_back(tmp_path:
         out.state.steps["b"].error or ""
     )
     assert log.read_text().split() == ["a", "undo-a"]
+
+
+def test_a_sibling_whose_command_finished_as_it_was_cancelled_is_done_and_undone(
+    tmp_path: Path,
+) -> None:
+    """When y fails the group cancels x; x's command had exited 0 by then (the action says
+    so: actions/run.py). x did its work: it is succeeded in the record and undone by the
+    rollback — not `cancelled` with its effect left in place."""
+    import asyncio
+
+    from recoverctl.engine.executor import RealExecutor
+
+    log = tmp_path / "log"
+
+    class Racing(RealExecutor):
+        async def attempt(self, step, ctx, attempt):  # type: ignore[no-untyped-def]
+            if step.id == "x":
+                log.write_text("x\n")
+                ctx.exited_before_stopped(ok("x\n"))
+                await asyncio.sleep(60)  # the exit not seen yet when the cancel comes
+            if step.id == "y":
+                await asyncio.sleep(0.05)
+                return fail(1)
+            return await super().attempt(step, ctx, attempt)
+
+    data = runbook_data(
+        {
+            "id": "group",
+            "parallel": [
+                run_step("x", "true", rollback={"run": f"echo undo-x >> {log}"}),
+                run_step("y", "true"),
+            ],
+        },
+    )
+    out = run_engine(tmp_path, data, executor=Racing())
+    assert out.state.status == "rolled_back"
+    assert out.status("x") == "rolled_back" and out.state.steps["x"].attempts == 1
+    assert log.read_text().split() == ["x", "undo-x"]
