@@ -55,6 +55,7 @@ COMMAND_MODULES = {
     "export": "export_cmd",
     "schema": "schema_cmd",
     "listen": "listen_cmd",
+    "worker": "worker_cmd",
 }
 """Which module declares each command (tests/cli/test_cli_basics.py checks it is complete).
 `recoverctl run …` imports and builds only `run`: typer builds a click command for every

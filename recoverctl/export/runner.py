@@ -1,0 +1,171 @@
+"""The command runner of an exported Step Functions machine: one task payload, run here.
+
+docs/export.md is the contract: the payload says what to run (`kind: run` a
+command, `kind: http` a request) with its templates already evaluated by the
+machine; the runner answers `{"exit_code", "stdout", "stderr"}` or fails the
+task with the error `Recoverctl.ExitCode.<code>` (what `retry.when:
+exit_code == N` retries on). It gives a command what `recoverctl run` gives
+it: RECOVERCTL_RUN_ID, RECOVERCTL_STEP, RECOVERCTL_ATTEMPT and
+RECOVERCTL_IDEMPOTENCY_KEY (computed as the engine computes it, from the run
+id and the step's full id), a process group of its own that a timeout kills
+whole, stdin closed, output kept within the same bounds.
+
+`faults` are `recoverctl run --inject` faults (`fail:STEP`, `timeout:STEP`,
+`delay:STEP=5s`), so a game day can break the exported machine exactly as it
+breaks a local run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from recoverctl.engine.injection import Fault
+
+CAPTURE_LIMIT = 256 * 1024
+"""Bytes of each stream returned (the tail): a task's output is limited to 256 KiB."""
+KILL_GRACE = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A task's answer: `output` on success, else `error` and `cause`."""
+
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def idempotency_key(run_id: str, full_id: str) -> str:
+    """As recoverctl computes it (engine/runner.py): stable across retries."""
+    return hashlib.sha256(f"{run_id}/{full_id}".encode()).hexdigest()[:32]
+
+
+def full_id(payload: Mapping[str, Any]) -> str:
+    """The step as a run names it: a fan-out's item as `step[key]`."""
+    step = str(payload.get("step", ""))
+    item = payload.get("item")
+    return f"{step}[{item}]" if item is not None else step
+
+
+def execute(payload: Mapping[str, Any], faults: Mapping[str, Fault] | None = None) -> Outcome:
+    """Run one task payload; never raises for what the payload asks."""
+    fault = (faults or {}).get(full_id(payload)) or (faults or {}).get(str(payload.get("step")))
+    if fault is not None:
+        if fault.kind == "fail":
+            return Outcome(error="Recoverctl.ExitCode.1", cause="injected failure")
+        if fault.kind == "timeout":
+            time.sleep(float(payload.get("timeout") or 0) + 5)  # the state's timeout fires first
+            return Outcome(error="Recoverctl.Timeout", cause="injected hang")
+        time.sleep(fault.delay)
+    kind = payload.get("kind")
+    if kind == "run":
+        return _run(payload)
+    if kind == "http":
+        return _http(payload)
+    return Outcome(error="Recoverctl.BadPayload", cause=f"unknown kind {kind!r}")
+
+
+def _environment(payload: Mapping[str, Any]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({str(k): str(v) for k, v in (payload.get("env") or {}).items()})
+    run_id = str(payload.get("run_id", ""))
+    env["RECOVERCTL_RUN_ID"] = run_id
+    env["RECOVERCTL_STEP"] = full_id(payload)
+    env["RECOVERCTL_ATTEMPT"] = str(payload.get("attempt", 1))
+    env["RECOVERCTL_IDEMPOTENCY_KEY"] = idempotency_key(run_id, full_id(payload))
+    return env
+
+
+def _run(payload: Mapping[str, Any]) -> Outcome:
+    command = [str(part) for part in payload.get("command") or []]
+    if not command:
+        return Outcome(error="Recoverctl.BadPayload", cause="no command")
+    argv = ["/bin/sh", "-c", command[0]] if payload.get("shell") else command
+    timeout = payload.get("timeout")
+    try:
+        proc = subprocess.Popen(  # the runbook's command, as the machine rendered it
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_environment(payload),
+            cwd=payload.get("cwd") or None,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        return Outcome(error="Recoverctl.ExitCode.127", cause=f"command not found: {exc.filename}")
+    except (NotADirectoryError, PermissionError, ValueError) as exc:
+        return Outcome(error="Recoverctl.ExitCode.126", cause=str(exc))
+    try:
+        stdout, stderr = proc.communicate(timeout=float(timeout) if timeout else None)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return Outcome(error="Recoverctl.Timeout", cause=f"timed out after {timeout}s")
+    out, err = _tail(stdout), _tail(stderr)
+    if proc.returncode != 0:
+        code = proc.returncode if proc.returncode > 0 else 128 - proc.returncode
+        last = err.strip().splitlines()[-1:] or [""]
+        return Outcome(
+            error=f"Recoverctl.ExitCode.{code}",
+            cause=f"exited with {proc.returncode}" + (f": {last[0][:500]}" if last[0] else ""),
+        )
+    return Outcome(output={"exit_code": 0, "stdout": out, "stderr": err})
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the command's group, SIGKILL after a grace period: no child outlives it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=KILL_GRACE)
+        if proc.returncode is not None:
+            return
+
+
+def _tail(data: bytes) -> str:
+    return data[-CAPTURE_LIMIT:].decode("utf-8", errors="replace")
+
+
+def _http(payload: Mapping[str, Any]) -> Outcome:
+    import httpx
+
+    expect = payload.get("expect") or {}
+    try:
+        response = httpx.request(
+            str(payload.get("method", "GET")),
+            str(payload.get("url")),
+            headers={str(k): str(v) for k, v in (payload.get("headers") or {}).items()},
+            content=payload.get("body"),
+            json=payload.get("json"),
+            timeout=float(payload.get("request_timeout") or payload.get("timeout") or 30),
+            verify=bool(payload.get("verify", True)),
+            follow_redirects=bool(payload.get("follow_redirects", False)),
+        )
+    except httpx.HTTPError as exc:
+        return Outcome(error="Recoverctl.Http", cause=f"{type(exc).__name__}: {exc}")
+    statuses = list(expect.get("status") or [200, 299])
+    if expect.get("status_is_range", True):
+        wanted = statuses[0] <= response.status_code <= statuses[-1]
+    else:
+        wanted = response.status_code in statuses
+    text = response.text[-CAPTURE_LIMIT:]
+    if not wanted or ("body" in expect and str(expect["body"]) not in text):
+        return Outcome(
+            error="Recoverctl.Http", cause=f"HTTP {response.status_code}, not what was expected"
+        )
+    return Outcome(
+        output={"exit_code": 0, "stdout": text, "stderr": "", "status": response.status_code}
+    )

@@ -1,0 +1,267 @@
+"""Step Functions exports executed for real: LocalStack's interpreter against `recoverctl run`.
+
+Each case is a runbook whose commands append their name to a log file, and a
+set of injected faults. The same runbook is run by `recoverctl run --inject`
+and exported (`export --to step-functions --resource ACTIVITY`), then executed
+by LocalStack's Step Functions interpreter with `recoverctl worker --inject`
+running its commands. The two must agree on how the run ended and on what ran,
+in what order: the path, the retries and the compensations.
+
+Needs a virtualenv with LocalStack (tools/localstack_sfn.py says which); .ci/run
+makes it and sets RECOVERCTL_REQUIRE_LOCALSTACK, so CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+LOCALSTACK_PYTHON = Path(
+    os.environ.get("RECOVERCTL_LOCALSTACK_PYTHON")
+    or ROOT / ".ci" / "cache" / "localstack" / "bin" / "python"
+)
+CASES = Path(__file__).parent / "sfn_cases"
+ENDS = {
+    "Recoverctl.Failed": "failed",
+    "Recoverctl.RolledBack": "rolled_back",
+    "Recoverctl.RollbackFailed": "rollback_failed",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    runbook: str
+    faults: tuple[str, ...] = ()
+    status: str = "succeeded"
+    ordered: bool = True
+    """False where parallel branches make the order of their lines free."""
+    params: tuple[tuple[str, str], ...] = ()
+
+
+CASES_RUN = [
+    Case("saga.yaml"),
+    Case("saga.yaml", ("fail:c",), "rolled_back"),
+    Case("saga.yaml", ("fail:a",), "failed"),
+    Case("saga.yaml", ("fail:c", "fail:b.rollback"), "rollback_failed"),
+    Case("fanin.yaml", ordered=False),
+    # a member that fails once its sibling has finished (a local run cancels a sibling still
+    # running, an exported machine lets it finish: docs/export.md)
+    Case("fanin.yaml", (), "rolled_back", ordered=False, params=(("y", "broken"),)),
+    Case("fanin.yaml", ("fail:w",), "rolled_back", ordered=False),
+    Case("reads.yaml"),
+    Case("reads.yaml", ("fail:probe",), "failed"),
+    Case("rescue.yaml"),
+    Case("rescue.yaml", ("fail:fix",), "rolled_back"),
+    Case("retry.yaml"),
+    Case("branch.yaml"),
+    Case("branch.yaml", ("fail:probe",)),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not LOCALSTACK_PYTHON.exists():
+        if os.environ.get("RECOVERCTL_REQUIRE_LOCALSTACK"):
+            pytest.fail(f"LocalStack is required but {LOCALSTACK_PYTHON} is missing")
+        pytest.skip(f"no LocalStack virtualenv at {LOCALSTACK_PYTHON}")
+    port = _free_port()
+    data = tmp_path_factory.mktemp("localstack")
+    log = (data / "localstack.log").open("wb")
+    server = subprocess.Popen(
+        [
+            str(LOCALSTACK_PYTHON),
+            str(ROOT / "tools" / "localstack_sfn.py"),
+            *("--port", str(port), "--data", str(data / "volume")),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while b"Ready." not in (data / "localstack.log").read_bytes():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("LocalStack did not start:\n" + (data / "localstack.log").read_text())
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _aws_env(endpoint: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+
+
+@pytest.fixture(scope="module")
+def client(endpoint: str) -> Any:
+    boto3 = pytest.importorskip("boto3")
+    env = _aws_env(endpoint)
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=endpoint,
+        region_name=env["AWS_REGION"],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "recoverctl", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def _local(case: Case, log: Path, state: Path) -> str:
+    inject = [arg for fault in case.faults for arg in ("--inject", fault)]
+    params = [arg for name, value in case.params for arg in ("-p", f"{name}={value}")]
+    done = _cli(
+        "run",
+        str(CASES / case.runbook),
+        "-p",
+        f"log={log}",
+        *params,
+        "--output",
+        "json",
+        *inject,
+        *(["--allow-injection"] if inject else []),
+        env={**os.environ, "RECOVERCTL_STATE_DIR": str(state)},
+    )
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    finished = [e for e in events if e["event"] == "run_finished"]
+    assert finished, done.stderr
+    return str(finished[-1]["status"])
+
+
+def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -> str:
+    name = f"rc-{uuid.uuid4().hex[:12]}"
+    activity = client.create_activity(name=name)["activityArn"]
+    machine_file = folder / "machine.json"
+    exported = _cli(
+        "export",
+        str(CASES / case.runbook),
+        "--to",
+        "step-functions",
+        "--resource",
+        activity,
+        "-o",
+        str(machine_file),
+    )
+    assert exported.returncode == 0, exported.stderr
+    machine = client.create_state_machine(
+        name=name,
+        definition=machine_file.read_text(),
+        roleArn="arn:aws:iam::000000000000:role/recoverctl",
+    )["stateMachineArn"]
+    inject = [arg for fault in case.faults for arg in ("--inject", fault)]
+    worker_log = (folder / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "recoverctl", "worker", "--activity", activity, "--pollers", "4"]
+        + inject
+        + (["--allow-injection"] if inject else []),
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+        env=_aws_env(endpoint),
+    )
+    try:
+        execution = client.start_execution(
+            stateMachineArn=machine,
+            input=json.dumps({"params": {"log": str(log), **dict(case.params)}}),
+        )["executionArn"]
+        deadline = time.monotonic() + 90
+        while True:
+            described = client.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            assert time.monotonic() < deadline, (folder / "worker.log").read_text()
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        worker_log.close()
+    if described["status"] == "SUCCEEDED":
+        return "succeeded"
+    error = described.get("error", "")
+    assert error in ENDS, (
+        f"{described['status']}: {error}: {described.get('cause')}\n"
+        + (folder / "worker.log").read_text()
+    )
+    return ENDS[error]
+
+
+def _lines(log: Path, ordered: bool) -> list[str]:
+    lines = log.read_text().split() if log.exists() else []
+    return lines if ordered else sorted(lines)
+
+
+@pytest.mark.parametrize(
+    "case",
+    CASES_RUN,
+    ids=[
+        f"{c.runbook}-{'+'.join(c.faults + tuple(f'{k}={v}' for k, v in c.params)) or 'ok'}"
+        for c in CASES_RUN
+    ],
+)
+def test_the_exported_machine_does_what_the_run_does(
+    case: Case, endpoint: str, client: Any, tmp_path: Path
+) -> None:
+    local_log, remote_log = tmp_path / "local.log", tmp_path / "exported.log"
+    local = _local(case, local_log, tmp_path / "state")
+    assert local == case.status
+    exported = _exported(case, remote_log, endpoint, client, tmp_path)
+    assert exported == local
+    assert _lines(remote_log, case.ordered) == _lines(local_log, case.ordered)
+
+
+def test_the_runner_gives_commands_the_run_id_attempt_and_idempotency_key(
+    endpoint: str, client: Any, tmp_path: Path
+) -> None:
+    """What a command reads (RECOVERCTL_*) is what the machine computed for that attempt."""
+    case = Case("retry.yaml")
+    log = tmp_path / "exported.log"
+    assert _exported(case, log, endpoint, client, tmp_path) == "succeeded"
+    ids = (tmp_path / "exported.log.ids").read_text().split()
+    attempts = [line.split(",") for line in ids]
+    assert [a[2] for a in attempts] == ["1", "2"]  # one attempt failed with 75 and was retried
+    assert len({a[0] for a in attempts}) == 1 and len({a[3] for a in attempts}) == 1
+    run_id, step, _, key = attempts[0]
+    assert step == "flaky"
+    assert key == hashlib.sha256(f"{run_id}/flaky".encode()).hexdigest()[:32]  # as a run has it
