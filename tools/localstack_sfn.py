@@ -16,8 +16,9 @@ with no network but the package registries and no Docker:
   uses it for the idempotency key. Here `$hash(value, algorithm)` is
   hashlib's, with AWS's algorithm names.
 
-Everything else is LocalStack's own interpreter: states, Catch/Retry, Parallel
-and Map, variable scopes, activities.
+Everything else is LocalStack's own: the interpreter (states, Catch/Retry,
+Parallel and Map, variable scopes, activities) and Secrets Manager, which the
+worker reads secret params from.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(
         {
-            "SERVICES": "stepfunctions",
+            "SERVICES": "stepfunctions,secretsmanager",
             "GATEWAY_LISTEN": f"127.0.0.1:{args.port}",
             "LOCALSTACK_HOST": f"127.0.0.1:{args.port}",
             "DNS_ADDRESS": "0",

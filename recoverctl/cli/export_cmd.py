@@ -68,6 +68,15 @@ def export(
             help="Step Functions: a Lambda that asks a human and answers with the task token.",
         ),
     ] = None,
+    secrets: Annotated[
+        str | None,
+        typer.Option(
+            "--secrets",
+            help="Where secret params come from: Argo, the Kubernetes Secret (default "
+            "<runbook>-secrets, a key per param); Step Functions, the Secrets Manager prefix "
+            "(default recoverctl/<runbook>/, a secret per param).",
+        ),
+    ] = None,
 ) -> None:
     """Compile the runbook for Argo Workflows or AWS Step Functions; never drops a feature silently."""
     from recoverctl.compile import compile_plan
@@ -86,6 +95,7 @@ def export(
         resource=resource or LAMBDA_INVOKE,
         function=function or DEFAULT_FUNCTION,
         approval_function=approval_function,
+        secrets=secrets,
     )
     checked = require_valid(runbook)
     exported = export_plan(compile_plan(checked.model, checked.callees), to, options)

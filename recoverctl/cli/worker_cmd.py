@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -57,12 +58,20 @@ def worker(
         faults = {f.step_id: f for f in (parse_fault(text) for text in inject or [])}
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    client = _client(endpoint_url, region)
+    client = _client("stepfunctions", endpoint_url, region)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     sys.stderr.write(f"recoverctl worker: serving {activity} with {pollers} pollers\n")
-    serve(client, activity, stop, pollers=pollers, faults=faults, on_task=_said)
+    serve(
+        client,
+        activity,
+        stop,
+        pollers=pollers,
+        faults=faults,
+        on_task=_said,
+        secrets=_secret_reader(endpoint_url, region),
+    )
 
 
 def _said(payload: dict[str, Any], outcome: Any) -> None:
@@ -70,7 +79,31 @@ def _said(payload: dict[str, Any], outcome: Any) -> None:
     sys.stderr.write(f"{payload.get('run_id', '?')} {payload.get('step', '?')}: {verdict}\n")
 
 
-def _client(endpoint_url: str | None, region: str | None) -> Any:
+def _secret_reader(endpoint_url: str | None, region: str | None) -> Callable[[str], str]:
+    """Secrets Manager's GetSecretValue, the client made at the first secret a task names."""
+    from recoverctl.export.runner import SecretUnavailable
+
+    clients: list[Any] = []
+
+    def read(secret_id: str) -> str:
+        if not clients:
+            clients.append(_client("secretsmanager", endpoint_url, region))
+        try:
+            answer = clients[0].get_secret_value(SecretId=secret_id)
+        except Exception as exc:  # botocore's ClientError and connection errors alike
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            raise SecretUnavailable(
+                f"cannot read secret '{secret_id}' from Secrets Manager: {code or type(exc).__name__}"
+            ) from None
+        value = answer.get("SecretString")
+        if value is None:
+            raise SecretUnavailable(f"secret '{secret_id}' holds binary data, not a string")
+        return str(value)
+
+    return read
+
+
+def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
     try:
         import boto3
     except ImportError:
@@ -79,7 +112,7 @@ def _client(endpoint_url: str | None, region: str | None) -> Any:
             hint="pip install 'recoverctl[aws]'",
         ) from None
     return boto3.client(
-        "stepfunctions",
+        service,
         endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
         region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
     )

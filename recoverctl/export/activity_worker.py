@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from recoverctl.engine.injection import Fault
-from recoverctl.export.runner import Outcome, execute
+from recoverctl.export.runner import Outcome, SecretReader, execute
 
 MAX_CAUSE = 32_000
 """SendTaskFailure's cause is at most 32,768 characters."""
@@ -50,6 +50,7 @@ def serve(
     pollers: int = 4,
     faults: Mapping[str, Fault] | None = None,
     on_task: Callable[[dict[str, Any], Outcome], None] | None = None,
+    secrets: SecretReader | None = None,
 ) -> None:
     """Serve until `stop` is set, then wait for the commands in flight (not for the polls:
     a long poll lasts up to 60 s; the pollers are daemon threads, gone with the process)."""
@@ -58,7 +59,7 @@ def serve(
     for i in range(pollers):
         threading.Thread(
             target=_poll,
-            args=(client, activity_arn, f"{name}#{i}", stop, busy, faults or {}, on_task),
+            args=(client, activity_arn, f"{name}#{i}", stop, busy, faults or {}, on_task, secrets),
             daemon=True,
             name=f"poller-{i}",
         ).start()
@@ -75,6 +76,7 @@ def _poll(
     busy: _Busy,
     faults: Mapping[str, Fault],
     on_task: Callable[[dict[str, Any], Outcome], None] | None,
+    secrets: SecretReader | None,
 ) -> None:
     while not stop.is_set():
         try:
@@ -89,7 +91,7 @@ def _poll(
             if stop.is_set():  # a task handed out as the worker stops: give it back at once
                 outcome = Outcome(error="Recoverctl.WorkerStopped", cause=f"{worker} stopped")
             else:
-                outcome = execute(_payload(task.get("input")), faults)
+                outcome = execute(_payload(task.get("input")), faults, secrets)
                 if on_task is not None:
                     on_task(_payload(task.get("input")), outcome)
             _answer(client, token, outcome)

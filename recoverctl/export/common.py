@@ -68,12 +68,27 @@ class Findings:
             )
         )
 
+    def approximated(self, step: Step | None, feature: str, how: str, at: JsonPath = ()) -> None:
+        """`feature` is kept but not exactly (0.5 s becomes 1 s): a warning, never a refusal,
+        since nothing a user relies on changes."""
+        span = step.span if step is not None else self.runbook.source_map.key_span(at)
+        where = f"step '{step.id}': " if step is not None else ""
+        self.found.append(
+            Diagnostic(
+                file=self.runbook.path,
+                span=span,
+                message=f"{where}{feature} is approximated on {self.target}: {how}",
+                code="export",
+                severity=Severity.WARNING,
+            )
+        )
+
     def sorted(self) -> list[Diagnostic]:
         """In file order (exporters emit in their own order; ASL's is back to front)."""
         return sorted_unique(self.found)
 
     def raise_if_blocking(self) -> None:
-        if self.found and not self.lossy:
+        if not self.lossy and any(d.severity is Severity.ERROR for d in self.found):
             raise RecoverctlError(self.sorted())
 
 
@@ -83,7 +98,7 @@ def whole_seconds(
     """Seconds as the positive integer both targets require, rounding up (and saying so)."""
     rounded = max(1, math.ceil(seconds))
     if rounded != seconds:
-        findings.lost(
+        findings.approximated(
             step, what, f"{seconds:g}s is rounded up to {rounded}s (whole seconds only)", at
         )
     return rounded
@@ -172,6 +187,14 @@ def argo_task_name(step_id: str) -> str:
     return f"{name}-step" if name in _EXPR_NAMES else name
 
 
+LOST_COMMAND = (
+    "echo 'recoverctl export: this command could not be exported (see the export "
+    "warnings)' >&2; exit 70"
+)
+"""What `--lossy` writes for a command it could not translate: it fails, loudly, where the
+runbook's text would otherwise run as shell code with its `{{ templates }}` left in."""
+
+
 StepField = Callable[[Step, str, tuple[str, ...]], str]
 """(step, field, rest of the name) → the target's expression for that result."""
 
@@ -188,12 +211,18 @@ class References:
     local: dict[str, str] = field(default_factory=dict)
     stored_outputs: bool = False
     """Outputs are recorded with the step's result (ASL), not recomputed from its stdout (Argo)."""
+    secrets: frozenset[str] = frozenset()
+    """Secret params: they read as a marker (export/secrets.py), never as an input."""
 
     def __call__(self, parts: tuple[str, ...]) -> str:
         root = parts[0]
         if root in self.local:  # an item's fields: `{{ node.name }}`
             return ".".join((self.local[root], *parts[1:]))
         if root == "params" and len(parts) == 2:
+            if parts[1] in self.secrets:
+                from recoverctl.export.secrets import marker
+
+                return marker(parts[1])
             return self.param(parts[1])
         if root == "run" and len(parts) == 2 and parts[1] in self.run:
             return self.run[parts[1]]

@@ -29,3 +29,6 @@ class ExportOptions:
     resource: str = LAMBDA_INVOKE
     function: str = DEFAULT_FUNCTION
     approval_function: str | None = None
+    secrets: str | None = None
+    """Where secret params come from: Argo's Kubernetes Secret, Step Functions' Secrets
+    Manager prefix (export/secrets.py; None: named after the runbook)."""

@@ -23,7 +23,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +59,59 @@ def full_id(payload: Mapping[str, Any]) -> str:
     return f"{step}[{item}]" if item is not None else step
 
 
-def execute(payload: Mapping[str, Any], faults: Mapping[str, Fault] | None = None) -> Outcome:
-    """Run one task payload; never raises for what the payload asks."""
+SecretReader = Callable[[str], str]
+"""A secret's id → its value (Secrets Manager's GetSecretValue, for `recoverctl worker`)."""
+
+
+class SecretUnavailable(Exception):
+    """A secret the payload names cannot be read: the task fails, saying which (never its value)."""
+
+
+def execute(
+    payload: Mapping[str, Any],
+    faults: Mapping[str, Fault] | None = None,
+    secrets: SecretReader | None = None,
+) -> Outcome:
+    """Run one task payload; never raises for what the payload asks. Secret values (the
+    payload's `secrets`: variable → secret id) are read here, passed in the environment and
+    masked in what goes back: the machine and its history never hold them."""
+    try:
+        hidden = _read_secrets(payload, secrets)
+    except SecretUnavailable as exc:
+        return Outcome(error="Recoverctl.Secret", cause=str(exc))
+    return _masked(_execute(payload, faults, hidden), hidden.values())
+
+
+def _read_secrets(payload: Mapping[str, Any], reader: SecretReader | None) -> dict[str, str]:
+    wanted = payload.get("secrets") or {}
+    if wanted and reader is None:
+        raise SecretUnavailable("this runner has no secret store to read secrets from")
+    values: dict[str, str] = {}
+    for variable, secret_id in wanted.items():
+        assert reader is not None  # noqa: S101 - checked above
+        values[str(variable)] = reader(str(secret_id))
+    return values
+
+
+def _masked(outcome: Outcome, values: Iterable[str]) -> Outcome:
+    secrets = sorted((v for v in values if v), key=len, reverse=True)
+    if not secrets:
+        return outcome
+
+    def mask(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        for value in secrets:
+            text = text.replace(value, "***")
+        return text
+
+    output = {k: mask(v) for k, v in outcome.output.items()} if outcome.output else None
+    return Outcome(output=output, error=outcome.error, cause=mask(outcome.cause))
+
+
+def _execute(
+    payload: Mapping[str, Any], faults: Mapping[str, Fault] | None, hidden: dict[str, str]
+) -> Outcome:
     fault = (faults or {}).get(full_id(payload)) or (faults or {}).get(str(payload.get("step")))
     if fault is not None:
         if fault.kind == "fail":
@@ -71,15 +122,16 @@ def execute(payload: Mapping[str, Any], faults: Mapping[str, Fault] | None = Non
         time.sleep(fault.delay)
     kind = payload.get("kind")
     if kind == "run":
-        return _run(payload)
+        return _run(payload, hidden)
     if kind == "http":
         return _http(payload)
     return Outcome(error="Recoverctl.BadPayload", cause=f"unknown kind {kind!r}")
 
 
-def _environment(payload: Mapping[str, Any]) -> dict[str, str]:
+def _environment(payload: Mapping[str, Any], hidden: Mapping[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update({str(k): str(v) for k, v in (payload.get("env") or {}).items()})
+    env.update(hidden)
     run_id = str(payload.get("run_id", ""))
     env["RECOVERCTL_RUN_ID"] = run_id
     env["RECOVERCTL_STEP"] = full_id(payload)
@@ -88,7 +140,7 @@ def _environment(payload: Mapping[str, Any]) -> dict[str, str]:
     return env
 
 
-def _run(payload: Mapping[str, Any]) -> Outcome:
+def _run(payload: Mapping[str, Any], hidden: Mapping[str, str]) -> Outcome:
     command = [str(part) for part in payload.get("command") or []]
     if not command:
         return Outcome(error="Recoverctl.BadPayload", cause="no command")
@@ -100,7 +152,7 @@ def _run(payload: Mapping[str, Any]) -> Outcome:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_environment(payload),
+            env=_environment(payload, hidden),
             cwd=payload.get("cwd") or None,
             start_new_session=True,
         )

@@ -33,7 +33,13 @@ def export_plan(plan: Plan, target: Target, options: ExportOptions) -> Exported:
     durations_from_params(findings)
     try:
         if target is Target.argo:
-            document = to_argo(plan, findings, image=options.image, template=options.template)
+            document = to_argo(
+                plan,
+                findings,
+                image=options.image,
+                template=options.template,
+                secrets=options.secrets,
+            )
         else:
             document = to_asl(
                 plan,
@@ -41,6 +47,7 @@ def export_plan(plan: Plan, target: Target, options: ExportOptions) -> Exported:
                 resource=options.resource,
                 function=options.function,
                 approval_function=options.approval_function,
+                secrets=options.secrets,
             )
     except Untranslatable as exc:
         span = exc.step.span if exc.step is not None else Span(1, 1, 1, 1)

@@ -52,6 +52,8 @@ class Case:
     ordered: bool = True
     """False where parallel branches make the order of their lines free."""
     params: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()
+    """Secret params: `-p` for the run, Secrets Manager for the exported machine."""
 
 
 CASES_RUN = [
@@ -71,6 +73,7 @@ CASES_RUN = [
     Case("retry.yaml"),
     Case("branch.yaml"),
     Case("branch.yaml", ("fail:probe",)),
+    Case("secret.yaml", secrets=(("token", "s3cr3t value; $(id)"),)),
 ]
 
 
@@ -139,6 +142,18 @@ def client(endpoint: str) -> Any:
     )
 
 
+def _secrets_manager(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "recoverctl", *args],
@@ -152,7 +167,8 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def _local(case: Case, log: Path, state: Path) -> str:
     inject = [arg for fault in case.faults for arg in ("--inject", fault)]
-    params = [arg for name, value in case.params for arg in ("-p", f"{name}={value}")]
+    given = (*case.params, *case.secrets)
+    params = [arg for name, value in given for arg in ("-p", f"{name}={value}")]
     done = _cli(
         "run",
         str(CASES / case.runbook),
@@ -174,6 +190,9 @@ def _local(case: Case, log: Path, state: Path) -> str:
 def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -> str:
     name = f"rc-{uuid.uuid4().hex[:12]}"
     activity = client.create_activity(name=name)["activityArn"]
+    prefix = f"{name}/"
+    for secret, value in case.secrets:
+        _secrets_manager(endpoint).create_secret(Name=prefix + secret, SecretString=value)
     machine_file = folder / "machine.json"
     exported = _cli(
         "export",
@@ -182,6 +201,8 @@ def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -
         "step-functions",
         "--resource",
         activity,
+        "--secrets",
+        prefix,
         "-o",
         str(machine_file),
     )
@@ -217,6 +238,10 @@ def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -
         worker.terminate()
         worker.wait(timeout=30)
         worker_log.close()
+    history = json.dumps(client.get_execution_history(executionArn=execution), default=str)
+    definition = machine_file.read_text()
+    for _, value in case.secrets:  # the machine and its history never hold a secret
+        assert json.dumps(value)[1:-1] not in history and value not in definition
     if described["status"] == "SUCCEEDED":
         return "succeeded"
     error = described.get("error", "")

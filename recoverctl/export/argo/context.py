@@ -12,6 +12,7 @@ from typing import Any
 
 from recoverctl.compile.plan import Plan
 from recoverctl.export.common import (
+    LOST_COMMAND,
     Findings,
     References,
     condition,
@@ -19,6 +20,8 @@ from recoverctl.export.common import (
     steps_by_id,
 )
 from recoverctl.export.expressions import EXPR, Expr, Untranslatable, translate_template
+from recoverctl.export.secrets import WHERE, Store, lone, mentioned, secret_params
+from recoverctl.expr.shell_quoting import requote
 from recoverctl.model.runbook import (
     Expression,
     OnFailure,
@@ -29,9 +32,13 @@ from recoverctl.model.walk import all_steps
 
 
 class Context:
-    def __init__(self, plan: Plan, findings: Findings, image: str) -> None:
+    def __init__(
+        self, plan: Plan, findings: Findings, image: str, secrets: str | None = None
+    ) -> None:
         self.plan, self.findings, self.image = plan, findings, image
         self.runbook = plan.runbook
+        self.store = Store.for_argo(self.runbook, secrets)
+        self.secret_params = secret_params(self.runbook)
         self.steps = steps_by_id(self.runbook)
         self.templates: list[dict[str, Any]] = []
         self.names: dict[str, str] = {}
@@ -46,34 +53,80 @@ class Context:
         }
 
     def text(self, step: Step, text: Text, refs: References) -> str:
-        return argo_string(self.parts(step, text, refs))
+        """A template as an Argo string ("" when it cannot be exported)."""
+        return argo_string(self.parts(step, text, refs) or [""])
 
-    def parts(self, step: Step, text: Text, refs: References) -> list[str | Expr]:
+    def parts(
+        self, step: Step, text: Text, refs: References, *, secrets: bool = False
+    ) -> list[str | Expr] | None:
+        """The template's literal text and expressions; None when it cannot be exported
+        (said once, here). Only `secrets=True` callers may receive a secret's marker."""
         try:
-            return translate_template(text.source, EXPR, refs)
+            parts = translate_template(text.source, EXPR, refs)
         except Untranslatable as exc:
             self.findings.lost(step, f"the template '{text.source}'", str(exc))
-            return [text.source]
+            return None
+        if not secrets:
+            for name in mentioned(parts):
+                self.findings.lost(step, f"secret param '{name}' in '{text.source}'", WHERE)
+                return None
+        return parts
 
     def condition(self, step: Step, expr: Expression, refs: References) -> str:
         try:
-            return condition(expr.source, refs, EXPR)
+            translated = condition(expr.source, refs, EXPR)
         except Untranslatable as exc:
             self.findings.lost(step, f"the condition '{expr.source}'", str(exc))
             return "true"
+        for name in mentioned([Expr(translated)]):
+            self.findings.lost(step, f"secret param '{name}' in '{expr.source}'", WHERE)
+            return "true"
+        return translated
 
-    def shell(self, step: Step, text: Text, refs: References) -> tuple[str, dict[str, str]]:
-        parts = self.parts(step, text, refs)
-        values: dict[str, str] = {}
+    def secret_ref(self, name: str) -> EnvValue:
+        """The container reads the param from the Kubernetes Secret: never a parameter."""
+        return {"valueFrom": {"secretKeyRef": {"name": self.store.name, "key": name}}}
+
+    def env_value(self, step: Step, text: Text, refs: References) -> str | EnvValue:
+        parts = self.parts(step, text, refs, secrets=True)
+        if parts is not None and len(parts) == 1 and (name := lone(parts[0])) is not None:
+            return self.secret_ref(name)
+        return self.text(step, text, refs)
+
+    def shell(
+        self, step: Step, text: Text, refs: References
+    ) -> tuple[str, dict[str, str | EnvValue]]:
+        # each value lifted out of the author's quotes first, as a run does it: inside
+        # "..." a quoted "${VAR}" would end the author's quotes (split, globbed)
+        lifted = Text(requote(text.source), text.span)
+        parts = self.parts(step, lifted, refs, secrets=True)
+        if parts is None:
+            return LOST_COMMAND, {}
+        values: dict[str, str | EnvValue] = {}
         out = []
         for part in parts:
             if isinstance(part, str):
                 out.append(part)
+                continue
+            var = f"RC_VALUE_{len(values) + 1}"
+            secret = lone(part)
+            if secret is not None:
+                values[var] = self.secret_ref(secret)
+            elif mentioned([part]):
+                self.findings.lost(step, f"a secret param in '{text.source}'", WHERE)
+                return LOST_COMMAND, {}
             else:
-                var = f"RC_VALUE_{len(values) + 1}"
                 values[var] = argo_string([part])
-                out.append(f'"${{{var}}}"')
+            out.append(f'"${{{var}}}"')
         return "".join(out), values
+
+
+EnvValue = dict[str, Any]
+"""A container env entry's source other than a plain value (`valueFrom: ...`)."""
+
+
+def env_entry(name: str, value: str | EnvValue) -> dict[str, Any]:
+    return {"name": name, "value": value} if isinstance(value, str) else {"name": name, **value}
 
 
 _PARAM = re.compile(r"^workflow\.parameters\['([A-Za-z_][A-Za-z0-9_]*)'\]$")

@@ -21,10 +21,15 @@ from recoverctl.model.runbook import (
 
 
 def to_argo(
-    plan: Plan, findings: Findings, *, image: str = DEFAULT_IMAGE, template: bool = False
+    plan: Plan,
+    findings: Findings,
+    *,
+    image: str = DEFAULT_IMAGE,
+    template: bool = False,
+    secrets: str | None = None,
 ) -> dict[str, Any]:
     """The Workflow manifest; lost features are reported to `findings`."""
-    return _Manifest(Context(plan, findings, image)).manifest(template=template)
+    return _Manifest(Context(plan, findings, image, secrets)).manifest(template=template)
 
 
 class _Manifest:
@@ -37,6 +42,7 @@ class _Manifest:
             param=lambda name: f"workflow.parameters['{name}']",
             step_field=task_field,
             run={"id": "workflow.name", "name": "workflow.name"},
+            secrets=self.ctx.secret_params,
         )
         self.exit_refs = References(
             EXPR,
@@ -48,6 +54,7 @@ class _Manifest:
                 "name": "workflow.name",
                 "status": "lower(workflow.status)",
             },
+            secrets=self.ctx.secret_params,
         )
 
     def manifest(self, *, template: bool) -> dict[str, Any]:
@@ -91,6 +98,16 @@ class _Manifest:
     def _parameters(self) -> list[dict[str, Any]]:
         out = []
         for param in self.ctx.runbook.params:
+            if param.secret:  # read from the Kubernetes Secret, never a parameter
+                if param.default is not None:
+                    self.ctx.findings.approximated(
+                        None,
+                        f"the default of secret param '{param.name}'",
+                        "it is not written (it would be readable in the manifest); containers "
+                        f"read key '{param.name}' of the Secret '{self.ctx.store.name}'",
+                        ("params", param.name, "default"),
+                    )
+                continue
             entry: dict[str, Any] = {"name": param.name}
             if param.default is not None:
                 entry["value"] = as_text(param.default)
@@ -105,13 +122,6 @@ class _Manifest:
                 )
             elif param.choices:
                 entry["enum"] = [as_text(c) for c in param.choices]
-            if param.secret:
-                self.ctx.findings.lost(
-                    None,
-                    f"secret param '{param.name}'",
-                    "Argo shows parameters in its UI and API; pass secrets from a Kubernetes Secret",
-                    ("params", param.name),
-                )
             if param.env:
                 self.ctx.findings.lost(
                     None,

@@ -8,9 +8,16 @@ parameter; its retries, deadline and locks go on the template.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from recoverctl.export.argo.context import Context, int_or_str, status_param
+from recoverctl.export.argo.context import (
+    Context,
+    EnvValue,
+    env_entry,
+    int_or_str,
+    status_param,
+)
 from recoverctl.export.common import (
     References,
     condition,
@@ -104,7 +111,9 @@ class Templates:
                 "backoff": backoff,
             }
             if retry.jitter:
-                self.ctx.findings.lost(step, "retry jitter", "Argo's backoff has no jitter")
+                self.ctx.findings.approximated(
+                    step, "retry jitter", "Argo's backoff has no jitter: retries wait the delay"
+                )
             if retry.when is not None:
                 local = refs.with_local(exit_code="asInt(lastRetry.exitCode)")
                 try:
@@ -148,22 +157,22 @@ class Templates:
         step: Step,
         argv: list[str],
         refs: References,
-        extra_env: dict[str, str] | None = None,
+        extra_env: Mapping[str, str | EnvValue] | None = None,
     ) -> dict[str, Any]:
-        env: dict[str, str] = {}
+        env: dict[str, str | EnvValue] = {}
         for key, value in (*self.ctx.runbook.env, *step.env):
-            env[key] = self.ctx.text(step, value, refs)
+            env[key] = self.ctx.env_value(step, value, refs)
         env.update(extra_env or {})
         container: dict[str, Any] = {"image": self.ctx.image, "command": argv}
         if env:
-            container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+            container["env"] = [env_entry(k, v) for k, v in env.items()]
         if step.cwd is not None:
             container["workingDir"] = self.ctx.text(step, step.cwd, refs)
         return container
 
     def _argv(
         self, step: Step, body: RunAction, refs: References
-    ) -> tuple[list[str], dict[str, str]]:
+    ) -> tuple[list[str], dict[str, str | EnvValue]]:
         """The container's argv, and the env carrying the values of a shell command's templates."""
         if not body.shell:
             return [self.ctx.text(step, part, refs) for part in body.command], {}

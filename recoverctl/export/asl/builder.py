@@ -16,6 +16,7 @@ from typing import Any
 from recoverctl.compile.plan import Plan
 from recoverctl.export.asl.names import Options, Scope, literal, state_name, var
 from recoverctl.export.common import (
+    LOST_COMMAND,
     Findings,
     References,
     condition,
@@ -23,6 +24,8 @@ from recoverctl.export.common import (
     steps_by_id,
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
+from recoverctl.export.secrets import WHERE, Secret, Store, lone, mentioned, secret_params
+from recoverctl.expr.shell_quoting import requote
 from recoverctl.model.runbook import (
     CallAction,
     Expression,
@@ -37,6 +40,8 @@ class Builder:
     def __init__(self, plan: Plan, findings: Findings, options: Options) -> None:
         self.plan, self.findings, self.options = plan, findings, options
         self.runbook = plan.runbook
+        self.store = Store.for_step_functions(self.runbook, options.secrets)
+        self.secret_params = secret_params(self.runbook)
         self.steps = steps_by_id(self.runbook)
         self.chains: dict[str, tuple[str, ...]] = {}
         self.index_chains(self.runbook.steps, ())
@@ -79,6 +84,7 @@ class Builder:
                 "status": "$run_status",
             },
             stored_outputs=True,
+            secrets=self.secret_params,
         )
         return Scope(states, chain, refs)
 
@@ -187,38 +193,77 @@ class Builder:
 
     def boolean(self, step: Step, expr: Expression, scope: Scope) -> str:
         try:
-            return condition(expr.source, scope.refs, JSONATA)
+            translated = condition(expr.source, scope.refs, JSONATA)
         except Untranslatable as exc:
             self.findings.lost(step, f"the condition '{expr.source}'", str(exc))
             return "true"
+        for name in mentioned([Expr(translated)]):
+            self.findings.lost(step, f"secret param '{name}' in '{expr.source}'", WHERE)
+            return "true"
+        return translated
 
-    def parts(self, step: Step, text: Text, scope: Scope) -> list[str | Expr]:
+    def parts(
+        self, step: Step, text: Text, scope: Scope, *, secrets: bool = False
+    ) -> list[str | Expr] | None:
+        """The template's literal text and expressions; None when it cannot be exported
+        (said once, here). Only `secrets=True` callers may receive a secret's marker."""
         try:
-            return translate_template(text.source, JSONATA, scope.refs)
+            parts = translate_template(text.source, JSONATA, scope.refs)
         except Untranslatable as exc:
             self.findings.lost(step, f"the template '{text.source}'", str(exc))
-            return [text.source]
+            return None
+        if not secrets:
+            for name in mentioned(parts):
+                self.findings.lost(step, f"secret param '{name}' in '{text.source}'", WHERE)
+                return None
+        return parts
 
     def text(self, step: Step, text: Text, scope: Scope) -> str:
-        """A template as a JSONata string expression."""
-        return join_parts(self.parts(step, text, scope), JSONATA)
+        """A template as a JSONata string expression ("" when it cannot be exported)."""
+        return join_parts(self.parts(step, text, scope) or [""], JSONATA)
 
     def value(self, step: Step, text: Text, scope: Scope) -> str:
         """A template as an Arguments value: plain text stays text."""
         parts = self.parts(step, text, scope)
+        if parts is None:
+            return ""
         if all(isinstance(p, str) for p in parts):
             return literal("".join(p for p in parts if isinstance(p, str)))
         return "{% " + join_parts(parts, JSONATA) + " %}"
 
-    def shell(self, step: Step, text: Text, scope: Scope) -> tuple[str, dict[str, str]]:
-        """A shell command whose templates become quoted variables: one word, never code."""
+    def env_value(self, step: Step, text: Text, scope: Scope) -> str | Secret:
+        """An `env:` value: a secret param as a whole is read by the runner from the store."""
+        parts = self.parts(step, text, scope, secrets=True)
+        if parts is not None and len(parts) == 1 and (name := lone(parts[0])) is not None:
+            return Secret(self.store.secret_id(name))
+        return self.value(step, text, scope)
+
+    def shell(
+        self, step: Step, text: Text, scope: Scope
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """A shell command whose templates become quoted variables: one word, never code.
+        Returns the source, the variables' values and the variables read from secrets."""
         values: dict[str, str] = {}
+        secrets: dict[str, str] = {}
         out = []
-        for part in self.parts(step, text, scope):
+        # each value lifted out of the author's quotes first, as a run does it: inside
+        # "..." a quoted "${VAR}" would end the author's quotes (split, globbed)
+        lifted = Text(requote(text.source), text.span)
+        parts = self.parts(step, lifted, scope, secrets=True)
+        if parts is None:
+            return LOST_COMMAND, {}, {}
+        for part in parts:
             if isinstance(part, str):
                 out.append(part)
+                continue
+            name = f"RC_VALUE_{len(values) + len(secrets) + 1}"
+            secret = lone(part)
+            if secret is not None:
+                secrets[name] = self.store.secret_id(secret)
+            elif mentioned([part]):
+                self.findings.lost(step, f"a secret param in '{text.source}'", WHERE)
+                return LOST_COMMAND, {}, {}
             else:
-                name = f"RC_VALUE_{len(values) + 1}"
                 values[name] = "{% " + join_parts([part], JSONATA) + " %}"
-                out.append(f'"${{{name}}}"')
-        return literal("".join(out)), values
+            out.append(f'"${{{name}}}"')
+        return literal("".join(out)), values, secrets

@@ -25,10 +25,11 @@ def to_asl(
     resource: str = LAMBDA_INVOKE,
     function: str = DEFAULT_FUNCTION,
     approval_function: str | None = None,
+    secrets: str | None = None,
 ) -> dict[str, Any]:
     """The state machine definition; lost features are reported to `findings`."""
     return _Machine(
-        Builder(plan, findings, Options(resource, function, approval_function))
+        Builder(plan, findings, Options(resource, function, approval_function, secrets))
     ).machine()
 
 
@@ -84,14 +85,19 @@ class _Machine:
         return {**machine, "States": reachable({start: states.pop(start), **states}, start)}
 
     def _start(self, first: str) -> str:
-        defaults = {p.name: p.default for p in self.b.runbook.params if p.default is not None}
+        defaults = {
+            p.name: p.default
+            for p in self.b.runbook.params
+            if p.default is not None and not p.secret  # never written: export/secrets.py
+        }
         for param in self.b.runbook.params:
-            if param.secret:
-                self.b.findings.lost(
+            if param.secret and param.default is not None:
+                self.b.findings.approximated(
                     None,
-                    f"secret param '{param.name}'",
-                    "execution input and variables are visible in the execution history",
-                    ("params", param.name),
+                    f"the default of secret param '{param.name}'",
+                    "it is not written (it would be readable in the definition); the runner "
+                    f"reads the secret '{self.b.store.secret_id(param.name)}' from Secrets Manager",
+                    ("params", param.name, "default"),
                 )
             if param.env:
                 self.b.findings.lost(

@@ -49,6 +49,7 @@ class Options:
     resource: str
     function: str
     approval_function: str | None
+    secrets: str | None = None
 
 
 FailTo = Callable[[], str]

@@ -18,6 +18,7 @@ from recoverctl.export.common import (
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
 from recoverctl.export.options import LAMBDA_INVOKE
+from recoverctl.export.secrets import Secret
 from recoverctl.model.runbook import (
     Backoff,
     HttpAction,
@@ -62,7 +63,14 @@ class Tasks:
     def payload(self, step: Step, scope: Scope) -> dict[str, Any]:
         """What the command runner receives: the action with its templates evaluated."""
         body = step.body
-        env = {k: self.b.value(step, v, scope) for k, v in (*self.b.runbook.env, *step.env)}
+        env: dict[str, str] = {}
+        secrets: dict[str, str] = {}
+        for key, text in (*self.b.runbook.env, *step.env):
+            value = self.b.env_value(step, text, scope)
+            if isinstance(value, Secret):
+                secrets[key] = value.ref
+            else:
+                env[key] = value
         payload: dict[str, Any] = {
             "step": step.id,
             "kind": step.kind,
@@ -78,15 +86,18 @@ class Tasks:
         if isinstance(body, RunAction):
             payload["shell"] = body.shell
             if body.shell:
-                source, values = self.b.shell(step, body.command[0], scope)
+                source, values, read = self.b.shell(step, body.command[0], scope)
                 payload["command"] = [source]
                 env.update(values)
+                secrets.update(read)
             else:
                 payload["command"] = [self.b.value(step, part, scope) for part in body.command]
         elif isinstance(body, HttpAction):
             payload.update(self.http(step, body, scope))
         if env:
             payload["env"] = env
+        if secrets:  # read by the runner from Secrets Manager: never in the history
+            payload["secrets"] = secrets
         if step.cwd is not None:
             payload["cwd"] = self.b.value(step, step.cwd, scope)
         if step.timeout is not None:
@@ -181,7 +192,7 @@ class Tasks:
             )
         if retry.jitter:
             rule["JitterStrategy"] = "FULL"
-            self.b.findings.lost(
+            self.b.findings.approximated(
                 step,
                 "retry jitter",
                 "Step Functions' FULL jitter waits 0-100% of the delay; recoverctl waits 50-100%",
