@@ -109,17 +109,50 @@ def _masked(outcome: Outcome, values: Iterable[str]) -> Outcome:
     return Outcome(output=output, error=outcome.error, cause=mask(outcome.cause))
 
 
+RUN_TIMEOUT = "Recoverctl.RunTimeout"
+
+
+def _left(payload: Mapping[str, Any]) -> float | None:
+    """Seconds to the run's deadline (the payload's `deadline`, epoch ms); None: no deadline."""
+    deadline = payload.get("deadline")
+    return None if deadline is None else float(deadline) / 1000 - time.time()
+
+
+def _run_timed_out(payload: Mapping[str, Any]) -> Outcome:
+    what = payload.get("run_timeout")
+    return Outcome(
+        error=RUN_TIMEOUT,
+        cause=f"the run's timeout of {what} was reached"
+        if what
+        else "the run's timeout was reached",
+    )
+
+
+def _bound(payload: Mapping[str, Any], own: float | None) -> tuple[float | None, bool]:
+    """The attempt's time limit: its own timeout or what is left to the run's deadline,
+    whichever ends first; True when the deadline is the limit."""
+    left = _left(payload)
+    if left is not None and (own is None or left < own):
+        return max(left, 0.0), True
+    return own, False
+
+
 def _execute(
     payload: Mapping[str, Any], faults: Mapping[str, Fault] | None, hidden: dict[str, str]
 ) -> Outcome:
     fault = (faults or {}).get(full_id(payload)) or (faults or {}).get(str(payload.get("step")))
-    if fault is not None:
-        if fault.kind == "fail":
-            return Outcome(error="Recoverctl.ExitCode.1", cause="injected failure")
-        if fault.kind == "timeout":
-            time.sleep(float(payload.get("timeout") or 0) + 5)  # the state's timeout fires first
+    left = _left(payload)
+    if fault is not None and fault.kind != "fail" and (left is None or left > 0):
+        own = float(payload.get("timeout") or 0) + 5  # a hang: the state's timeout fires first
+        pause, by_deadline = _bound(payload, own if fault.kind == "timeout" else fault.delay)
+        time.sleep(pause or 0)
+        if fault.kind == "timeout" and not by_deadline:
             return Outcome(error="Recoverctl.Timeout", cause="injected hang")
-        time.sleep(fault.delay)
+    left = _left(payload)
+    if left is not None and left <= 0:  # nothing starts after the run's deadline
+        return _run_timed_out(payload)
+    if fault is not None and fault.kind == "fail":
+        return Outcome(error="Recoverctl.ExitCode.1", cause="injected failure")
     kind = payload.get("kind")
     if kind == "run":
         return _run(payload, hidden)
@@ -145,7 +178,8 @@ def _run(payload: Mapping[str, Any], hidden: Mapping[str, str]) -> Outcome:
     if not command:
         return Outcome(error="Recoverctl.BadPayload", cause="no command")
     argv = ["/bin/sh", "-c", command[0]] if payload.get("shell") else command
-    timeout = payload.get("timeout")
+    own = payload.get("timeout")
+    timeout, by_deadline = _bound(payload, float(own) if own else None)
     try:
         proc = subprocess.Popen(  # the runbook's command, as the machine rendered it
             argv,
@@ -161,10 +195,12 @@ def _run(payload: Mapping[str, Any], hidden: Mapping[str, str]) -> Outcome:
     except (NotADirectoryError, PermissionError, ValueError) as exc:
         return Outcome(error="Recoverctl.ExitCode.126", cause=str(exc))
     try:
-        stdout, stderr = proc.communicate(timeout=float(timeout) if timeout else None)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        return Outcome(error="Recoverctl.Timeout", cause=f"timed out after {timeout}s")
+        if by_deadline:
+            return _run_timed_out(payload)
+        return Outcome(error="Recoverctl.Timeout", cause=f"timed out after {own}s")
     out, err = _tail(stdout), _tail(stderr)
     if proc.returncode != 0:
         code = proc.returncode if proc.returncode > 0 else 128 - proc.returncode
@@ -195,6 +231,9 @@ def _http(payload: Mapping[str, Any]) -> Outcome:
     import httpx
 
     expect = payload.get("expect") or {}
+    timeout, by_deadline = _bound(
+        payload, float(payload.get("request_timeout") or payload.get("timeout") or 30)
+    )
     try:
         response = httpx.request(
             str(payload.get("method", "GET")),
@@ -202,10 +241,14 @@ def _http(payload: Mapping[str, Any]) -> Outcome:
             headers={str(k): str(v) for k, v in (payload.get("headers") or {}).items()},
             content=payload.get("body"),
             json=payload.get("json"),
-            timeout=float(payload.get("request_timeout") or payload.get("timeout") or 30),
+            timeout=timeout,
             verify=bool(payload.get("verify", True)),
             follow_redirects=bool(payload.get("follow_redirects", False)),
         )
+    except httpx.TimeoutException:
+        if by_deadline:
+            return _run_timed_out(payload)
+        return Outcome(error="Recoverctl.Http", cause=f"no answer within {timeout:g}s")
     except httpx.HTTPError as exc:
         return Outcome(error="Recoverctl.Http", cause=f"{type(exc).__name__}: {exc}")
     statuses = list(expect.get("status") or [200, 299])

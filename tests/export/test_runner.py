@@ -87,3 +87,20 @@ def test_worker_refuses_faults_without_allow_injection() -> None:
     )
     assert result.exit_code == 2
     assert "--inject needs --allow-injection" in result.output
+
+
+def test_nothing_starts_after_the_runs_deadline(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    past = (time.time() - 1) * 1000
+    outcome = execute(_payload(f"touch {marker}", deadline=past, run_timeout="5m"))
+    assert outcome.error == "Recoverctl.RunTimeout"
+    assert outcome.cause == "the run's timeout of 5m was reached"
+    assert not marker.exists()
+
+
+def test_a_command_running_at_the_deadline_is_stopped_there() -> None:
+    began = time.monotonic()
+    soon = (time.time() + 0.5) * 1000
+    outcome = execute(_payload("sleep 30", timeout=60, deadline=soon, run_timeout="2m"))
+    assert outcome.error == "Recoverctl.RunTimeout"
+    assert time.monotonic() - began < 10  # the deadline, not the step's 60 s

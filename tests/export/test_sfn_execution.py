@@ -54,6 +54,8 @@ class Case:
     params: tuple[tuple[str, str], ...] = ()
     secrets: tuple[tuple[str, str], ...] = ()
     """Secret params: `-p` for the run, Secrets Manager for the exported machine."""
+    why: str | None = None
+    """Text both the run's error and the execution's cause must hold."""
 
 
 CASES_RUN = [
@@ -74,6 +76,8 @@ CASES_RUN = [
     Case("branch.yaml"),
     Case("branch.yaml", ("fail:probe",)),
     Case("secret.yaml", secrets=(("token", "s3cr3t value; $(id)"),)),
+    # the run's timeout: the running step is stopped, what completed is undone
+    Case("deadline.yaml", (), "rolled_back", ordered=False, why="the run's timeout of 3s"),
 ]
 
 
@@ -165,7 +169,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
-def _local(case: Case, log: Path, state: Path) -> str:
+def _local(case: Case, log: Path, state: Path) -> tuple[str, str]:
     inject = [arg for fault in case.faults for arg in ("--inject", fault)]
     given = (*case.params, *case.secrets)
     params = [arg for name, value in given for arg in ("-p", f"{name}={value}")]
@@ -184,10 +188,10 @@ def _local(case: Case, log: Path, state: Path) -> str:
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     finished = [e for e in events if e["event"] == "run_finished"]
     assert finished, done.stderr
-    return str(finished[-1]["status"])
+    return str(finished[-1]["status"]), str(finished[-1].get("error") or "")
 
 
-def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -> str:
+def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -> tuple[str, str]:
     name = f"rc-{uuid.uuid4().hex[:12]}"
     activity = client.create_activity(name=name)["activityArn"]
     prefix = f"{name}/"
@@ -243,13 +247,13 @@ def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -
     for _, value in case.secrets:  # the machine and its history never hold a secret
         assert json.dumps(value)[1:-1] not in history and value not in definition
     if described["status"] == "SUCCEEDED":
-        return "succeeded"
+        return "succeeded", ""
     error = described.get("error", "")
     assert error in ENDS, (
         f"{described['status']}: {error}: {described.get('cause')}\n"
         + (folder / "worker.log").read_text()
     )
-    return ENDS[error]
+    return ENDS[error], str(described.get("cause") or "")
 
 
 def _lines(log: Path, ordered: bool) -> list[str]:
@@ -269,11 +273,13 @@ def test_the_exported_machine_does_what_the_run_does(
     case: Case, endpoint: str, client: Any, tmp_path: Path
 ) -> None:
     local_log, remote_log = tmp_path / "local.log", tmp_path / "exported.log"
-    local = _local(case, local_log, tmp_path / "state")
+    local, local_error = _local(case, local_log, tmp_path / "state")
     assert local == case.status
-    exported = _exported(case, remote_log, endpoint, client, tmp_path)
+    exported, cause = _exported(case, remote_log, endpoint, client, tmp_path)
     assert exported == local
     assert _lines(remote_log, case.ordered) == _lines(local_log, case.ordered)
+    if case.why is not None:
+        assert case.why in local_error and case.why in cause
 
 
 def test_the_runner_gives_commands_the_run_id_attempt_and_idempotency_key(
@@ -282,7 +288,7 @@ def test_the_runner_gives_commands_the_run_id_attempt_and_idempotency_key(
     """What a command reads (RECOVERCTL_*) is what the machine computed for that attempt."""
     case = Case("retry.yaml")
     log = tmp_path / "exported.log"
-    assert _exported(case, log, endpoint, client, tmp_path) == "succeeded"
+    assert _exported(case, log, endpoint, client, tmp_path)[0] == "succeeded"
     ids = (tmp_path / "exported.log.ids").read_text().split()
     attempts = [line.split(",") for line in ids]
     assert [a[2] for a in attempts] == ["1", "2"]  # one attempt failed with 75 and was retried

@@ -79,7 +79,7 @@ class Actions:
         retry = self.tasks.retry(step)
         if retry:
             task["Retry"] = retry
-        task["Catch"] = [self.tasks.catch(step, fail_to(), scope)]
+        task["Catch"] = self.tasks.catches(step, fail_to(), scope)
         return self.b.add(scope.states, step.id, task)
 
     def _assert(
@@ -189,7 +189,10 @@ class Actions:
         task["Assign"] = {
             f"s_{var(step.id)}": "{% " + self.tasks.success_record(step, result, scope) + " %}"
         }
-        task["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": again}]
+        task["Catch"] = [
+            *self.tasks.run_timeout_catch(step, scope),
+            {"ErrorEquals": ["States.ALL"], "Next": again},
+        ]
         task["Next"] = until
         self.b.add(scope.states, check, task)
         if body.until is not None:

@@ -49,6 +49,9 @@ class Builder:
         self.top = self.scope({}, ())
         self.names: set[str] = set()
         """Every state name used so far: ASL wants them unique across the whole machine."""
+        self.deadline = False
+        """The main steps are being built: their tasks carry the run's deadline, which the
+        runner enforces (a timed-out execution would end without its compensations)."""
         self.rescues: dict[str, str] = {}
         """Step id → the entry of its rescue steps (emitted once, however many ways lead there)."""
 

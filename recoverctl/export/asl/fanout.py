@@ -70,7 +70,7 @@ class Maps:
             },
             "Assign": {f"s_{var(step.id)}": "{% " + done + " %}"},
             "Next": nxt,
-            "Catch": [self.tasks.catch(step, fail_to(), scope)],
+            "Catch": self.tasks.catches(step, fail_to(), scope),
         }
         if fan.max_parallel:
             state["MaxConcurrency"] = fan.max_parallel

@@ -12,10 +12,10 @@ from recoverctl.export.asl.names import Options, Route, reachable, state_name
 from recoverctl.export.asl.structure import Structure
 from recoverctl.export.common import (
     Findings,
-    whole_seconds,
 )
 from recoverctl.export.options import DEFAULT_FUNCTION, LAMBDA_INVOKE
-from recoverctl.model.runbook import OnFailure
+from recoverctl.model.runbook import ApprovalAction, OnFailure, SleepAction, WaitForAction
+from recoverctl.model.walk import all_steps
 
 
 def to_asl(
@@ -54,9 +54,15 @@ class _Machine:
             {"Type": "Pass", "Assign": {"run_status": "failed"}, "Next": finally_entry},
         )
         rollback_entry = self._rollback_chain(finally_entry)
-        first = self.structure.sequence(
-            rb.steps, "Run-succeeded", Route(rollback_entry, "Stop"), self.b.top
-        )
+        # the main steps under the run's deadline (compensations and finally are not)
+        self.b.deadline = rb.timeout is not None
+        self.b.top.timed_out = rollback_entry if self.b.deadline else None
+        try:
+            first = self.structure.sequence(
+                rb.steps, "Run-succeeded", Route(rollback_entry, "Stop"), self.b.top
+            )
+        finally:
+            self.b.deadline, self.b.top.timed_out = False, None
         start = self._start(first)
         machine: dict[str, Any] = {
             "Comment": f"recoverctl runbook {rb.name} (plan {self.b.plan.hash[:12]})",
@@ -65,15 +71,7 @@ class _Machine:
             "States": states,
         }
         if rb.timeout is not None:
-            machine["TimeoutSeconds"] = whole_seconds(
-                None, self.b.findings, "timeout", rb.timeout, at=("timeout",)
-            )
-            self.b.findings.lost(
-                None,
-                "the run timeout's rollback",
-                "Step Functions ends a timed-out execution without running the compensations",
-                ("timeout",),
-            )
+            self._deadline_notes(rb.timeout)
         if rb.concurrency is not None and rb.concurrency < self.b.plan.max_width:
             self.b.findings.lost(
                 None,
@@ -150,11 +148,38 @@ class _Machine:
                 "Assign": {
                     "params": "{% $merge([" + json.dumps(defaults) + ", $states.input.params]) %}",
                     "run_status": "running",
+                    **self._deadline(),
                 },
                 "Next": nxt,
             },
         )
         return "Start"
+
+    def _deadline(self) -> dict[str, str]:
+        """`$deadline`: when the run's timeout is reached, in epoch milliseconds."""
+        timeout = self.b.runbook.timeout
+        if timeout is None:
+            return {}
+        return {"deadline": "{% $millis() + " + str(round(timeout * 1000)) + " %}"}
+
+    def _deadline_notes(self, timeout: float) -> None:
+        """The run's timeout is a deadline the runner enforces, not the machine's own
+        TimeoutSeconds (which would end the execution without its compensations). What
+        waits in the machine itself is not cut short at the deadline: said once."""
+        waits = [
+            s
+            for s in all_steps(self.b.runbook)
+            if isinstance(s.body, SleepAction | WaitForAction | ApprovalAction)
+        ]
+        if waits:
+            self.b.findings.approximated(
+                None,
+                "the run's timeout",
+                f"a sleep, wait_for pause or approval in progress at the deadline "
+                f"({', '.join(repr(s.id) for s in waits[:3])}) ends first; the next command "
+                "is then refused and the compensations run",
+                ("timeout",),
+            )
 
     def _end_states(self) -> str:
         states = self.b.top.states

@@ -27,6 +27,9 @@ class Scope:
     states: dict[str, Any]
     chain: tuple[str, ...]
     refs: References
+    timed_out: str | None = None
+    """Where a task that hit the run's deadline goes in this scope (the compensations, or a
+    branch's stopped-to-roll-back marker); None where no task carries the deadline."""
 
     @property
     def failure(self) -> str:

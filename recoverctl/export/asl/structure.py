@@ -123,6 +123,7 @@ class Structure:
         task = self.tasks.runner_task(guard, scope)
         task["Next"] = unchanged
         task["Catch"] = [
+            *self.tasks.run_timeout_catch(step, scope),
             # a check that timed out cannot tell whether the work is done: the step fails
             {"ErrorEquals": ["States.Timeout"], "Next": failed},
             {"ErrorEquals": ["States.ALL"], "Next": entry},
@@ -150,6 +151,8 @@ class Structure:
                 f"{state_name(child.id)}-branch-stopped-to-roll-back",
                 f"{state_name(child.id)}-branch-stopped",
             )
+            if scope.timed_out is not None:  # the run's deadline in a branch: stop, roll back
+                inner.timed_out = stop_rb
             for name, marker in ((done, None), (stop_rb, "rollback"), (stop_ab, "abort")):
                 # a stopped branch hands out why (its own failure variable: see Scope.failure)
                 output = (

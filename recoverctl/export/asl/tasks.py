@@ -19,6 +19,7 @@ from recoverctl.export.common import (
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
 from recoverctl.export.options import LAMBDA_INVOKE
 from recoverctl.export.secrets import Secret
+from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import (
     Backoff,
     HttpAction,
@@ -26,6 +27,9 @@ from recoverctl.model.runbook import (
     Step,
     WaitForAction,
 )
+
+RUN_TIMEOUT = "Recoverctl.RunTimeout"
+"""The runner's error for a step the run's deadline stopped or did not let start."""
 
 
 def idempotency_key(full_id: str) -> str:
@@ -63,14 +67,7 @@ class Tasks:
     def payload(self, step: Step, scope: Scope) -> dict[str, Any]:
         """What the command runner receives: the action with its templates evaluated."""
         body = step.body
-        env: dict[str, str] = {}
-        secrets: dict[str, str] = {}
-        for key, text in (*self.b.runbook.env, *step.env):
-            value = self.b.env_value(step, text, scope)
-            if isinstance(value, Secret):
-                secrets[key] = value.ref
-            else:
-                env[key] = value
+        env, secrets = self.environment(step, scope)
         payload: dict[str, Any] = {
             "step": step.id,
             "kind": step.kind,
@@ -102,7 +99,41 @@ class Tasks:
             payload["cwd"] = self.b.value(step, step.cwd, scope)
         if step.timeout is not None:
             payload["timeout"] = step.timeout
+        if self.b.deadline and self.b.runbook.timeout is not None:
+            # the run's timeout: the runner starts nothing after it and stops what runs at it
+            payload["deadline"] = "{% $deadline %}"
+            payload["run_timeout"] = format_duration(self.b.runbook.timeout)
         return payload
+
+    def environment(self, step: Step, scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
+        """The `env:` values, and the variables the runner reads from Secrets Manager."""
+        env: dict[str, str] = {}
+        secrets: dict[str, str] = {}
+        for key, text in (*self.b.runbook.env, *step.env):
+            value = self.b.env_value(step, text, scope)
+            if isinstance(value, Secret):
+                secrets[key] = value.ref
+            else:
+                env[key] = value
+        return env, secrets
+
+    def run_timeout_catch(self, step: Step, scope: Scope) -> list[dict[str, Any]]:
+        """The run's deadline reached in this step: straight to the compensations — no
+        retry, no rescue, whatever its on_failure says (as a run's timeout cancels all)."""
+        if not self.b.deadline or scope.timed_out is None:
+            return []
+        record = '{"status": "cancelled", "ok": false, "error": $states.errorOutput.Cause}'
+        failure = '{"step": ' + json.dumps(step.id) + ', "error": $states.errorOutput.Cause}'
+        return [
+            {
+                "ErrorEquals": [RUN_TIMEOUT],
+                "Assign": {
+                    f"s_{var(step.id)}": "{% " + record + " %}",
+                    scope.failure: "{% " + failure + " %}",
+                },
+                "Next": scope.timed_out,
+            }
+        ]
 
     def http(self, step: Step, body: HttpAction, scope: Scope) -> dict[str, Any]:
         expect = body.expect
@@ -151,6 +182,10 @@ class Tasks:
             '"outputs": {' + ", ".join(outputs) + "}}"
         )
 
+    def catches(self, step: Step, target: str, scope: Scope) -> list[dict[str, Any]]:
+        """The run's deadline first, then every other failure to `target`."""
+        return [*self.run_timeout_catch(step, scope), self.catch(step, target, scope)]
+
     def catch(self, step: Step, target: str, scope: Scope) -> dict[str, Any]:
         status = '$states.errorOutput.Error = "States.Timeout" ? "timed_out" : "failed"'
         record = '{"status": ' + status + ', "ok": false, "error": $states.errorOutput.Cause}'
@@ -190,6 +225,7 @@ class Tasks:
             rule["MaxDelaySeconds"] = whole_seconds(
                 step, self.b.findings, "retry max_delay", retry.max_delay
             )
+        never = {"ErrorEquals": [RUN_TIMEOUT], "MaxAttempts": 0}  # the deadline is final
         if retry.jitter:
             rule["JitterStrategy"] = "FULL"
             self.b.findings.approximated(
@@ -197,7 +233,7 @@ class Tasks:
                 "retry jitter",
                 "Step Functions' FULL jitter waits 0-100% of the delay; recoverctl waits 50-100%",
             )
-        return [rule]
+        return [never, rule] if self.b.deadline else [rule]
 
 
 def exit_codes(source: str) -> list[int] | None:
