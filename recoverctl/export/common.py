@@ -338,16 +338,22 @@ def note_fanout_loss(step: Step, findings: Findings, *, how: str) -> None:
     )
 
 
+def limited(body: Group) -> bool:
+    """A parallel group whose `max_parallel` is below its width: not all at once."""
+    return body.parallel and body.max_parallel is not None and body.max_parallel < len(body.steps)
+
+
 def note_group_losses(
-    step: Step, body: Group, findings: Findings, *, timeout: str, max_parallel: str
+    step: Step, body: Group, findings: Findings, *, timeout: str, max_parallel: str | None
 ) -> None:
     """What a target cannot keep of a group: its own timeout, its rescue, and a
-    `max_parallel` below its width (`timeout`, `max_parallel`: the target's reasons)."""
+    `max_parallel` below its width (`timeout`, `max_parallel`: the target's reasons; None
+    for `max_parallel` where the target keeps it)."""
     if step.timeout_explicit and step.timeout is not None:
         findings.lost(step, "a group timeout", timeout)
     if step.rescue:
         findings.lost(step, "rescue of a group", "only action steps' rescue is exported")
-    if body.parallel and body.max_parallel is not None and body.max_parallel < len(body.steps):
+    if max_parallel is not None and limited(body):
         findings.lost(step, f"max_parallel: {body.max_parallel}", max_parallel)
 
 

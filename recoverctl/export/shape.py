@@ -33,9 +33,28 @@ def shape_differences(plan: Plan, target: str, document: dict[str, Any]) -> list
     problems += [f"'{a}' no longer runs before '{b}'" for a, b in sorted(expected - found)]
     problems += [
         f"'{a}' now runs before '{b}', which the plan does not say"
-        for a, b in sorted(found - expected)
+        for a, b in sorted(found - expected - _wave_pairs(plan))
     ]
     return problems
+
+
+def _wave_pairs(plan: Plan) -> Pairs:
+    """The order a limited group's waves add (Step Functions: `max_parallel` below the
+    width runs its members in waves, in document order — a run starts them in that order
+    too, as slots free): an earlier member before a later one is allowed, nothing else."""
+    from recoverctl.export.common import limited
+    from recoverctl.model.runbook import Group as GroupBody
+    from recoverctl.model.walk import all_steps
+
+    pairs: Pairs = set()
+    for step in all_steps(plan.runbook):
+        if not isinstance(step.body, GroupBody) or not limited(step.body):
+            continue
+        members = [_step_order(member)[0] for member in step.body.steps]
+        for i, earlier in enumerate(members):
+            for later in members[i + 1 :]:
+                pairs |= {(a, b) for a in earlier for b in later}
+    return pairs
 
 
 def plan_order(plan: Plan) -> tuple[set[str], Pairs]:

@@ -76,6 +76,8 @@ CASES_RUN = [
     Case("branch.yaml"),
     Case("branch.yaml", ("fail:probe",)),
     Case("secret.yaml", secrets=(("token", "s3cr3t value; $(id)"),)),
+    Case("limited.yaml"),
+    Case("limited.yaml", ("fail:b",), "rolled_back"),
     # the run's timeout: the running step is stopped, what completed is undone
     Case("deadline.yaml", (), "rolled_back", ordered=False, why="the run's timeout of 3s"),
 ]

@@ -9,13 +9,19 @@ Parallel routes on (a failing branch must not lose what its siblings did).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from recoverctl.export.asl.actions import Actions
 from recoverctl.export.asl.builder import Builder
 from recoverctl.export.asl.fanout import Maps
 from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
 from recoverctl.export.asl.tasks import Tasks
-from recoverctl.export.common import fanout_loss, note_fanout_loss, note_group_losses
+from recoverctl.export.common import (
+    fanout_loss,
+    limited,
+    note_fanout_loss,
+    note_group_losses,
+)
 from recoverctl.export.expressions import Untranslatable
 from recoverctl.model.runbook import (
     Branch,
@@ -136,7 +142,7 @@ class Structure:
             body,
             self.b.findings,
             timeout="Step Functions times out states, not groups",
-            max_parallel="a Parallel state runs every branch at once",
+            max_parallel=None,  # a Map over the members (below)
         )
         if not body.parallel:
             return self.sequence(body.steps, nxt, route, scope)
@@ -172,6 +178,70 @@ class Structure:
             start = self.step(child, done, Route(stop_rb, stop_ab), inner)
             ordered = {start: inner.states.pop(start), **inner.states}
             branches.append({"StartAt": start, "States": reachable(ordered, start)})
+        fan_in = self._fan_in(step, scope, route, nxt)
+        if limited(body):
+            return self._limited(step, body, branches, fan_in, scope)
+        return self.b.add(
+            scope.states,
+            step.id,
+            {
+                "Type": "Parallel",
+                "Branches": branches,
+                "Assign": {f"g_{var(step.id)}": "{% $merge($states.result) %}"},
+                "Next": fan_in,
+            },
+        )
+
+    def _limited(
+        self, step: Step, body: Group, branches: list[dict[str, Any]], fan_in: str, scope: Scope
+    ) -> str:
+        """`max_parallel` below the width: Parallel states of at most that many members, one
+        wave after the other in document order; a wave with a stopped member starts no
+        other (as a run starts no member after a failure). The results of every wave are
+        the group's, as one Parallel's would be."""
+        size = body.max_parallel or len(branches)
+        self.b.findings.approximated(
+            step,
+            f"max_parallel: {size}",
+            f"members run in waves of {size}, in document order: a wave starts when the one "
+            "before has ended (a run starts the next member as soon as a slot frees)",
+        )
+        waves = [branches[i : i + size] for i in range(0, len(branches), size)]
+        group = f"g_{var(step.id)}"
+        nxt = fan_in
+        for number in range(len(waves), 0, -1):
+            merged = "$merge($states.result)"
+            if number > 1:
+                merged = f"$merge([${group}, {merged}])"
+            wave = self.b.add(
+                scope.states,
+                f"{state_name(step.id)}-wave-{number}" if number > 1 else step.id,
+                {
+                    "Type": "Parallel",
+                    "Branches": waves[number - 1],
+                    "Assign": {group: "{% " + merged + " %}"},
+                    "Next": nxt,
+                },
+            )
+            if number > 1:  # before a wave: did a member of the earlier ones stop?
+                nxt = self.b.add(
+                    scope.states,
+                    f"{state_name(step.id)}-before-wave-{number}",
+                    {
+                        "Type": "Choice",
+                        "Choices": [
+                            {"Condition": f"{{% $exists(${group}.rc_failed) %}}", "Next": fan_in}
+                        ],
+                        "Default": wave,
+                    },
+                )
+            else:
+                nxt = wave
+        return nxt
+
+    def _fan_in(self, step: Step, scope: Scope, route: Route, nxt: str) -> str:
+        """After the members: a member that stopped hands out why, and the group goes where
+        its failure leads (to the compensations or to the end); else on to `nxt`."""
         check = f"{state_name(step.id)}-failed"
         group_var = f"$g_{var(step.id)}"
         why = {scope.failure: "{% " + group_var + ".rc_failure %}"}
@@ -200,16 +270,7 @@ class Structure:
                 "Default": nxt,
             },
         )
-        return self.b.add(
-            scope.states,
-            step.id,
-            {
-                "Type": "Parallel",
-                "Branches": branches,
-                "Assign": {f"g_{var(step.id)}": "{% $merge($states.result) %}"},
-                "Next": check,
-            },
-        )
+        return check
 
     def _branch_results(self, child: Step, chain: tuple[str, ...]) -> str:
         """A branch's output: the results of every action step in it, by variable name."""
