@@ -25,7 +25,7 @@ def test_a_lost_feature_is_an_error_naming_the_step_and_nothing_is_written(tmp_p
     assert result.returncode == 2
     assert result.stdout == ""
     assert (
-        "demo.yaml:87:13: error: step 'warm_cache': max_parallel: 2 cannot be exported to "
+        "demo.yaml:87:13: error: step 'warm_cache': a group timeout cannot be exported to "
         "Argo Workflows" in result.stderr
     )
     assert "hint: change the runbook, or pass --lossy" in result.stderr

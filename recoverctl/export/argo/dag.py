@@ -15,6 +15,7 @@ from recoverctl.export.common import (
     References,
     argo_task_name,
     fanout_loss,
+    limited,
     note_fanout_loss,
     note_group_losses,
 )
@@ -121,13 +122,28 @@ class DagBuilder:
             body,
             self.ctx.findings,
             timeout="Argo enforces deadlines per pod, not per group of tasks",
-            max_parallel="one DAG holds the whole run; Argo limits parallelism per template or workflow",
+            max_parallel=None,  # waves (below)
         )
         if not body.parallel:
             return self.sequence(body.steps, after, when, dag)
+        size = body.max_parallel if limited(body) and body.max_parallel else len(body.steps)
+        if size < len(body.steps):
+            self.ctx.findings.approximated(
+                step,
+                f"max_parallel: {size}",
+                f"members run in waves of {size}, in document order: a wave starts when the "
+                "one before has ended (a run starts the next member as soon as a slot frees)",
+            )
+        # each wave depends on the ones before: none starts once a member has failed, as
+        # in a run (one DAG keeps every step readable as tasks['x'])
         exits: list[str] = []
-        for child in body.steps:
-            exits += self.step(child, after, when, dag)
+        before = list(after)
+        for start in range(0, len(body.steps), size):
+            wave: list[str] = []
+            for child in body.steps[start : start + size]:
+                wave += self.step(child, before, when, dag)
+            exits += wave
+            before = [*after, *exits]
         return exits
 
     def branch(
