@@ -80,12 +80,6 @@ class Store:
     """Argo: the Kubernetes Secret; Step Functions: the Secrets Manager name prefix."""
 
     @classmethod
-    def for_argo(cls, runbook: Runbook, name: str | None) -> Store:
-        from recoverctl.export.common import dns_label
-
-        return cls(name or f"{dns_label(runbook.name)}-secrets")
-
-    @classmethod
     def for_step_functions(cls, runbook: Runbook, prefix: str | None) -> Store:
         return cls(prefix if prefix is not None else f"recoverctl/{runbook.name}/")
 

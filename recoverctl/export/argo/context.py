@@ -37,7 +37,7 @@ class Context:
     ) -> None:
         self.plan, self.findings, self.image = plan, findings, image
         self.runbook = plan.runbook
-        self.store = Store.for_argo(self.runbook, secrets)
+        self.store = Store(secrets or f"{dns_label(self.runbook.name)}-secrets")
         self.secret_params = secret_params(self.runbook)
         self.steps = steps_by_id(self.runbook)
         self.templates: list[dict[str, Any]] = []
