@@ -23,9 +23,18 @@ from recoverctl.export.expressions import (
     translate,
     translate_template,
 )
+from recoverctl.export.secrets import WHERE, marker, mentioned
 from recoverctl.model.duration import format_duration, parse_duration
 from recoverctl.model.fanout import Foreach, lone_param
-from recoverctl.model.runbook import CallAction, Group, Runbook, Step, WaitForAction
+from recoverctl.model.runbook import (
+    CallAction,
+    Expression,
+    Group,
+    Runbook,
+    Step,
+    Text,
+    WaitForAction,
+)
 from recoverctl.model.source import Diagnostic, JsonPath, Severity, Span, sorted_unique
 from recoverctl.model.walk import all_steps
 
@@ -90,6 +99,44 @@ class Findings:
     def raise_if_blocking(self) -> None:
         if not self.lossy and any(d.severity is Severity.ERROR for d in self.found):
             raise RecoverctlError(self.sorted())
+
+
+def template_parts(
+    findings: Findings,
+    step: Step,
+    text: Text,
+    dialect: Dialect,
+    refs: References,
+    *,
+    secrets: bool = False,
+) -> list[str | Expr] | None:
+    """A template's literal text and target expressions; None when it cannot be exported
+    (said once, here). Only `secrets=True` callers may receive a secret's marker."""
+    try:
+        parts = translate_template(text.source, dialect, refs)
+    except Untranslatable as exc:
+        findings.lost(step, f"the template '{text.source}'", str(exc))
+        return None
+    if not secrets:
+        for name in mentioned(parts):
+            findings.lost(step, f"secret param '{name}' in '{text.source}'", WHERE)
+            return None
+    return parts
+
+
+def target_condition(
+    findings: Findings, step: Step, expr: Expression, dialect: Dialect, refs: References
+) -> str:
+    """A condition in the target's language; `true` (and a finding) when it cannot be."""
+    try:
+        translated = condition(expr.source, refs, dialect)
+    except Untranslatable as exc:
+        findings.lost(step, f"the condition '{expr.source}'", str(exc))
+        return "true"
+    for name in mentioned([Expr(translated)]):
+        findings.lost(step, f"secret param '{name}' in '{expr.source}'", WHERE)
+        return "true"
+    return translated
 
 
 def whole_seconds(
@@ -220,8 +267,6 @@ class References:
             return ".".join((self.local[root], *parts[1:]))
         if root == "params" and len(parts) == 2:
             if parts[1] in self.secrets:
-                from recoverctl.export.secrets import marker
-
                 return marker(parts[1])
             return self.param(parts[1])
         if root == "run" and len(parts) == 2 and parts[1] in self.run:

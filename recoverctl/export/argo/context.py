@@ -15,11 +15,12 @@ from recoverctl.export.common import (
     LOST_COMMAND,
     Findings,
     References,
-    condition,
     dns_label,
     steps_by_id,
+    target_condition,
+    template_parts,
 )
-from recoverctl.export.expressions import EXPR, Expr, Untranslatable, translate_template
+from recoverctl.export.expressions import EXPR, Expr
 from recoverctl.export.secrets import WHERE, Store, lone, mentioned, secret_params
 from recoverctl.expr.shell_quoting import requote
 from recoverctl.model.runbook import (
@@ -59,29 +60,10 @@ class Context:
     def parts(
         self, step: Step, text: Text, refs: References, *, secrets: bool = False
     ) -> list[str | Expr] | None:
-        """The template's literal text and expressions; None when it cannot be exported
-        (said once, here). Only `secrets=True` callers may receive a secret's marker."""
-        try:
-            parts = translate_template(text.source, EXPR, refs)
-        except Untranslatable as exc:
-            self.findings.lost(step, f"the template '{text.source}'", str(exc))
-            return None
-        if not secrets:
-            for name in mentioned(parts):
-                self.findings.lost(step, f"secret param '{name}' in '{text.source}'", WHERE)
-                return None
-        return parts
+        return template_parts(self.findings, step, text, EXPR, refs, secrets=secrets)
 
     def condition(self, step: Step, expr: Expression, refs: References) -> str:
-        try:
-            translated = condition(expr.source, refs, EXPR)
-        except Untranslatable as exc:
-            self.findings.lost(step, f"the condition '{expr.source}'", str(exc))
-            return "true"
-        for name in mentioned([Expr(translated)]):
-            self.findings.lost(step, f"secret param '{name}' in '{expr.source}'", WHERE)
-            return "true"
-        return translated
+        return target_condition(self.findings, step, expr, EXPR, refs)
 
     def secret_ref(self, name: str) -> EnvValue:
         """The container reads the param from the Kubernetes Secret: never a parameter."""

@@ -19,11 +19,12 @@ from recoverctl.export.common import (
     LOST_COMMAND,
     Findings,
     References,
-    condition,
     join_parts,
     steps_by_id,
+    target_condition,
+    template_parts,
 )
-from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
+from recoverctl.export.expressions import JSONATA, Expr, Untranslatable
 from recoverctl.export.secrets import WHERE, Secret, Store, lone, mentioned, secret_params
 from recoverctl.expr.shell_quoting import requote
 from recoverctl.model.runbook import (
@@ -195,31 +196,12 @@ class Builder:
         return "{% " + self.boolean(step, expr, scope) + " %}"
 
     def boolean(self, step: Step, expr: Expression, scope: Scope) -> str:
-        try:
-            translated = condition(expr.source, scope.refs, JSONATA)
-        except Untranslatable as exc:
-            self.findings.lost(step, f"the condition '{expr.source}'", str(exc))
-            return "true"
-        for name in mentioned([Expr(translated)]):
-            self.findings.lost(step, f"secret param '{name}' in '{expr.source}'", WHERE)
-            return "true"
-        return translated
+        return target_condition(self.findings, step, expr, JSONATA, scope.refs)
 
     def parts(
         self, step: Step, text: Text, scope: Scope, *, secrets: bool = False
     ) -> list[str | Expr] | None:
-        """The template's literal text and expressions; None when it cannot be exported
-        (said once, here). Only `secrets=True` callers may receive a secret's marker."""
-        try:
-            parts = translate_template(text.source, JSONATA, scope.refs)
-        except Untranslatable as exc:
-            self.findings.lost(step, f"the template '{text.source}'", str(exc))
-            return None
-        if not secrets:
-            for name in mentioned(parts):
-                self.findings.lost(step, f"secret param '{name}' in '{text.source}'", WHERE)
-                return None
-        return parts
+        return template_parts(self.findings, step, text, JSONATA, scope.refs, secrets=secrets)
 
     def text(self, step: Step, text: Text, scope: Scope) -> str:
         """A template as a JSONata string expression ("" when it cannot be exported)."""
