@@ -24,7 +24,7 @@ def load_plan(
     alert: Alert | None = None,
 ) -> tuple[Plan, ResolvedParams]:
     """The compiled plan and checked params; any problem raises a positioned RecoverctlError."""
-    from recoverctl.compile import cache, compile_plan
+    from recoverctl.compile import cache
     from recoverctl.load import stdin
     from recoverctl.validate.params import load_params_file, parse_assignments, resolve_params
 
@@ -35,6 +35,7 @@ def load_plan(
         raw = None  # require_valid says what is wrong with the path
     plan = cache.load(runbook, raw) if raw is not None else None
     if plan is None:
+        from recoverctl.compile import compile_plan
         from recoverctl.validate.pipeline import require_valid
 
         checked = require_valid(runbook)

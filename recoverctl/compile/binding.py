@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from recoverctl.compile.compiler import compile_plan
 from recoverctl.compile.plan import Plan
 from recoverctl.validate.durations import bound_values
 
@@ -25,6 +24,7 @@ def bind_durations(plan: Plan, values: Mapping[str, Any]) -> Plan:
     bound = bound_values(plan.runbook, values)
     if bound is None:
         return plan
+    from recoverctl.compile.compiler import compile_plan
     from recoverctl.validate.pipeline import require_valid
 
     checked = require_valid(plan.runbook.path, bound=bound, text=plan.runbook.text)

@@ -286,3 +286,34 @@ def test_a_command_runs_with_only_its_own_module_mounted(tmp_path: Path) -> None
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert done.stdout.split("\n")[:2] == ["['validate']", "False"]
+
+
+def test_a_run_from_the_plan_cache_loads_no_validator_compiler_or_yaml(tmp_path: Path) -> None:
+    """The cached plan is all a run needs: the compiler, the semantic checks and the YAML
+    loader are start-up a run does not pay (issue 22)."""
+    runbook = tmp_path / "one.yaml"
+    runbook.write_text('{"version": 1, "name": "one", "steps": [{"id": "s", "run": ["true"]}]}')
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "RECOVERCTL_STATE_DIR": str(tmp_path / "state"),
+        "RECOVERCTL_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['recoverctl', 'run', '-q', {str(runbook)!r}]\n"
+        "try:\n    runpy.run_module('recoverctl', run_name='__main__')\n"
+        "except SystemExit as done:\n    code = done.code\n"
+        "heavy = ('recoverctl.compile.compiler', 'recoverctl.validate.semantics', "
+        "'recoverctl.load.yaml_loader', 'yaml', 'jsonschema', 'rich')\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    for expected in ("0 ['recoverctl.compile.compiler'", "0 []"):  # cold, then cached
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+        assert done.stdout.startswith(expected), done.stdout + done.stderr
