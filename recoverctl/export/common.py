@@ -389,12 +389,17 @@ def limited(body: Group) -> bool:
 
 
 def note_group_losses(
-    step: Step, body: Group, findings: Findings, *, timeout: str, max_parallel: str | None
+    step: Step,
+    body: Group,
+    findings: Findings,
+    *,
+    timeout: str | None,
+    max_parallel: str | None,
 ) -> None:
     """What a target cannot keep of a group: its own timeout, its rescue, and a
     `max_parallel` below its width (`timeout`, `max_parallel`: the target's reasons; None
-    for `max_parallel` where the target keeps it)."""
-    if step.timeout_explicit and step.timeout is not None:
+    where the target keeps it)."""
+    if timeout is not None and step.timeout_explicit and step.timeout is not None:
         findings.lost(step, "a group timeout", timeout)
     if step.rescue:
         findings.lost(step, "rescue of a group", "only action steps' rescue is exported")

@@ -112,20 +112,45 @@ def _masked(outcome: Outcome, values: Iterable[str]) -> Outcome:
 RUN_TIMEOUT = "Recoverctl.RunTimeout"
 
 
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    at: float
+    """Epoch seconds."""
+    error: str
+    cause: str
+
+
+def _first_deadline(payload: Mapping[str, Any]) -> _Deadline | None:
+    """The earliest of the run's deadline (`deadline`) and its groups' (`group_deadlines`)."""
+    found: list[_Deadline] = []
+    if payload.get("deadline") is not None:
+        what = payload.get("run_timeout")
+        cause = (
+            f"the run's timeout of {what} was reached" if what else "the run's timeout was reached"
+        )
+        found.append(_Deadline(float(payload["deadline"]) / 1000, RUN_TIMEOUT, cause))
+    for group in payload.get("group_deadlines") or []:
+        name = str(group.get("group"))
+        found.append(
+            _Deadline(
+                float(group["at"]) / 1000,
+                f"Recoverctl.GroupTimeout.{name}",
+                f"group '{name}' timed out after {group.get('timeout')}",
+            )
+        )
+    return min(found, key=lambda d: d.at) if found else None
+
+
 def _left(payload: Mapping[str, Any]) -> float | None:
-    """Seconds to the run's deadline (the payload's `deadline`, epoch ms); None: no deadline."""
-    deadline = payload.get("deadline")
-    return None if deadline is None else float(deadline) / 1000 - time.time()
+    """Seconds to the first deadline over the step; None: no deadline."""
+    first = _first_deadline(payload)
+    return None if first is None else first.at - time.time()
 
 
 def _run_timed_out(payload: Mapping[str, Any]) -> Outcome:
-    what = payload.get("run_timeout")
-    return Outcome(
-        error=RUN_TIMEOUT,
-        cause=f"the run's timeout of {what} was reached"
-        if what
-        else "the run's timeout was reached",
-    )
+    first = _first_deadline(payload)
+    assert first is not None  # noqa: S101 - only called past a deadline
+    return Outcome(error=first.error, cause=first.cause)
 
 
 def _bound(payload: Mapping[str, Any], own: float | None) -> tuple[float | None, bool]:

@@ -104,3 +104,17 @@ def test_a_command_running_at_the_deadline_is_stopped_there() -> None:
     outcome = execute(_payload("sleep 30", timeout=60, deadline=soon, run_timeout="2m"))
     assert outcome.error == "Recoverctl.RunTimeout"
     assert time.monotonic() - began < 10  # the deadline, not the step's 60 s
+
+
+def test_a_groups_deadline_stops_the_command_with_the_groups_error() -> None:
+    soon, later = (time.time() + 0.3) * 1000, (time.time() + 60) * 1000
+    outcome = execute(
+        _payload(
+            "sleep 30",
+            deadline=later,
+            run_timeout="5m",
+            group_deadlines=[{"group": "warm", "at": soon, "timeout": "15s"}],
+        )
+    )
+    assert outcome.error == "Recoverctl.GroupTimeout.warm"
+    assert outcome.cause == "group 'warm' timed out after 15s"

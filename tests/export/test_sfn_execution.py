@@ -80,6 +80,9 @@ CASES_RUN = [
     Case("limited.yaml", ("fail:b",), "rolled_back"),
     # the run's timeout: the running step is stopped, what completed is undone
     Case("deadline.yaml", (), "rolled_back", ordered=False, why="the run's timeout of 3s"),
+    # a group's timeout: its running members are stopped, the group fails by its on_failure
+    Case("group_deadline.yaml", (), "rolled_back", ordered=False, why="'g' timed out after 3s"),
+    Case("group_continue.yaml"),
 ]
 
 

@@ -53,6 +53,9 @@ class Builder:
         self.deadline = False
         """The main steps are being built: their tasks carry the run's deadline, which the
         runner enforces (a timed-out execution would end without its compensations)."""
+        self.timed_groups: list[Step] = []
+        """The groups with a `timeout` around the steps being built, outermost first: their
+        deadlines (`$gd_<id>`) go in every task's payload, as the run's does."""
         self.rescues: dict[str, str] = {}
         """Step id → the entry of its rescue steps (emitted once, however many ways lead there)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from recoverctl.export.common import (
@@ -30,6 +30,9 @@ class Scope:
     timed_out: str | None = None
     """Where a task that hit the run's deadline goes in this scope (the compensations, or a
     branch's stopped-to-roll-back marker); None where no task carries the deadline."""
+    group_exits: dict[str, str] = field(default_factory=dict)
+    """Group id → where a task that hit that group's deadline goes in this scope (the
+    group's failure handling, or a branch's marker that hands it out)."""
 
     @property
     def failure(self) -> str:

@@ -8,6 +8,7 @@ Parallel routes on (a failing branch must not lose what its siblings did).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from recoverctl.export.asl.actions import Actions
 from recoverctl.export.asl.builder import Builder
 from recoverctl.export.asl.fanout import Maps
 from recoverctl.export.asl.names import Route, Scope, reachable, state_name, var
-from recoverctl.export.asl.tasks import Tasks
+from recoverctl.export.asl.tasks import Tasks, group_deadline
 from recoverctl.export.common import (
     fanout_loss,
     limited,
@@ -141,9 +142,37 @@ class Structure:
             step,
             body,
             self.b.findings,
-            timeout="Step Functions times out states, not groups",
-            max_parallel=None,  # a Map over the members (below)
+            timeout=None,  # a deadline, as the run's (below)
+            max_parallel=None,  # waves (below)
         )
+        if not (step.timeout_explicit and step.timeout is not None):
+            return self._members(step, body, nxt, route, scope)
+        # the group's timeout: a deadline set as it starts, carried by every task under it;
+        # the runner stops what runs at it, and the group fails by its own on_failure
+        timed_out = self.b.add(
+            scope.states,
+            f"{state_name(step.id)}-timed-out",
+            {"Type": "Pass", "Next": self.failure_target(step, nxt, route, scope)},
+        )
+        self.b.timed_groups.append(step)
+        scope.group_exits[step.id] = timed_out
+        try:
+            entry = self._members(step, body, nxt, route, scope)
+        finally:
+            self.b.timed_groups.pop()
+            del scope.group_exits[step.id]
+        milliseconds = round(step.timeout * 1000)
+        return self.b.add(
+            scope.states,
+            f"{state_name(step.id)}-deadline",
+            {
+                "Type": "Pass",
+                "Assign": {group_deadline(step.id): "{% $millis() + " + str(milliseconds) + " %}"},
+                "Next": entry,
+            },
+        )
+
+    def _members(self, step: Step, body: Group, nxt: str, route: Route, scope: Scope) -> str:
         if not body.parallel:
             return self.sequence(body.steps, nxt, route, scope)
         self._check_locks(step, body)
@@ -159,7 +188,16 @@ class Structure:
             )
             if scope.timed_out is not None:  # the run's deadline in a branch: stop, roll back
                 inner.timed_out = stop_rb
-            for name, marker in ((done, None), (stop_rb, "rollback"), (stop_ab, "abort")):
+            markers: list[tuple[str, str | None]] = [
+                (done, None),
+                (stop_rb, "rollback"),
+                (stop_ab, "abort"),
+            ]
+            for group in self.b.timed_groups:  # a group's deadline: stop, hand it out
+                stopped = f"{state_name(child.id)}-branch-stopped-by-{state_name(group.id)}"
+                inner.group_exits[group.id] = stopped
+                markers.append((stopped, f"timeout:{group.id}"))
+            for name, marker in markers:
                 # a stopped branch hands out why (its own failure variable: see Scope.failure)
                 output = (
                     results
@@ -255,21 +293,21 @@ class Structure:
             f"{state_name(step.id)}-failed-to-stop",
             {"Type": "Pass", "Assign": why, "Next": route.abort},
         )
-        self.b.add(
-            scope.states,
-            check,
-            {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Condition": f'{{% {group_var}.rc_failed = "rollback" %}}',
-                        "Next": to_roll_back,
-                    },
-                    {"Condition": f'{{% {group_var}.rc_failed = "abort" %}}', "Next": to_stop},
-                ],
-                "Default": nxt,
-            },
-        )
+        choices = [
+            {"Condition": f'{{% {group_var}.rc_failed = "rollback" %}}', "Next": to_roll_back},
+            {"Condition": f'{{% {group_var}.rc_failed = "abort" %}}', "Next": to_stop},
+        ]
+        for group in self.b.timed_groups:  # stopped by a group's deadline: to that group
+            marker = json.dumps(f"timeout:{group.id}")
+            handed = self.b.add(
+                scope.states,
+                f"{state_name(step.id)}-stopped-by-{state_name(group.id)}",
+                {"Type": "Pass", "Assign": why, "Next": scope.group_exits[group.id]},
+            )
+            choices.append(
+                {"Condition": f"{{% {group_var}.rc_failed = {marker} %}}", "Next": handed}
+            )
+        self.b.add(scope.states, check, {"Type": "Choice", "Choices": choices, "Default": nxt})
         return check
 
     def _branch_results(self, child: Step, chain: tuple[str, ...]) -> str:

@@ -32,6 +32,16 @@ RUN_TIMEOUT = "Recoverctl.RunTimeout"
 """The runner's error for a step the run's deadline stopped or did not let start."""
 
 
+def group_timeout(group_id: str) -> str:
+    """The runner's error for a step a group's deadline stopped or did not let start."""
+    return f"Recoverctl.GroupTimeout.{group_id}"
+
+
+def group_deadline(group_id: str) -> str:
+    """The variable holding a group's deadline (epoch ms), set as the group starts."""
+    return f"gd_{var(group_id)}"
+
+
 def idempotency_key(full_id: str) -> str:
     """recoverctl's key (engine/runner.py `idempotency_key_for`): the first 32 hex digits of
     the SHA-256 of `<run id>/<step's full id>`; `full_id` is a JSONata string expression."""
@@ -103,6 +113,15 @@ class Tasks:
             # the run's timeout: the runner starts nothing after it and stops what runs at it
             payload["deadline"] = "{% $deadline %}"
             payload["run_timeout"] = format_duration(self.b.runbook.timeout)
+        if self.b.timed_groups:  # the same for each group's timeout around the step
+            payload["group_deadlines"] = [
+                {
+                    "group": group.id,
+                    "at": "{% $" + group_deadline(group.id) + " %}",
+                    "timeout": format_duration(group.timeout or 0),
+                }
+                for group in self.b.timed_groups
+            ]
         return payload
 
     def environment(self, step: Step, scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
@@ -118,22 +137,33 @@ class Tasks:
         return env, secrets
 
     def run_timeout_catch(self, step: Step, scope: Scope) -> list[dict[str, Any]]:
-        """The run's deadline reached in this step: straight to the compensations — no
-        retry, no rescue, whatever its on_failure says (as a run's timeout cancels all)."""
-        if not self.b.deadline or scope.timed_out is None:
-            return []
+        """A deadline reached in this step — the run's: straight to the compensations; a
+        group's: to that group's failure handling — with no retry and no rescue of the
+        step, whatever its on_failure says (as a timeout cancels what runs under it)."""
+        targets: list[tuple[str, str]] = []
+        if self.b.deadline and scope.timed_out is not None:
+            targets.append((RUN_TIMEOUT, scope.timed_out))
+        for group in self.b.timed_groups:
+            if group.id in scope.group_exits:
+                targets.append((group_timeout(group.id), scope.group_exits[group.id]))
         record = '{"status": "cancelled", "ok": false, "error": $states.errorOutput.Cause}'
         failure = '{"step": ' + json.dumps(step.id) + ', "error": $states.errorOutput.Cause}'
         return [
             {
-                "ErrorEquals": [RUN_TIMEOUT],
+                "ErrorEquals": [error],
                 "Assign": {
                     f"s_{var(step.id)}": "{% " + record + " %}",
                     scope.failure: "{% " + failure + " %}",
                 },
-                "Next": scope.timed_out,
+                "Next": target,
             }
+            for error, target in targets
         ]
+
+    def deadline_errors(self) -> list[str]:
+        """The errors of the deadlines over the steps being built: never retried."""
+        errors = [RUN_TIMEOUT] if self.b.deadline else []
+        return errors + [group_timeout(g.id) for g in self.b.timed_groups]
 
     def http(self, step: Step, body: HttpAction, scope: Scope) -> dict[str, Any]:
         expect = body.expect
@@ -225,7 +255,8 @@ class Tasks:
             rule["MaxDelaySeconds"] = whole_seconds(
                 step, self.b.findings, "retry max_delay", retry.max_delay
             )
-        never = {"ErrorEquals": [RUN_TIMEOUT], "MaxAttempts": 0}  # the deadline is final
+        final = self.deadline_errors()
+        never = {"ErrorEquals": final, "MaxAttempts": 0}  # a deadline is final
         if retry.jitter:
             rule["JitterStrategy"] = "FULL"
             self.b.findings.approximated(
@@ -233,7 +264,7 @@ class Tasks:
                 "retry jitter",
                 "Step Functions' FULL jitter waits 0-100% of the delay; recoverctl waits 50-100%",
             )
-        return [never, rule] if self.b.deadline else [rule]
+        return [never, rule] if final else [rule]
 
 
 def exit_codes(source: str) -> list[int] | None:
