@@ -112,14 +112,15 @@ async def run_foreach(
     run = _Fanout(host, step, fan, node.item, planned, replaying)
     try:
         await run.waves()
-    except (RunAborted, asyncio.CancelledError):
+    except (RunAborted, asyncio.CancelledError) as stopped:
         run.not_started("the run stopped")
         host.emit(
             StepFinished(
                 step_id=step.id,
                 status=StepStatus.CANCELLED,
                 duration=host.clock.monotonic() - started,
-                reason="stopped by a failure",
+                # a failure, or from outside: the run's timeout, Ctrl-C, a group's timeout
+                reason="stopped by a failure" if isinstance(stopped, RunAborted) else "cancelled",
             )
         )
         raise

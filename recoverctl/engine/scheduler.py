@@ -182,8 +182,8 @@ class Scheduler:
             else:
                 self._ended(step, started, StepStatus.CANCELLED, error="stopped by a failure")
             raise
-        except asyncio.CancelledError:
-            self._ended(step, started, StepStatus.CANCELLED, error="stopped by a failure")
+        except asyncio.CancelledError:  # from outside: the run's timeout, Ctrl-C, a group's
+            self._ended(step, started, StepStatus.CANCELLED, error="cancelled")
             raise
         failed = [
             s.id

@@ -309,3 +309,28 @@ def _wait_for(condition, timeout: float = 15) -> None:  # type: ignore[no-untype
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         time.sleep(0.05)
+
+
+def test_a_group_the_runs_timeout_stopped_is_not_said_to_be_stopped_by_a_failure(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    runbook = tmp_path / "rb.yaml"
+    runbook.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "name": "t",
+                "timeout": "1s",
+                "steps": [
+                    {"id": "g", "parallel": [{"id": "slow", "run": "sleep 5", "timeout": "10s"}]}
+                ],
+            }
+        )
+    )
+    result = run_cli(["run", str(runbook), "--output", "json"])
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    ended = {e["step_id"]: e for e in events if e["event"] == "step_finished"}
+    assert ended["g"]["status"] == "cancelled" and ended["g"]["error"] == "cancelled"
+    assert events[-1]["error"] == "the run's timeout of 1s was reached"
