@@ -232,6 +232,13 @@ def _exported(case: Case, log: Path, endpoint: str, client: Any, folder: Path) -
         env=_aws_env(endpoint),
     )
     try:
+        # a task's TimeoutSeconds counts from when it is scheduled, worker or not: start
+        # the execution once the worker serves (its start-up is seconds on a loaded CI)
+        deadline = time.monotonic() + 60
+        while b"serving" not in (folder / "worker.log").read_bytes():
+            assert worker.poll() is None, (folder / "worker.log").read_text()
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
         execution = client.start_execution(
             stateMachineArn=machine,
             input=json.dumps({"params": {"log": str(log), **dict(case.params)}}),
@@ -281,7 +288,7 @@ def test_the_exported_machine_does_what_the_run_does(
     local, local_error = _local(case, local_log, tmp_path / "state")
     assert local == case.status
     exported, cause = _exported(case, remote_log, endpoint, client, tmp_path)
-    assert exported == local
+    assert exported == local, f"{cause}\n" + (tmp_path / "worker.log").read_text()
     assert _lines(remote_log, case.ordered) == _lines(local_log, case.ordered)
     if case.why is not None:
         assert case.why in local_error and case.why in cause
