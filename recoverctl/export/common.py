@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from recoverctl.errors import RecoverctlError
 from recoverctl.export.expressions import (
     Dialect,
     Expr,
+    ParamTypes,
     Resolver,
     Untranslatable,
     lone_expression,
@@ -99,6 +100,18 @@ class Findings:
     def raise_if_blocking(self) -> None:
         if not self.lossy and any(d.severity is Severity.ERROR for d in self.found):
             raise RecoverctlError(self.sorted())
+
+
+def param_types(runbook: Runbook) -> ParamTypes:
+    """The params' types as the translator uses them (export/expressions.py ParamTypes)."""
+    params = runbook.params
+    return ParamTypes(
+        integers=frozenset(p.name for p in params if p.type == "integer"),
+        lists=frozenset(p.name for p in params if p.type == "list"),
+        joinable_lists=frozenset(
+            p.name for p in params if p.type == "list" and p.items in (None, "string", "integer")
+        ),
+    )
 
 
 def template_parts(
@@ -260,6 +273,8 @@ class References:
     """Outputs are recorded with the step's result (ASL), not recomputed from its stdout (Argo)."""
     secrets: frozenset[str] = frozenset()
     """Secret params: they read as a marker (export/secrets.py), never as an input."""
+    param_types: ParamTypes = field(default_factory=ParamTypes)
+    """What the translator may rely on of the params' types (Step Functions: typed JSON)."""
 
     def __call__(self, parts: tuple[str, ...]) -> str:
         root = parts[0]
@@ -301,15 +316,7 @@ class References:
 
     def with_local(self, **local: str) -> References:
         """These names too (an item's `as:`, a result's `stdout`), and the ones already here."""
-        return References(
-            self.dialect,
-            self.steps,
-            self.param,
-            self.step_field,
-            self.run,
-            {**self.local, **local},
-            self.stored_outputs,
-        )
+        return replace(self, local={**self.local, **local})  # secrets and types kept
 
 
 def join_parts(parts: list[str | Expr], dialect: Dialect) -> str:

@@ -125,6 +125,20 @@ _KINDS = {
     "Pow": "arithmetic operators",
     "Slice": "slices",
 }
+_ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamTypes:
+    """What the translator may know of the params' types (a resolver's `param_types`):
+    where Jinja's meaning depends on them (`+` adds or joins, `in` tests items or text)."""
+
+    integers: frozenset[str] = frozenset()
+    lists: frozenset[str] = frozenset()
+    joinable_lists: frozenset[str] = frozenset()
+    """List params of strings or integers: Jinja's `join` and JSONata's render them alike."""
+
+
 _COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">="}
 
 
@@ -197,7 +211,12 @@ class _Translator:
             test, yes, no = self.node(node.test), self.node(node.expr1), self.node(node.expr2)
             return f"({d.truthy(test)} ? {yes} : {no})"
         if isinstance(node, nodes.Filter) and node.node is not None:
+            special = self.filter_with_arguments(node)
+            if special is not None:
+                return special
             return self.function(node.name, node.node, bool(node.args or node.kwargs))
+        if isinstance(node, _ARITHMETIC) and self.dialect.name == "jsonata":
+            return self.arithmetic(node)
         if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
             if node.node.attr == "split" and not (node.args or node.kwargs):
                 return self.split(self.node(node.node.node))
@@ -214,6 +233,84 @@ class _Translator:
         kind = _KINDS.get(type(node).__name__, f"`{type(node).__name__}` expressions")
         raise Untranslatable(f"{kind} have no equivalent in {d.name}")
 
+    # -- what JSONata can say exactly, where Jinja's meaning is known from the types --------
+
+    def types(self) -> ParamTypes:
+        return getattr(self.resolve, "param_types", None) or ParamTypes()
+
+    def param_name(self, node: nodes.Node) -> str | None:
+        chain = dotted_name(node, strict=True)
+        if chain is not None and len(chain) == 2 and chain[0] == "params":
+            return chain[1]
+        return None
+
+    def integral(self, node: nodes.Node) -> bool:
+        """An integer for certain: Jinja's int arithmetic then renders as JSONata's does."""
+        if isinstance(node, nodes.Const):
+            return isinstance(node.value, int) and not isinstance(node.value, bool)
+        if isinstance(node, nodes.Filter):
+            return node.name in ("int", "length", "count") and not (node.args or node.kwargs)
+        if isinstance(node, nodes.Neg):
+            return self.integral(node.node)
+        if isinstance(node, nodes.Add | nodes.Sub | nodes.Mul | nodes.FloorDiv):
+            return self.integral(node.left) and self.integral(node.right)
+        name = self.param_name(node)
+        return name is not None and name in self.types().integers
+
+    def arithmetic(self, node: nodes.BinExpr) -> str:
+        """+, -, * and // between integers (Jinja's `+` joins texts and `*` repeats them;
+        `/` and `%` differ from JSONata in what they render or in their sign)."""
+        if isinstance(node, nodes.Div | nodes.Mod | nodes.Pow) or not (
+            self.integral(node.left) and self.integral(node.right)
+        ):
+            raise Untranslatable(
+                "arithmetic is exported between integers only (+, -, *, //: integer params, "
+                "integer literals, `| int`, `| length`)"
+            )
+        left, right = self.node(node.left), self.node(node.right)
+        if isinstance(node, nodes.FloorDiv):
+            return f"$floor({left} / {right})"
+        return f"({left} {node.operator} {right})"
+
+    def filter_with_arguments(self, node: nodes.Filter) -> str | None:
+        """`default`, `join` (and `in` below): None for the filters `function` handles."""
+        if self.dialect.name != "jsonata" or node.node is None:
+            return None
+        args = [a.value for a in node.args if isinstance(a, nodes.Const)]
+        if len(args) != len(node.args) or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            return None
+        if node.name == "default" and len(args) == 1:
+            name = self.param_name(node.node)
+            if name is None:
+                raise Untranslatable("`default(…)` is exported for params only")
+            value = self.node(node.node)
+            return f"($exists({value}) ? {value} : {self.dialect.const(args[0])})"
+        if node.name == "join" and len(args) <= 1 and all(isinstance(a, str) for a in args):
+            name = self.param_name(node.node)
+            if name is None or name not in self.types().joinable_lists:
+                raise Untranslatable(
+                    "`join(…)` is exported for list params of strings or integers only"
+                )
+            separator = self.dialect.const(args[0] if args else "")
+            return f"$join($map({self.node(node.node)}, $string), {separator})"
+        return None
+
+    def membership(self, left: str, container: nodes.Node) -> str:
+        """`x in [...]` (literal items) or `x in params.list`: JSONata's `in` is the same."""
+        if self.dialect.name == "jsonata":
+            if isinstance(container, nodes.List) and all(
+                isinstance(item, nodes.Const) for item in container.items
+            ):
+                items = ", ".join(self.node(item) for item in container.items)
+                return f"{left} in [{items}]"
+            name = self.param_name(container)
+            if name is not None and name in self.types().lists:
+                return f"{left} in {self.node(container)}"
+        raise Untranslatable(
+            f"the `in` operator is exported to {self.dialect.name} only over a written "
+            "list or a list param (Step Functions)"
+        )
+
     def split(self, operand: str) -> str:
         """Python's `str.split()`: on runs of whitespace, ignoring it at both ends."""
         if self.dialect.name == "expr":
@@ -223,6 +320,12 @@ class _Translator:
     def compare(self, node: nodes.Compare) -> str:
         left = self.node(node.expr)
         out: list[str] = []
+        if any(o.op in ("in", "notin") for o in node.ops):
+            if len(node.ops) != 1:
+                raise Untranslatable("a chain of comparisons with `in` is not supported")
+            operand = node.ops[0]
+            held = f"({self.membership(left, operand.expr)})"
+            return self.dialect.not_(held) if operand.op == "notin" else held
         for operand in node.ops:
             if operand.op not in _COMPARE:
                 raise Untranslatable(f"the `{operand.op}` operator is not supported")

@@ -9,15 +9,22 @@ from typing import Any
 
 import pytest
 
-from recoverctl.export.common import References, condition
-from recoverctl.export.expressions import EXPR, JSONATA, Untranslatable, translate
-from recoverctl.expr.render import evaluate
+from recoverctl.export.common import References, condition, join_parts
+from recoverctl.export.expressions import (
+    EXPR,
+    JSONATA,
+    ParamTypes,
+    Untranslatable,
+    translate,
+    translate_template,
+)
+from recoverctl.expr.render import evaluate, render
 from recoverctl.model.runbook import Step
 from recoverctl.model.source import Span
 from tests.export.validators import jsonata_eval
 
 
-def _refs(dialect: Any) -> References:
+def _refs(dialect: Any, types: ParamTypes | None = None) -> References:
     """Params and step results as plain variables: `$params.x`, `$s_x.field`."""
     step = Step(id="probe", span=Span(1, 1, 1, 1), path=(), body=None)  # type: ignore[arg-type]
 
@@ -27,7 +34,13 @@ def _refs(dialect: Any) -> References:
 
     param = (lambda n: f"$params.{n}") if dialect is JSONATA else (lambda n: f"params.{n}")
     return References(
-        dialect, {"probe": step}, param, field, run={"id": "$id"}, stored_outputs=True
+        dialect,
+        {"probe": step},
+        param,
+        field,
+        run={"id": "$id"},
+        stored_outputs=True,
+        param_types=types or ParamTypes(),
     )
 
 
@@ -64,14 +77,14 @@ def test_translations(source: str, expr_lang: str, jsonata: str) -> None:
         ("steps.probe.stdout | from_json", "from_json"),
         ("params.n in [1, 2]", "`in` operator"),
         ("range(3)", "function calls have no equivalent"),
-        ("params.n + 1 > 2", "arithmetic operators have no equivalent"),
+        ("params.n + 1 > 2", "arithmetic"),
         ("steps.probe.attempts > 1", "not a result the target records"),
         ("env.HOME == '/'", "`env.HOME` has no equivalent"),
-        ("params.x | default('a')", "default(…)"),
+        ("steps.probe.stdout | default('a')", "default(…)"),
     ],
 )
 def test_what_cannot_be_translated_is_refused_with_the_reason(source: str, reason: str) -> None:
-    for dialect in (EXPR, JSONATA):
+    for dialect in (EXPR, JSONATA) if "in [1, 2]" not in source else (EXPR,):
         with pytest.raises(Untranslatable, match=reason.replace("(", r"\(").replace(")", r"\)")):
             translate(source, dialect, _refs(dialect))
 
@@ -135,3 +148,81 @@ def test_jsonata_translations_evaluate_like_the_engine() -> None:
         if got != {"value": want}
     ]
     assert mismatches == []
+
+
+TYPES = ParamTypes(
+    integers=frozenset({"n", "m"}),
+    lists=frozenset({"hosts"}),
+    joinable_lists=frozenset({"hosts"}),
+)
+"""n and m are integer params, hosts a list of strings (s: a string param)."""
+
+TYPED: list[tuple[str, dict[str, Any]]] = [
+    ("params.n * 2 + 1 == 7", {"n": 3}),
+    ("params.n - params.m > 0", {"n": 3, "m": 5}),
+    ("params.n // 2 == 1", {"n": 3}),
+    ("-params.n // 2 == -2", {"n": 3}),  # floor division rounds down, as $floor does
+    ("(steps.probe.stdout | int) * 2 == 14", {"probe": {"stdout": " 7\n"}}),
+    ("params.hosts | length * 2 == 4", {"hosts": ["a", "b"]}),
+    ("params.s in ['eu', 'us']", {"s": "eu"}),
+    ("params.s not in ['eu', 'us']", {"s": "ap"}),
+    ("params.n in [1, 2]", {"n": 2}),
+    ("'db-2' in params.hosts", {"hosts": ["db-1", "db-2"]}),
+    ("'db-9' in params.hosts", {"hosts": ["db-1", "db-2"]}),
+    ("params.hosts | join(',') == 'a,b'", {"hosts": ["a", "b"]}),
+    ("params.hosts | join == 'ab'", {"hosts": ["a", "b"]}),
+    ("params.maybe | default('x') == 'x'", {}),
+    ("params.s | default('x') == 'given'", {"s": "given"}),
+]
+
+
+def test_typed_jsonata_translations_evaluate_like_the_engine() -> None:
+    """Arithmetic, `in`, `join` and `default` where the types make Jinja's meaning sure."""
+    refs = _refs(JSONATA, TYPES)
+    expressions, expected = [], []
+    for source, values in TYPED:
+        context, bindings = _contexts(values)
+        expressions.append((condition(source, refs, JSONATA), bindings))
+        expected.append(bool(evaluate(source, context)))
+    results = jsonata_eval(expressions)
+    mismatches = [
+        (source, want, got)
+        for (source, _), want, got in zip(TYPED, expected, results, strict=True)
+        if got != {"value": want}
+    ]
+    assert mismatches == []
+
+
+def test_typed_templates_render_like_the_engine() -> None:
+    refs = _refs(JSONATA, TYPES)
+    templates = [
+        ("n={{ params.n * 2 + 1 }}", {"n": 3}),
+        ("{{ params.hosts | join(' ') }}", {"hosts": ["db-2", "db-3"]}),
+        ("r={{ params.s | default('eu') }}", {}),
+    ]
+    expressions, expected = [], []
+    for source, values in templates:
+        context, bindings = _contexts(values)
+        expressions.append(
+            (join_parts(translate_template(source, JSONATA, refs), JSONATA), bindings)
+        )
+        expected.append(render(source, context))
+    results = jsonata_eval(expressions)
+    assert [r.get("value") for r in results] == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("params.s + 'x' == 'ax'", "between integers only"),  # Jinja joins texts
+        ("params.n * params.s", "between integers only"),  # and repeats them
+        ("params.n / 2 > 1", "between integers only"),  # 2.0 renders unlike JSONata's 2
+        ("params.n % 2 == 1", "between integers only"),  # the sign of negatives differs
+        ("params.s in 'abc'", "`in` operator"),  # a substring test, not membership
+    ],
+)
+def test_typed_refusals(source: str, reason: str) -> None:
+    with pytest.raises(Untranslatable, match=reason.replace("(", r"\(")):
+        translate(source, JSONATA, _refs(JSONATA, TYPES))
+    with pytest.raises(Untranslatable):
+        translate(source, EXPR, _refs(EXPR, TYPES))  # Argo's parameters are text

@@ -20,6 +20,7 @@ from recoverctl.export.common import (
     Findings,
     References,
     join_parts,
+    param_types,
     steps_by_id,
     target_condition,
     template_parts,
@@ -92,6 +93,7 @@ class Builder:
             },
             stored_outputs=True,
             secrets=self.secret_params,
+            param_types=param_types(self.runbook),  # execution input is typed JSON
         )
         return Scope(states, chain, refs)
 
