@@ -146,7 +146,7 @@ class Attempts:
         if not guard_check:
             run.emit(StepStarted(step_id=step.id, attempt=attempt, action=self.describe(step)))
         try:
-            run.emitter.require_journal()  # no side effect without its record
+            await run.emitter.durable()  # no side effect without its record on disk
         except JournalLost as lost:
             why = (
                 "the team lock was lost"

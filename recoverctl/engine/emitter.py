@@ -14,6 +14,7 @@ its own ids, everyone else sees them under the call step (`call/inner`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,6 +32,9 @@ from recoverctl.model.fanout import scoped_id
 class JournalSink(Protocol):
     def append(self, event: Event) -> None:
         """Write one event durably enough for its kind; raise OSError when it cannot."""
+
+    def sync_pending(self) -> None:
+        """Make a step's start written by `append` durable (before its side effect)."""
 
     def close(self) -> None: ...
 
@@ -56,6 +60,8 @@ class Emitter:
         self.halted: str | None = None
         """Why no side effect may start any more though the journal still works (LeaseLost)."""
         self.on_journal_lost: Callable[[str], None] | None = None
+        self._sync: asyncio.Future[None] | None = None
+        """The one fsync the steps starting now wait for (Emitter.durable)."""
         views.on_detach = self._view_detached
 
     def prepare(self, event: Event, redactor: Redactor | None = None) -> Event:
@@ -81,7 +87,44 @@ class Emitter:
     forward = commit
 
     def require_journal(self) -> None:
-        """Called before every side effect: no command runs without its record (or its lock)."""
+        """Before a side effect: no command runs without its record on disk (or its lock)."""
+        self._check()
+        if self.journal is not None:
+            self._sync_now()
+            self._check()
+
+    async def durable(self) -> None:
+        """`require_journal` for a step about to act, sharing one fsync with every step that
+        starts in the same turn of the loop (the members of a parallel group, a fan-out's
+        items): the sync runs once they have all written their start, and none acts before."""
+        self._check()
+        if self.journal is None or not getattr(self.journal, "pending", False):
+            return
+        if self._sync is None:
+            loop = asyncio.get_running_loop()
+            self._sync = loop.create_future()
+            loop.call_soon(self._sync_shared)
+        await asyncio.shield(self._sync)
+        self._check()
+
+    def _sync_shared(self) -> None:
+        done, self._sync = self._sync, None
+        self._sync_now()
+        if done is not None and not done.done():
+            done.set_result(None)
+
+    def _sync_now(self) -> None:
+        if self.journal is None or self.journal_error is not None:
+            return
+        sync = getattr(self.journal, "sync_pending", None)  # a sink that syncs as it writes
+        if sync is None:
+            return
+        try:
+            sync()
+        except OSError as exc:
+            self._lose_journal(exc)
+
+    def _check(self) -> None:
         if self.journal_error is not None:
             raise JournalLost(self.journal_error)
         if self.halted is not None:
@@ -140,6 +183,9 @@ class ScopedEmitter:
 
     def require_journal(self) -> None:
         self.root.require_journal()
+
+    async def durable(self) -> None:
+        await self.root.durable()
 
     def emit(self, event: Event) -> Event:
         prepared = self.root.prepare(event, self.redactor)

@@ -6,7 +6,11 @@ Every line is written to the kernel as it happens, so a killed recoverctl
 fsync is for the machine dying, and it happens where the order matters:
 before a step starts (its record must be on disk before its command can
 change anything; the same fsync carries the previous step's end), at the
-rollback boundaries and at the end of the run. A step that ended but whose
+rollback boundaries and at the end of the run. A step's start is written at
+once but synced by the engine just before the side effect (`sync_pending`,
+through Emitter.durable): the members of a parallel group or the items of a
+fan-out that start together share one fsync instead of paying one each, in
+turn — and none of them acts before the record of all is on disk. A step that ended but whose
 end did not reach the disk before a power cut looks in flight on resume,
 which is the same case as a power cut while it ran: resume asks before
 running a non-idempotent step again. Process ids are not fsynced: after a
@@ -45,7 +49,6 @@ from recoverctl.engine.events import (
 from recoverctl.journal.store import RunDir
 
 SYNC_ON = (
-    StepStarted,
     StepRolledBack,
     RollbackStarted,
     RollbackFinished,
@@ -58,6 +61,8 @@ class JournalWriter:
         self.run, self.plan_hash = run, plan_hash
         self.seq = seq
         self.failed: str | None = None
+        self.pending = False
+        """A step's start is written but not yet synced (sync_pending does it)."""
         try:
             fd = os.open(run.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
@@ -92,10 +97,26 @@ class JournalWriter:
             self.handle.flush()
             if isinstance(event, SYNC_ON):
                 os.fsync(self.handle.fileno())
+                self.pending = False
+            elif isinstance(event, StepStarted):
+                self.pending = True
         except OSError as exc:
             self.failed = f"{exc.strerror or exc} ({self.run.journal})"
             raise
         self.seq += 1
+
+    def sync_pending(self) -> None:
+        """The records written so far on disk, when a step's start is among them."""
+        if not self.pending:
+            return
+        if self.failed is not None:
+            raise OSError(errno.EIO, self.failed)
+        try:
+            os.fsync(self.handle.fileno())
+        except OSError as exc:
+            self.failed = f"{exc.strerror or exc} ({self.run.journal})"
+            raise
+        self.pending = False
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.durable import killed_at, run_ids
 from tests.conftest import run_cli
 from tests.helpers import run_step, runbook_data, write_runbook
@@ -46,3 +48,39 @@ def test_a_damaged_copy_of_a_changed_runbook_is_refused_not_reported(
         done = run_cli(command, env=state)
         assert done.returncode == 2, done.stdout + done.stderr
         assert "is missing or damaged" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_steps_that_start_together_share_one_sync_and_none_acts_before_it(
+    tmp_path: Path, state: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten members of a parallel group: their starts are on disk before any of them runs
+    its command, in one fsync instead of ten in turn (journal/writer.py, Emitter.durable)."""
+    import os
+
+    from recoverctl.actions import run as run_action
+    from recoverctl.journal import writer
+    from tests.conftest import invoke
+
+    synced: list[int] = []  # how many step starts the journal held at each fsync
+    spawned: list[int] = []  # how many fsyncs had happened at each command's start
+    real_fsync, real_start = os.fsync, run_action.start
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        text = Path(f"/proc/self/fd/{fd}").read_text()
+        synced.append(text.count('"event": "step_started"'))
+
+    async def start(*args: object, **kwargs: object) -> object:
+        spawned.append(len(synced))
+        return await real_start(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer.os, "fsync", fsync)
+    monkeypatch.setattr(run_action, "start", start)
+    members = [run_step(f"m{i}", "true") for i in range(10)]
+    path = write_runbook(tmp_path, runbook_data({"id": "group", "parallel": members}))
+    for key, value in state.items():
+        monkeypatch.setenv(key, value)
+    result = invoke(["run", "-q", str(path)])
+    assert result.exit_code == 0, result.output
+    assert spawned == [1] * 10  # every command after the one sync
+    assert synced == [11, 11]  # the group and its 10 members, then the run's end
