@@ -65,6 +65,15 @@ def secret_params(runbook: Runbook) -> frozenset[str]:
     return frozenset(p.name for p in runbook.params if p.secret)
 
 
+def unwritten_default(name: str, where: str, source: str) -> tuple[str, str, tuple[str, ...]]:
+    """The warning for a secret's default, which is never written: (feature, how, at)."""
+    return (
+        f"the default of secret param '{name}'",
+        f"it is not written (it would be readable in the {where}); {source}",
+        ("params", name, "default"),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Secret:
     """A value the runner reads from the store at run time (Step Functions: the secret id)."""

@@ -15,6 +15,7 @@ from recoverctl.export.common import (
 )
 from recoverctl.export.expressions import EXPR
 from recoverctl.export.options import DEFAULT_IMAGE
+from recoverctl.export.secrets import unwritten_default
 from recoverctl.model.runbook import (
     OnFailure,
 )
@@ -100,12 +101,9 @@ class _Manifest:
         for param in self.ctx.runbook.params:
             if param.secret:  # read from the Kubernetes Secret, never a parameter
                 if param.default is not None:
+                    source = f"containers read key '{param.name}' of Secret '{self.ctx.store.name}'"
                     self.ctx.findings.approximated(
-                        None,
-                        f"the default of secret param '{param.name}'",
-                        "it is not written (it would be readable in the manifest); containers "
-                        f"read key '{param.name}' of the Secret '{self.ctx.store.name}'",
-                        ("params", param.name, "default"),
+                        None, *unwritten_default(param.name, "manifest", source)
                     )
                 continue
             entry: dict[str, Any] = {"name": param.name}

@@ -14,6 +14,7 @@ from recoverctl.export.common import (
     Findings,
 )
 from recoverctl.export.options import DEFAULT_FUNCTION, LAMBDA_INVOKE
+from recoverctl.export.secrets import unwritten_default
 from recoverctl.model.runbook import ApprovalAction, OnFailure, SleepAction, WaitForAction
 from recoverctl.model.walk import all_steps
 
@@ -90,12 +91,11 @@ class _Machine:
         }
         for param in self.b.runbook.params:
             if param.secret and param.default is not None:
+                source = (
+                    f"the runner reads '{self.b.store.secret_id(param.name)}' from Secrets Manager"
+                )
                 self.b.findings.approximated(
-                    None,
-                    f"the default of secret param '{param.name}'",
-                    "it is not written (it would be readable in the definition); the runner "
-                    f"reads the secret '{self.b.store.secret_id(param.name)}' from Secrets Manager",
-                    ("params", param.name, "default"),
+                    None, *unwritten_default(param.name, "definition", source)
                 )
             if param.env:
                 self.b.findings.lost(
