@@ -22,12 +22,13 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.actions.conftest import Server
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -83,6 +84,20 @@ CASES_RUN = [
     # a group's timeout: its running members are stopped, the group fails by its on_failure
     Case("group_deadline.yaml", (), "rolled_back", ordered=False, why="'g' timed out after 3s"),
     Case("group_continue.yaml"),
+    # finally reads how the run ended; abort undoes nothing; a check that holds skips
+    Case("final.yaml"),
+    Case("final.yaml", ("fail:b",), "rolled_back"),
+    Case("abort.yaml", ("fail:b",), "failed"),
+    Case("guard.yaml"),
+    Case("guard.yaml", params=(("done", "yes"),)),
+    # a fan-out over a list param, one item at a time; a failed item stops it
+    Case("items.yaml"),
+    Case("items.yaml", (), "rolled_back", params=(("bad", "y"),)),
+    Case("wait.yaml"),
+    Case("outputs.yaml"),
+    # an http step the worker makes, against a server on 127.0.0.1 ({server})
+    Case("http.yaml", params=(("url", "{server}/health"),)),
+    Case("http.yaml", (), "rolled_back", params=(("url", "{server}/missing"),)),
 ]
 
 
@@ -126,6 +141,14 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[Server]:
+    """An HTTP server on 127.0.0.1 for the http steps (/health answers 200)."""
+    instance = Server()
+    yield instance
+    instance.close()
 
 
 def _aws_env(endpoint: str) -> dict[str, str]:
@@ -282,8 +305,10 @@ def _lines(log: Path, ordered: bool) -> list[str]:
     ],
 )
 def test_the_exported_machine_does_what_the_run_does(
-    case: Case, endpoint: str, client: Any, tmp_path: Path
+    case: Case, endpoint: str, client: Any, tmp_path: Path, web: Server
 ) -> None:
+    params = tuple((k, v.replace("{server}", web.url)) for k, v in case.params)
+    case = replace(case, params=params)
     local_log, remote_log = tmp_path / "local.log", tmp_path / "exported.log"
     local, local_error = _local(case, local_log, tmp_path / "state")
     assert local == case.status
