@@ -95,6 +95,10 @@ CASES_RUN = [
     Case("items.yaml", (), "rolled_back", params=(("bad", "y"),)),
     Case("wait.yaml"),
     Case("outputs.yaml"),
+    # lanes of sequences: a failure deep in one is rescued, or rolls back both lanes
+    Case("nested.yaml", ordered=False),
+    Case("nested.yaml", ordered=False, params=(("l2", "bad"),)),
+    Case("nested.yaml", ("fail:l2_fix",), "rolled_back", ordered=False, params=(("l2", "bad"),)),
     # an http step the worker makes, against a server on 127.0.0.1 ({server})
     Case("http.yaml", params=(("url", "{server}/health"),)),
     Case("http.yaml", (), "rolled_back", params=(("url", "{server}/missing"),)),
