@@ -149,7 +149,7 @@ class _PipesChild(Child):
         if not self._reaped():
             return None
         for fd in list(self.open):  # what it wrote before it exited, still in the pipe
-            while fd in self.open and self._readable(fd) is not False:
+            while fd in self.open and self._readable(fd):
                 pass
         return self.popen.returncode
 

@@ -99,8 +99,10 @@ class Attempts:
                     rng=self.rng,
                 )
             except asyncio.CancelledError:
+                # a command that had finished as the cancel came did its work: succeeded (its
+                # rollback undoes it, a resume does not run it again), unless its outputs fail
                 done = self.completed_on_cancel.pop(step.id, None)
-                if done is not None and self._record_completed(step, done, started):
+                if done is not None and self._outcome(step, done, started) is None:
                     raise
                 run.emit(
                     StepFinished(
@@ -112,6 +114,11 @@ class Attempts:
                     )
                 )
                 raise
+        return self._outcome(step, result, started)
+
+    def _outcome(self, step: Step, result: AttemptResult, started: float) -> Failed | None:
+        """The step's last attempt: recorded as succeeded (None), or what failed."""
+        run = self.services
         attempts = run.state.step(step.id).attempts
         duration = run.clock.monotonic() - started
         if not result.ok:
@@ -122,20 +129,6 @@ class Attempts:
             return Failed(str(exc), attempts, duration, result)
         self.finish(step, StepStatus.SUCCEEDED, attempts, duration, result, outputs)
         return None
-
-    def _record_completed(self, step: Step, result: AttemptResult, started: float) -> bool:
-        """A step whose command finished as it was being cancelled (a sibling failed, the
-        operator pressed Ctrl-C): recorded as succeeded, so its rollback undoes it and a
-        resume does not run it again. False when its outputs cannot be computed."""
-        run = self.services
-        try:
-            outputs = self._outputs(step, result)
-        except RenderError:
-            return False
-        attempts = run.state.step(step.id).attempts
-        duration = run.clock.monotonic() - started
-        self.finish(step, StepStatus.SUCCEEDED, attempts, duration, result, outputs)
-        return True
 
     async def attempt(
         self, step: Step, attempt: int, *, guard_check: bool = False

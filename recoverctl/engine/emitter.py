@@ -30,6 +30,9 @@ from recoverctl.model.fanout import scoped_id
 
 
 class JournalSink(Protocol):
+    pending: bool
+    """A step's start is written but not yet synced: `sync_pending` before its side effect."""
+
     def append(self, event: Event) -> None:
         """Write one event durably enough for its kind; raise OSError when it cannot."""
 
@@ -86,19 +89,13 @@ class Emitter:
 
     forward = commit
 
-    def require_journal(self) -> None:
-        """Before a side effect: no command runs without its record on disk (or its lock)."""
-        self._check()
-        if self.journal is not None:
-            self._sync_now()
-            self._check()
-
     async def durable(self) -> None:
-        """`require_journal` for a step about to act, sharing one fsync with every step that
-        starts in the same turn of the loop (the members of a parallel group, a fan-out's
-        items): the sync runs once they have all written their start, and none acts before."""
+        """Before every side effect: no command runs without its record on disk (or its
+        lock). One fsync serves every step that starts in the same turn of the loop (the
+        members of a parallel group, a fan-out's items): it runs once they have all written
+        their start, and none of them acts before it."""
         self._check()
-        if self.journal is None or not getattr(self.journal, "pending", False):
+        if self.journal is None or not self.journal.pending:
             return
         if self._sync is None:
             loop = asyncio.get_running_loop()
@@ -109,20 +106,13 @@ class Emitter:
 
     def _sync_shared(self) -> None:
         done, self._sync = self._sync, None
-        self._sync_now()
+        if self.journal is not None and self.journal_error is None:
+            try:
+                self.journal.sync_pending()
+            except OSError as exc:
+                self._lose_journal(exc)
         if done is not None and not done.done():
             done.set_result(None)
-
-    def _sync_now(self) -> None:
-        if self.journal is None or self.journal_error is not None:
-            return
-        sync = getattr(self.journal, "sync_pending", None)  # a sink that syncs as it writes
-        if sync is None:
-            return
-        try:
-            sync()
-        except OSError as exc:
-            self._lose_journal(exc)
 
     def _check(self) -> None:
         if self.journal_error is not None:
@@ -180,9 +170,6 @@ class ScopedEmitter:
     @property
     def journal_error(self) -> str | None:
         return self.root.journal_error
-
-    def require_journal(self) -> None:
-        self.root.require_journal()
 
     async def durable(self) -> None:
         await self.root.durable()

@@ -15,7 +15,6 @@ journaled, reduced into the run state, and only then shown.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import Coroutine, Mapping
 from dataclasses import replace
@@ -46,6 +45,7 @@ from recoverctl.engine.events import (
 )
 from recoverctl.engine.executor import Executor
 from recoverctl.engine.fanout import FanoutError, remote_for
+from recoverctl.engine.idempotency import idempotency_key
 from recoverctl.engine.redact import Redactor
 from recoverctl.engine.saga import Saga
 from recoverctl.engine.scheduler import Scheduler
@@ -497,7 +497,7 @@ class Engine:
         """Stable across retries and resume: the run id and the step's full id, hashed
         (two items of a fan-out, two calls of one runbook: two keys)."""
         full = self.full_id(step_id)
-        return hashlib.sha256(f"{self.options.run_id}/{full}".encode()).hexdigest()[:32]
+        return idempotency_key(self.options.run_id, full)
 
     def fencing_token(self) -> str | None:
         """The team lock's fencing token (held by the run's root engine), for commands."""

@@ -91,9 +91,10 @@ def _poll(
             if stop.is_set():  # a task handed out as the worker stops: give it back at once
                 outcome = Outcome(error="Recoverctl.WorkerStopped", cause=f"{worker} stopped")
             else:
-                outcome = execute(_payload(task.get("input")), faults, secrets)
+                payload = _payload(task.get("input"))
+                outcome = execute(payload, faults, secrets)
                 if on_task is not None:
-                    on_task(_payload(task.get("input")), outcome)
+                    on_task(payload, outcome)
             _answer(client, token, outcome)
 
 

@@ -24,7 +24,8 @@ from recoverctl.export.expressions import (
     translate,
     translate_template,
 )
-from recoverctl.export.secrets import WHERE, marker, mentioned
+from recoverctl.export.secrets import WHERE, lone, marker, mentioned
+from recoverctl.expr.shell_quoting import requote
 from recoverctl.model.duration import format_duration, parse_duration
 from recoverctl.model.fanout import Foreach, lone_param
 from recoverctl.model.runbook import (
@@ -61,35 +62,41 @@ class Findings:
         span: Span | None = None,
     ) -> None:
         """`step` (or the runbook key at `at`, or `span`) uses `feature`, which the target
-        cannot express."""
-        where = f"step '{step.id}': " if step is not None else ""
-        if span is None:
-            span = step.span if step is not None else self.runbook.source_map.key_span(at)
-        self.found.append(
-            Diagnostic(
-                file=self.runbook.path,
-                span=span,
-                message=f"{where}{feature} cannot be exported to {self.target}: {reason}",
-                code="export",
-                severity=Severity.WARNING if self.lossy else Severity.ERROR,
-                hint=None
-                if self.lossy
-                else "change the runbook, or pass --lossy to export without this feature",
-            )
+        cannot express: an error, or a warning with --lossy."""
+        hint = (
+            None
+            if self.lossy
+            else "change the runbook, or pass --lossy to export without this feature"
+        )
+        self._add(
+            step,
+            f"{feature} cannot be exported to {self.target}: {reason}",
+            Severity.WARNING if self.lossy else Severity.ERROR,
+            hint,
+            span or self._span(step, at),
         )
 
     def approximated(self, step: Step | None, feature: str, how: str, at: JsonPath = ()) -> None:
         """`feature` is kept but not exactly (0.5 s becomes 1 s): a warning, never a refusal,
         since nothing a user relies on changes."""
-        span = step.span if step is not None else self.runbook.source_map.key_span(at)
+        message = f"{feature} is approximated on {self.target}: {how}"
+        self._add(step, message, Severity.WARNING, None, self._span(step, at))
+
+    def _span(self, step: Step | None, at: JsonPath) -> Span:
+        return step.span if step is not None else self.runbook.source_map.key_span(at)
+
+    def _add(
+        self, step: Step | None, message: str, severity: Severity, hint: str | None, span: Span
+    ) -> None:
         where = f"step '{step.id}': " if step is not None else ""
         self.found.append(
             Diagnostic(
                 file=self.runbook.path,
                 span=span,
-                message=f"{where}{feature} is approximated on {self.target}: {how}",
+                message=where + message,
                 code="export",
-                severity=Severity.WARNING,
+                severity=severity,
+                hint=hint,
             )
         )
 
@@ -135,6 +142,38 @@ def template_parts(
             findings.lost(step, f"secret param '{name}' in '{text.source}'", WHERE)
             return None
     return parts
+
+
+ShellValue = Expr | str
+"""What a shell command's variable holds: a translated expression, or (a str) the name of
+the secret param the target's store gives it."""
+
+
+def shell_command(
+    findings: Findings, step: Step, text: Text, dialect: Dialect, refs: References
+) -> tuple[str, list[tuple[str, ShellValue]]]:
+    """A shell command whose templates become quoted variables (`"${RC_VALUE_1}"`): one
+    word each, never code, in the order written. Each value is lifted out of the author's
+    quotes first, as a run does it: inside "..." a quoted "${VAR}" would end the author's
+    quotes (split, globbed). A command that cannot be exported is LOST_COMMAND."""
+    lifted = Text(requote(text.source), text.span)
+    parts = template_parts(findings, step, lifted, dialect, refs, secrets=True)
+    if parts is None:
+        return LOST_COMMAND, []
+    out: list[str] = []
+    values: list[tuple[str, ShellValue]] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        variable = f"RC_VALUE_{len(values) + 1}"
+        secret = lone(part)
+        if secret is None and mentioned([part]):
+            findings.lost(step, f"a secret param in '{text.source}'", WHERE)
+            return LOST_COMMAND, []
+        values.append((variable, secret if secret is not None else part))
+        out.append(f'"${{{variable}}}"')
+    return "".join(out), values
 
 
 def target_condition(

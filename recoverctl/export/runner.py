@@ -18,7 +18,6 @@ breaks a local run.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import signal
 import subprocess
@@ -27,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from recoverctl.engine.idempotency import idempotency_key
 from recoverctl.engine.injection import Fault
 
 CAPTURE_LIMIT = 256 * 1024
@@ -45,11 +45,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def idempotency_key(run_id: str, full_id: str) -> str:
-    """As recoverctl computes it (engine/runner.py): stable across retries."""
-    return hashlib.sha256(f"{run_id}/{full_id}".encode()).hexdigest()[:32]
 
 
 def full_id(payload: Mapping[str, Any]) -> str:
@@ -110,6 +105,12 @@ def _masked(outcome: Outcome, values: Iterable[str]) -> Outcome:
 
 
 RUN_TIMEOUT = "Recoverctl.RunTimeout"
+"""The error for a step the run's deadline stopped or did not let start."""
+
+
+def group_timeout(group_id: str) -> str:
+    """The error for a step a group's deadline stopped or did not let start."""
+    return f"Recoverctl.GroupTimeout.{group_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ def _first_deadline(payload: Mapping[str, Any]) -> _Deadline | None:
         found.append(
             _Deadline(
                 float(group["at"]) / 1000,
-                f"Recoverctl.GroupTimeout.{name}",
+                group_timeout(name),
                 f"group '{name}' timed out after {group.get('timeout')}",
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from pathlib import Path
@@ -26,6 +27,10 @@ class ListJournal:
     def __init__(self, fail_after: int | None = None) -> None:
         self.events: list[Event] = []
         self.fail_after = fail_after
+        self.pending = False
+
+    def sync_pending(self) -> None:
+        self.pending = False
 
     def append(self, event: Event) -> None:
         if self.fail_after is not None and len(self.events) >= self.fail_after:
@@ -152,10 +157,10 @@ def test_a_journal_that_cannot_be_written_stops_side_effects() -> None:
     shown: list[Event] = []
     bus.subscribe(shown.append)
     emitter.emit(StepStarted(step_id="a", attempt=1))
-    emitter.require_journal()
+    asyncio.run(emitter.durable())
     emitter.emit(StepStarted(step_id="b", attempt=1))
     with pytest.raises(JournalLost, match="No space left"):
-        emitter.require_journal()
+        asyncio.run(emitter.durable())
     assert [type(e).__name__ for e in shown] == ["StepStarted", "LogMessage", "StepStarted"]
     assert len(journal.events) == 1
 

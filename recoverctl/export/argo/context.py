@@ -12,17 +12,16 @@ from typing import Any
 
 from recoverctl.compile.plan import Plan
 from recoverctl.export.common import (
-    LOST_COMMAND,
     Findings,
     References,
     dns_label,
+    shell_command,
     steps_by_id,
     target_condition,
     template_parts,
 )
 from recoverctl.export.expressions import EXPR, Expr
-from recoverctl.export.secrets import WHERE, Store, lone, mentioned, secret_params
-from recoverctl.expr.shell_quoting import requote
+from recoverctl.export.secrets import Store, lone, secret_params
 from recoverctl.model.runbook import (
     Expression,
     OnFailure,
@@ -78,29 +77,11 @@ class Context:
     def shell(
         self, step: Step, text: Text, refs: References
     ) -> tuple[str, dict[str, str | EnvValue]]:
-        # each value lifted out of the author's quotes first, as a run does it: inside
-        # "..." a quoted "${VAR}" would end the author's quotes (split, globbed)
-        lifted = Text(requote(text.source), text.span)
-        parts = self.parts(step, lifted, refs, secrets=True)
-        if parts is None:
-            return LOST_COMMAND, {}
-        values: dict[str, str | EnvValue] = {}
-        out = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            var = f"RC_VALUE_{len(values) + 1}"
-            secret = lone(part)
-            if secret is not None:
-                values[var] = self.secret_ref(secret)
-            elif mentioned([part]):
-                self.findings.lost(step, f"a secret param in '{text.source}'", WHERE)
-                return LOST_COMMAND, {}
-            else:
-                values[var] = argo_string([part])
-            out.append(f'"${{{var}}}"')
-        return "".join(out), values
+        source, values = shell_command(self.findings, step, text, EXPR, refs)
+        return source, {
+            variable: self.secret_ref(value) if isinstance(value, str) else argo_string([value])
+            for variable, value in values
+        }
 
 
 EnvValue = dict[str, Any]

@@ -190,7 +190,7 @@ class Actions:
             f"s_{var(step.id)}": "{% " + self.tasks.success_record(step, result, scope) + " %}"
         }
         task["Catch"] = [
-            *self.tasks.run_timeout_catch(step, scope),
+            *self.tasks.deadline_catches(step, scope),
             {"ErrorEquals": ["States.ALL"], "Next": again},
         ]
         task["Next"] = until

@@ -16,18 +16,17 @@ from typing import Any
 from recoverctl.compile.plan import Plan
 from recoverctl.export.asl.names import Options, Scope, literal, state_name, var
 from recoverctl.export.common import (
-    LOST_COMMAND,
     Findings,
     References,
     join_parts,
     param_types,
+    shell_command,
     steps_by_id,
     target_condition,
     template_parts,
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable
-from recoverctl.export.secrets import WHERE, Secret, Store, lone, mentioned, secret_params
-from recoverctl.expr.shell_quoting import requote
+from recoverctl.export.secrets import Secret, Store, lone, secret_params
 from recoverctl.model.runbook import (
     CallAction,
     Expression,
@@ -233,27 +232,9 @@ class Builder:
     ) -> tuple[str, dict[str, str], dict[str, str]]:
         """A shell command whose templates become quoted variables: one word, never code.
         Returns the source, the variables' values and the variables read from secrets."""
-        values: dict[str, str] = {}
-        secrets: dict[str, str] = {}
-        out = []
-        # each value lifted out of the author's quotes first, as a run does it: inside
-        # "..." a quoted "${VAR}" would end the author's quotes (split, globbed)
-        lifted = Text(requote(text.source), text.span)
-        parts = self.parts(step, lifted, scope, secrets=True)
-        if parts is None:
-            return LOST_COMMAND, {}, {}
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            name = f"RC_VALUE_{len(values) + len(secrets) + 1}"
-            secret = lone(part)
-            if secret is not None:
-                secrets[name] = self.store.secret_id(secret)
-            elif mentioned([part]):
-                self.findings.lost(step, f"a secret param in '{text.source}'", WHERE)
-                return LOST_COMMAND, {}, {}
-            else:
-                values[name] = "{% " + join_parts([part], JSONATA) + " %}"
-            out.append(f'"${{{name}}}"')
-        return literal("".join(out)), values, secrets
+        source, values = shell_command(self.findings, step, text, JSONATA, scope.refs)
+        plain = {
+            v: "{% " + join_parts([x], JSONATA) + " %}" for v, x in values if isinstance(x, Expr)
+        }
+        secrets = {v: self.store.secret_id(x) for v, x in values if isinstance(x, str)}
+        return literal(source), plain, secrets

@@ -130,7 +130,7 @@ class Structure:
         task = self.tasks.runner_task(guard, scope)
         task["Next"] = unchanged
         task["Catch"] = [
-            *self.tasks.run_timeout_catch(step, scope),
+            *self.tasks.deadline_catches(step, scope),
             # a check that timed out cannot tell whether the work is done: the step fails
             {"ErrorEquals": ["States.Timeout"], "Next": failed},
             {"ErrorEquals": ["States.ALL"], "Next": entry},

@@ -18,6 +18,7 @@ from recoverctl.export.common import (
 )
 from recoverctl.export.expressions import JSONATA, Expr, Untranslatable, translate_template
 from recoverctl.export.options import LAMBDA_INVOKE
+from recoverctl.export.runner import RUN_TIMEOUT, group_timeout
 from recoverctl.export.secrets import Secret
 from recoverctl.model.duration import format_duration
 from recoverctl.model.runbook import (
@@ -27,14 +28,6 @@ from recoverctl.model.runbook import (
     Step,
     WaitForAction,
 )
-
-RUN_TIMEOUT = "Recoverctl.RunTimeout"
-"""The runner's error for a step the run's deadline stopped or did not let start."""
-
-
-def group_timeout(group_id: str) -> str:
-    """The runner's error for a step a group's deadline stopped or did not let start."""
-    return f"Recoverctl.GroupTimeout.{group_id}"
 
 
 def group_deadline(group_id: str) -> str:
@@ -136,7 +129,7 @@ class Tasks:
                 env[key] = value
         return env, secrets
 
-    def run_timeout_catch(self, step: Step, scope: Scope) -> list[dict[str, Any]]:
+    def deadline_catches(self, step: Step, scope: Scope) -> list[dict[str, Any]]:
         """A deadline reached in this step — the run's: straight to the compensations; a
         group's: to that group's failure handling — with no retry and no rescue of the
         step, whatever its on_failure says (as a timeout cancels what runs under it)."""
@@ -213,8 +206,8 @@ class Tasks:
         )
 
     def catches(self, step: Step, target: str, scope: Scope) -> list[dict[str, Any]]:
-        """The run's deadline first, then every other failure to `target`."""
-        return [*self.run_timeout_catch(step, scope), self.catch(step, target, scope)]
+        """The deadlines' errors first, then every other failure to `target`."""
+        return [*self.deadline_catches(step, scope), self.catch(step, target, scope)]
 
     def catch(self, step: Step, target: str, scope: Scope) -> dict[str, Any]:
         status = '$states.errorOutput.Error = "States.Timeout" ? "timed_out" : "failed"'
